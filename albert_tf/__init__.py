@@ -1,0 +1,14 @@
+"""albert-tf: ALBERT (A Lite BERT) for Keras 3, from training to quantized TFLite."""
+
+import os
+
+# TensorFlow's C++ start-up chatter hides our own messages; users can still
+# raise the level by setting the variable themselves.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from albert_tf.config import AlbertConfig, ConfigError  # noqa: E402
+from albert_tf.models import AlbertBackbone, AlbertClassifier  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = ["AlbertBackbone", "AlbertClassifier", "AlbertConfig", "ConfigError", "__version__"]

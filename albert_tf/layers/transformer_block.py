@@ -1,0 +1,163 @@
+"""One post-LayerNorm transformer encoder block, written for TFLite's builtin ops."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from albert_tf.layers.activations import get_activation
+
+
+@keras.saving.register_keras_serializable(package="albert_tf")
+class TransformerBlock(keras.layers.Layer):
+    """Self-attention and a feed-forward network, each followed by add + LayerNorm.
+
+    Attention is written with dense layers, reshapes, transposes and batched
+    matmuls (no einsum) so that the TFLite converter maps every op to a builtin
+    kernel. The padding mask arrives already additive, shape [batch, 1, 1, seq],
+    computed once by the encoder rather than once per block.
+
+    Args:
+        hidden_size: H.
+        num_attention_heads: heads; H must divide evenly.
+        intermediate_size: width of the feed-forward layer.
+        hidden_act: an activation name from Hugging Face configs ("gelu_new", ...).
+        layer_norm_eps: LayerNorm epsilon.
+        hidden_dropout: dropout on the attention output and the feed-forward output.
+        attention_dropout: dropout on the attention probabilities.
+        initializer_range: stddev of the truncated normal initializer.
+
+    Example:
+    >>> import numpy as np
+    >>> block = TransformerBlock(16, 2, 32)
+    >>> block(np.zeros((1, 4, 16), "float32"), np.zeros((1, 1, 1, 4), "float32")).shape
+    (1, 4, 16)
+    """
+
+    def __init__(
+        self,
+        hidden_size: int,
+        num_attention_heads: int,
+        intermediate_size: int,
+        hidden_act: str = "gelu_new",
+        layer_norm_eps: float = 1e-12,
+        hidden_dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        initializer_range: float = 0.02,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if hidden_size % num_attention_heads:
+            raise ValueError(
+                f"hidden_size {hidden_size} is not divisible by num_attention_heads "
+                f"{num_attention_heads}."
+            )
+        self.hidden_size = hidden_size
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.layer_norm_eps = layer_norm_eps
+        self.hidden_dropout = hidden_dropout
+        self.attention_dropout = attention_dropout
+        self.initializer_range = initializer_range
+        self.head_size = hidden_size // num_attention_heads
+        self._activation = get_activation(hidden_act)
+
+        init = keras.initializers.TruncatedNormal(stddev=initializer_range)
+
+        def dense(units, name):
+            return keras.layers.Dense(
+                units, kernel_initializer=init, dtype=self.dtype_policy, name=name
+            )
+
+        def norm(name):
+            return keras.layers.LayerNormalization(
+                epsilon=layer_norm_eps, dtype=self.dtype_policy, name=name
+            )
+
+        self.query = dense(hidden_size, "query")
+        self.key = dense(hidden_size, "key")
+        self.value = dense(hidden_size, "value")
+        self.attention_output = dense(hidden_size, "attention_output")
+        self.attention_layer_norm = norm("attention_layer_norm")
+        self.intermediate = dense(intermediate_size, "intermediate")
+        self.output_dense = dense(hidden_size, "output")
+        self.output_layer_norm = norm("output_layer_norm")
+        self.attention_dropout_layer = keras.layers.Dropout(attention_dropout)
+        self.hidden_dropout_layer = keras.layers.Dropout(hidden_dropout)
+
+    def build(self, hidden_states_shape, attention_mask_shape=None):
+        h = (None, None, self.hidden_size)
+        for layer in (self.query, self.key, self.value, self.attention_output, self.intermediate):
+            layer.build(h)
+        self.output_dense.build((None, None, self.intermediate_size))
+        self.attention_layer_norm.build(h)
+        self.output_layer_norm.build(h)
+        self.built = True
+
+    def _split_heads(self, x):
+        # [batch, seq, H] -> [batch, heads, seq, head_size]
+        x = ops.reshape(x, (ops.shape(x)[0], -1, self.num_attention_heads, self.head_size))
+        return ops.transpose(x, (0, 2, 1, 3))
+
+    def call(
+        self,
+        hidden_states,
+        attention_mask=None,
+        training=None,
+        return_attention: bool = False,
+        first_token_only: bool = False,
+    ):
+        """Args:
+        hidden_states: [batch, seq, H].
+        attention_mask: additive mask [batch, 1, 1, seq] (0 keep, large negative drop).
+        return_attention: also return the attention probabilities.
+        first_token_only: compute queries and the feed-forward network for the
+            first ([CLS]) position only; a classifier's last block needs no more.
+        """
+        queries_from = hidden_states[:, :1, :] if first_token_only else hidden_states
+        q = self._split_heads(self.query(queries_from))
+        k = self._split_heads(self.key(hidden_states))
+        v = self._split_heads(self.value(hidden_states))
+
+        scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
+        scores = scores * ops.cast(1.0 / math.sqrt(self.head_size), scores.dtype)
+        if attention_mask is not None:
+            scores = scores + ops.cast(attention_mask, scores.dtype)
+        # Softmax in float32 so that bfloat16/float16 training stays stable.
+        probs = ops.cast(ops.softmax(ops.cast(scores, "float32"), axis=-1), v.dtype)
+        probs_dropped = self.attention_dropout_layer(probs, training=training)
+        context = ops.matmul(probs_dropped, v)
+        context = ops.transpose(context, (0, 2, 1, 3))
+        context = ops.reshape(context, (ops.shape(context)[0], -1, self.hidden_size))
+
+        attn = self.attention_output(context)
+        attn = self.hidden_dropout_layer(attn, training=training)
+        x = self.attention_layer_norm(queries_from + attn)
+
+        ffn = self._activation(self.intermediate(x))
+        ffn = self.output_dense(ffn)
+        ffn = self.hidden_dropout_layer(ffn, training=training)
+        out = self.output_layer_norm(x + ffn)
+        if return_attention:
+            return out, probs
+        return out
+
+    def compute_output_shape(self, hidden_states_shape, attention_mask_shape=None):
+        return tuple(hidden_states_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            hidden_size=self.hidden_size,
+            num_attention_heads=self.num_attention_heads,
+            intermediate_size=self.intermediate_size,
+            hidden_act=self.hidden_act,
+            layer_norm_eps=self.layer_norm_eps,
+            hidden_dropout=self.hidden_dropout,
+            attention_dropout=self.attention_dropout,
+            initializer_range=self.initializer_range,
+        )
+        return config
