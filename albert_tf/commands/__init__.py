@@ -1,0 +1,1 @@
+"""Sub-commands of the `albert-tf` CLI, one module each with `register(subparsers)`."""
