@@ -1,0 +1,1 @@
+"""Optimizers, schedules, callbacks and the run folder that training writes."""
