@@ -137,7 +137,11 @@ class AlbertConfig:
             )
         if self.hidden_act not in _ACTIVATIONS:
             raise ConfigError(f"hidden_act {self.hidden_act!r} is not one of {_ACTIVATIONS}.")
-        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout_prob"):
+        for name in (
+            "hidden_dropout_prob",
+            "attention_probs_dropout_prob",
+            "classifier_dropout_prob",
+        ):
             value = getattr(self, name)
             if not 0.0 <= float(value) < 1.0:
                 raise ConfigError(f"{name} must be in [0, 1), got {value!r}.")

@@ -57,16 +57,25 @@ class FactorizedEmbedding(keras.layers.Layer):
 
         init = keras.initializers.TruncatedNormal(stddev=initializer_range)
         self.token_embedding = keras.layers.Embedding(
-            vocab_size, embedding_size, embeddings_initializer=init, dtype=self.dtype_policy,
+            vocab_size,
+            embedding_size,
+            embeddings_initializer=init,
+            dtype=self.dtype_policy,
             name="token_embedding",
         )
         self.position_embedding = keras.layers.Embedding(
-            max_position_embeddings, embedding_size, embeddings_initializer=init,
-            dtype=self.dtype_policy, name="position_embedding",
+            max_position_embeddings,
+            embedding_size,
+            embeddings_initializer=init,
+            dtype=self.dtype_policy,
+            name="position_embedding",
         )
         self.segment_embedding = keras.layers.Embedding(
-            type_vocab_size, embedding_size, embeddings_initializer=init,
-            dtype=self.dtype_policy, name="segment_embedding",
+            type_vocab_size,
+            embedding_size,
+            embeddings_initializer=init,
+            dtype=self.dtype_policy,
+            name="segment_embedding",
         )
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, dtype=self.dtype_policy, name="embeddings_layer_norm"
@@ -75,7 +84,9 @@ class FactorizedEmbedding(keras.layers.Layer):
         self.projection_layer = None
         if self.projection:
             self.projection_layer = keras.layers.Dense(
-                hidden_size, kernel_initializer=init, dtype=self.dtype_policy,
+                hidden_size,
+                kernel_initializer=init,
+                dtype=self.dtype_policy,
                 name="embedding_projection",
             )
 

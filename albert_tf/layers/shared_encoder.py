@@ -119,7 +119,9 @@ class SharedEncoder(keras.layers.Layer):
         for layer_index in range(self.num_hidden_layers):
             group = self.group_of_layer(layer_index)
             for inner in range(self.inner_group_num):
-                last = layer_index == self.num_hidden_layers - 1 and inner == self.inner_group_num - 1
+                last = (
+                    layer_index == self.num_hidden_layers - 1 and inner == self.inner_group_num - 1
+                )
                 x, probs = self.block(group, inner)(
                     x,
                     mask,
@@ -132,9 +134,6 @@ class SharedEncoder(keras.layers.Layer):
         if output_hidden_states or output_attentions:
             return {"sequence_output": x, "hidden_states": all_hidden, "attentions": all_attn}
         return x
-
-    def compute_output_shape(self, hidden_states_shape, padding_mask_shape=None):
-        return tuple(hidden_states_shape)
 
     def get_config(self):
         config = super().get_config()

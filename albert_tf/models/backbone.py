@@ -107,7 +107,11 @@ class AlbertBackbone(keras.Model):
         if output_hidden_states:
             outputs["hidden_states"] = encoded["hidden_states"]
         super().__init__(
-            inputs={"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask},
+            inputs={
+                "token_ids": token_ids,
+                "segment_ids": segment_ids,
+                "padding_mask": padding_mask,
+            },
             outputs=outputs,
             dtype=dtype,
             **kwargs,

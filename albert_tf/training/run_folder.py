@@ -54,7 +54,9 @@ def write_text_atomic(path: str, text: str) -> None:
 def write_labels(path: str, labels: list[str]) -> None:
     for label in labels:
         if "\n" in label or not label.strip():
-            raise ValueError(f"Label {label!r} cannot be written to {path}: empty or has a newline.")
+            raise ValueError(
+                f"Label {label!r} cannot be written to {path}: empty or has a newline."
+            )
     write_text_atomic(path, "".join(f"{label}\n" for label in labels))
 
 
