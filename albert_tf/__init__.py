@@ -7,8 +7,21 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from albert_tf.config import AlbertConfig, ConfigError  # noqa: E402
-from albert_tf.models import AlbertBackbone, AlbertClassifier  # noqa: E402
+from albert_tf.models import (  # noqa: E402
+    AlbertBackbone,
+    AlbertClassifier,
+    AlbertMaskedLM,
+    AlbertPretrainer,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["AlbertBackbone", "AlbertClassifier", "AlbertConfig", "ConfigError", "__version__"]
+__all__ = [
+    "AlbertBackbone",
+    "AlbertClassifier",
+    "AlbertMaskedLM",
+    "AlbertPretrainer",
+    "AlbertConfig",
+    "ConfigError",
+    "__version__",
+]
