@@ -13,6 +13,7 @@ from albert_tf.models import (  # noqa: E402
     AlbertMaskedLM,
     AlbertPretrainer,
 )
+from albert_tf.tokenizer import AlbertTokenizer  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -21,6 +22,7 @@ __all__ = [
     "AlbertClassifier",
     "AlbertMaskedLM",
     "AlbertPretrainer",
+    "AlbertTokenizer",
     "AlbertConfig",
     "ConfigError",
     "__version__",

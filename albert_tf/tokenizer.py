@@ -1,0 +1,459 @@
+"""SentencePiece tokenizer with ALBERT's special ids, packing and an in-graph path.
+
+Special ids follow the original ALBERT vocabulary `30k-clean.model`:
+`<pad>`=0 (control), `<unk>`=1, `[CLS]`=2, `[SEP]`=3, `[MASK]`=4 (control), then the
+user-defined symbols ``( ) " - . – £ €`` and the learned pieces.
+
+Input handling (documented behaviour, not accidents):
+- An empty string encodes to no pieces, so it packs to ``[CLS] [SEP]``.
+- Very long texts are cut to a character budget before SentencePiece sees them
+  (about ``12 * max_length`` characters, cut at a whitespace and widened if it
+  did not yield enough pieces), so a 1 MB text costs no more than a short one.
+  Pieces never cross whitespace, so the result equals tokenizing the whole
+  text and truncating; only text with no whitespace at all near the cut could
+  differ, and then only in the last piece.
+- Pairs are truncated longest-first: the budget ``max_length - 3`` is shared
+  evenly, the first text gets the odd token, and a short text gives its unused
+  share to the other (this is tensorflow-text's ``RoundRobinTrimmer``).
+- Anything that is not a ``str`` raises ``TypeError`` naming its position.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import sentencepiece as spm
+
+PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 1, 2, 3, 4
+SPECIAL_PIECES = ("<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]")
+# The original ALBERT vocabulary keeps these as single pieces of their own.
+ALBERT_USER_SYMBOLS = ("(", ")", '"', "-", ".", "\u2013", "\u00a3", "\u20ac")
+MODEL_FILE = "spiece.model"
+PADDING_MODES = ("longest", "max_length")
+
+# Generous: English averages ~4-5 characters per piece; the clip widens itself
+# when this was not enough, so the value only affects speed, never results.
+_CHARS_PER_TOKEN_BUDGET = 12
+_MIN_CHAR_BUDGET = 2048
+_LAST_SPACE = re.compile(r"\s(?=\S*$)")
+
+
+class AlbertTokenizer:
+    """ALBERT SentencePiece tokenizer: train, load, encode, pack.
+
+    Args:
+        proto: the serialized SentencePiece model (the bytes of `spiece.model`).
+        lower_case: lower-case text before SentencePiece. `None` (default) means
+            "unless the model folds case itself" (models trained here use the
+            `nmt_nfkc_cf` rule; the original ALBERT models expect lower-cased input).
+
+    Example:
+    >>> tok = AlbertTokenizer.load("tests/fixtures/tiny_spiece.model")
+    >>> batch = tok(["a fine film", "dull"], max_length=16)
+    >>> batch["token_ids"].shape
+    (2, 6)
+    >>> tok(["a question"], pairs=["an answer"], padding="max_length", max_length=8)["segment_ids"]
+    array([[0, 0, 0, 0, 1, 1, 1, 0]], dtype=int32)
+    """
+
+    def __init__(self, proto: bytes, lower_case: bool | None = None):
+        if not isinstance(proto, bytes | bytearray):
+            raise TypeError(f"proto must be bytes, got {type(proto).__name__}")
+        self._proto = bytes(proto)
+        self._sp = spm.SentencePieceProcessor()
+        try:
+            self._sp.LoadFromSerializedProto(self._proto)
+        except Exception as e:  # sentencepiece raises a bare RuntimeError/OSError
+            raise ValueError(f"Not a SentencePiece model ({len(proto)} bytes): {e}") from e
+        self._check_special_ids()
+        if lower_case is None:
+            lower_case = not self.normalization_rule.endswith("_cf")
+        self.lower_case = bool(lower_case)
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def train(
+        cls,
+        texts_or_files: str | os.PathLike | Iterable[str],
+        vocab_size: int = 30000,
+        model_path: str | os.PathLike | None = None,
+        *,
+        character_coverage: float = 0.99995,
+        input_sentence_size: int = 2_000_000,
+        seed: int = 0,
+        num_threads: int = 1,
+    ) -> AlbertTokenizer:
+        """Train a unigram SentencePiece model with ALBERT's special ids.
+
+        Args:
+            texts_or_files: a text file path, a list of paths (every item an
+                existing file), or any iterable of texts (one sentence or
+                paragraph each). Files are read as UTF-8, one text per line;
+                undecodable bytes become U+FFFD.
+            vocab_size: number of pieces including the specials.
+            model_path: where to write the model (a `.model` file, or a folder
+                that gets `spiece.model`); `None` keeps it in memory only.
+            character_coverage, input_sentence_size: as in SentencePiece.
+            seed: seeds SentencePiece's sentence sampling; with the same input,
+                seed and `num_threads` the model bytes are identical.
+
+        Example:
+        >>> tok = AlbertTokenizer.train(["the film was fine", "dull plot"] * 200, vocab_size=40)
+        >>> tok.token_to_id("[MASK]")
+        4
+        """
+        texts = _iter_training_texts(texts_or_files)
+        buf = io.BytesIO()
+        spm.set_random_generator_seed(seed)
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=texts,
+                model_writer=buf,
+                model_type="unigram",
+                vocab_size=int(vocab_size),
+                pad_id=PAD_ID,
+                unk_id=UNK_ID,
+                bos_id=-1,
+                eos_id=-1,
+                pad_piece="<pad>",
+                unk_piece="<unk>",
+                control_symbols=list(SPECIAL_PIECES[2:]),
+                user_defined_symbols=list(ALBERT_USER_SYMBOLS),
+                normalization_rule_name="nmt_nfkc_cf",
+                character_coverage=character_coverage,
+                input_sentence_size=input_sentence_size,
+                shuffle_input_sentence=True,
+                num_threads=num_threads,
+                minloglevel=2,
+            )
+        except RuntimeError as e:
+            # e.g. "Vocabulary size is too high (30000). Please set it to a value <= 812."
+            raise ValueError(f"SentencePiece training failed: {e}") from e
+        tok = cls(buf.getvalue())
+        if model_path is not None:
+            path = os.fspath(model_path)
+            if os.path.isdir(path):
+                path = os.path.join(path, MODEL_FILE)
+            _write_bytes_atomic(path, tok.serialized_model)
+        return tok
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | bytes, lower_case: bool | None = None):
+        """Load a `spiece.model` file, a folder holding one, or the model bytes."""
+        if isinstance(path, bytes | bytearray):
+            return cls(bytes(path), lower_case=lower_case)
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            folder, path = path, os.path.join(path, MODEL_FILE)
+            if not os.path.exists(path):
+                raise FileNotFoundError(f"Folder {folder} has no {MODEL_FILE}")
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"SentencePiece model not found: {path}")
+        with open(path, "rb") as f:
+            proto = f.read()
+        try:
+            return cls(proto, lower_case=lower_case)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from e
+
+    def save(self, folder: str | os.PathLike) -> str:
+        """Write `folder/spiece.model` (atomically) and return its path."""
+        folder = os.fspath(folder)
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, MODEL_FILE)
+        _write_bytes_atomic(path, self._proto)
+        return path
+
+    # ------------------------------------------------------------ properties
+    @property
+    def serialized_model(self) -> bytes:
+        return self._proto
+
+    @property
+    def vocab_size(self) -> int:
+        return self._sp.get_piece_size()
+
+    @property
+    def normalization_rule(self) -> str:
+        from sentencepiece import sentencepiece_model_pb2 as model_pb2
+
+        m = model_pb2.ModelProto()
+        m.ParseFromString(self._proto)
+        return m.normalizer_spec.name
+
+    pad_id, unk_id, cls_id, sep_id, mask_id = PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID
+
+    def token_to_id(self, piece: str) -> int:
+        return self._sp.piece_to_id(piece)
+
+    def id_to_token(self, idx: int) -> str:
+        if not 0 <= int(idx) < self.vocab_size:
+            raise ValueError(f"id {idx} is outside the vocabulary (0..{self.vocab_size - 1})")
+        return self._sp.id_to_piece(int(idx))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lower_case": self.lower_case, "vocab_size": self.vocab_size}
+
+    # -------------------------------------------------------------- encoding
+    def encode(self, text: str) -> list[int]:
+        """Piece ids of one text, without specials or truncation."""
+        _check_text(text, "text")
+        return self._sp.encode(self._prepare(text), out_type=int)
+
+    def tokenize(self, text: str) -> list[str]:
+        """Pieces (strings) of one text, for inspection."""
+        _check_text(text, "text")
+        return self._sp.encode(self._prepare(text), out_type=str)
+
+    def decode(self, ids: Sequence[int] | np.ndarray) -> str:
+        """Text of piece ids; special ids (pad, CLS, SEP, MASK) are dropped."""
+        ids = [int(i) for i in np.asarray(ids).reshape(-1)]
+        bad = [i for i in ids if not 0 <= i < self.vocab_size]
+        if bad:
+            raise ValueError(f"ids {bad[:5]} are outside the vocabulary (0..{self.vocab_size - 1})")
+        return self._sp.decode(ids)
+
+    def pack(
+        self,
+        texts: str | Sequence[str],
+        pairs: str | Sequence[str] | None = None,
+        max_length: int = 128,
+    ) -> tuple[list[list[int]], list[list[int]]]:
+        """Tokenize and pack without padding: per example token ids and segment ids.
+
+        `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, truncated to `max_length`.
+        """
+        texts = _as_text_list(texts, "texts")
+        min_length = 3 if pairs is None else 5
+        if int(max_length) < min_length:
+            raise ValueError(
+                f"max_length={max_length} leaves no room for text: it must be >= {min_length}"
+            )
+        max_length = int(max_length)
+        if pairs is None:
+            ids_a = self._encode_clipped(texts, max_length - 2)
+            token_ids = [[CLS_ID, *a[: max_length - 2], SEP_ID] for a in ids_a]
+            segment_ids = [[0] * len(t) for t in token_ids]
+            return token_ids, segment_ids
+        pairs = _as_text_list(pairs, "pairs")
+        if len(pairs) != len(texts):
+            raise ValueError(f"texts has {len(texts)} items but pairs has {len(pairs)}")
+        budget = max_length - 3
+        ids_a = self._encode_clipped(texts, budget)
+        ids_b = self._encode_clipped(pairs, budget)
+        token_ids, segment_ids = [], []
+        for a, b in zip(ids_a, ids_b):
+            len_a, len_b = _round_robin_lengths(len(a), len(b), budget)
+            token_ids.append([CLS_ID, *a[:len_a], SEP_ID, *b[:len_b], SEP_ID])
+            segment_ids.append([0] * (len_a + 2) + [1] * (len_b + 1))
+        return token_ids, segment_ids
+
+    def __call__(
+        self,
+        texts: str | Sequence[str],
+        pairs: str | Sequence[str] | None = None,
+        max_length: int = 128,
+        padding: str = "longest",
+    ) -> dict[str, np.ndarray]:
+        """Encode a batch to int32 `token_ids`, `segment_ids`, `padding_mask`.
+
+        padding: "longest" pads to the longest packed example in the batch,
+        "max_length" to `max_length`.
+        """
+        if padding not in PADDING_MODES:
+            raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
+        token_ids, segment_ids = self.pack(texts, pairs, max_length)
+        width = int(max_length) if padding == "max_length" else max(map(len, token_ids))
+        return pad_batch(token_ids, segment_ids, width)
+
+    # ------------------------------------------------------------- in-graph
+    def graph_packer(self, max_length: int = 128, pairs: bool = False):
+        """A TensorFlow function for `tf.data`: string tensors -> packed int32 dict.
+
+        Uses tensorflow-text's SentencepieceTokenizer (the same C++ library),
+        so ids equal the Python path; output is padded to `max_length`.
+
+        Example:
+        >>> fn = tok.graph_packer(max_length=32)
+        >>> ds = tf.data.Dataset.from_tensor_slices(["a fine film"]).batch(8).map(fn)
+        """
+        return _make_graph_packer(self, int(max_length), pairs)
+
+    # -------------------------------------------------------------- helpers
+    def _prepare(self, text: str) -> str:
+        return text.lower() if self.lower_case else text
+
+    def _encode_clipped(self, texts: list[str], max_tokens: int) -> list[list[int]]:
+        budget = max(_MIN_CHAR_BUDGET, _CHARS_PER_TOKEN_BUDGET * max_tokens)
+        prepared = [self._prepare(t) for t in texts]
+        clipped = [_clip_at_space(t, budget) for t in prepared]
+        ids = self._sp.encode(clipped, out_type=int)
+        for i, (full, cut) in enumerate(zip(prepared, clipped)):
+            size = budget
+            # Rarely a clip yields too few pieces (long runs of rare characters): widen.
+            while len(cut) < len(full) and len(ids[i]) < max_tokens + 1:
+                size *= 4
+                cut = _clip_at_space(full, size)
+                ids[i] = self._sp.encode(cut, out_type=int)
+        return ids
+
+    def _check_special_ids(self) -> None:
+        size = self._sp.get_piece_size()
+        found = [self._sp.id_to_piece(i) if i < size else None for i in range(5)]
+        if tuple(found) != SPECIAL_PIECES:
+            raise ValueError(
+                f"Not an ALBERT SentencePiece model: ids 0-4 are {found}, "
+                f"expected {list(SPECIAL_PIECES)}"
+            )
+
+
+def pad_batch(
+    token_ids: Sequence[Sequence[int]], segment_ids: Sequence[Sequence[int]], width: int
+) -> dict[str, np.ndarray]:
+    """Right-pad packed examples to `width` (pad id 0) as int32 arrays."""
+    n = len(token_ids)
+    out_ids = np.zeros((n, width), dtype=np.int32)
+    out_seg = np.zeros((n, width), dtype=np.int32)
+    out_mask = np.zeros((n, width), dtype=np.int32)
+    for i, (ids, seg) in enumerate(zip(token_ids, segment_ids)):
+        k = min(len(ids), width)
+        out_ids[i, :k] = ids[:k]
+        out_seg[i, :k] = seg[:k]
+        out_mask[i, :k] = 1
+    return {"token_ids": out_ids, "segment_ids": out_seg, "padding_mask": out_mask}
+
+
+def _round_robin_lengths(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
+    # Same allocation as tensorflow_text.RoundRobinTrimmer for two segments.
+    keep_a = min(len_a, max((budget + 1) // 2, budget - len_b))
+    keep_b = min(len_b, budget - keep_a)
+    return keep_a, keep_b
+
+
+def _clip_at_space(text: str, size: int) -> str:
+    if len(text) <= size:
+        return text
+    # Cut at a whitespace so no word is split: pieces never cross whitespace.
+    match = _LAST_SPACE.search(text, size // 2, size)
+    return text[: match.start() if match else size]
+
+
+def _make_graph_packer(tok: AlbertTokenizer, max_length: int, pairs: bool):
+    import tensorflow as tf
+    import tensorflow_text as tf_text
+
+    sp = tf_text.SentencepieceTokenizer(model=tok.serialized_model, out_type=tf.int32)
+    lower_case = tok.lower_case
+    min_length = 5 if pairs else 3
+    if max_length < min_length:
+        raise ValueError(
+            f"max_length={max_length} leaves no room for text: it must be >= {min_length}"
+        )
+
+    def tokenize(texts):
+        texts = tf.convert_to_tensor(texts, dtype=tf.string)
+        if texts.shape.rank == 0:
+            texts = texts[tf.newaxis]
+        if lower_case:
+            texts = tf.strings.lower(texts, encoding="utf-8")
+        return sp.tokenize(texts)
+
+    def pack(texts, pair_texts=None):
+        if pairs:
+            if pair_texts is None:
+                raise ValueError("this packer was made with pairs=True: pass (texts, pair_texts)")
+            trimmer = tf_text.RoundRobinTrimmer(max_seq_length=max_length - 3)
+            segments = trimmer.trim([tokenize(texts), tokenize(pair_texts)])
+        else:
+            segments = [tokenize(texts)[:, : max_length - 2]]
+        ids, seg = tf_text.combine_segments(
+            segments, start_of_sequence_id=CLS_ID, end_of_segment_id=SEP_ID
+        )
+        ids, mask = tf_text.pad_model_inputs(ids, max_seq_length=max_length, pad_value=PAD_ID)
+        seg, _ = tf_text.pad_model_inputs(seg, max_seq_length=max_length, pad_value=0)
+        return {
+            "token_ids": tf.cast(ids, tf.int32),
+            "segment_ids": tf.cast(seg, tf.int32),
+            "padding_mask": tf.cast(mask, tf.int32),
+        }
+
+    return pack
+
+
+def _check_text(text: Any, where: str) -> None:
+    if not isinstance(text, str):
+        hint = " (decode bytes to str first)" if isinstance(text, bytes) else ""
+        raise TypeError(f"{where} must be str, got {type(text).__name__}{hint}")
+
+
+def _as_text_list(texts: Any, name: str) -> list[str]:
+    if isinstance(texts, str):
+        return [texts]
+    if isinstance(texts, np.ndarray):
+        texts = texts.reshape(-1).tolist()
+    if not isinstance(texts, Sequence):
+        if isinstance(texts, Iterable) and not isinstance(texts, bytes | bytearray):
+            texts = list(texts)
+        else:
+            raise TypeError(
+                f"{name} must be a str or a sequence of str, got {type(texts).__name__}"
+            )
+    for i, t in enumerate(texts):
+        _check_text(t, f"{name}[{i}]")
+    if not texts:
+        raise ValueError(f"{name} is empty: nothing to tokenize")
+    return list(texts)
+
+
+def _iter_training_texts(source: Any) -> Iterable[str]:
+    if isinstance(source, str | os.PathLike):
+        return _read_lines([os.fspath(source)])
+    if isinstance(source, list | tuple) and source:
+        if all(
+            isinstance(s, os.PathLike) or (isinstance(s, str) and os.path.isfile(s)) for s in source
+        ):
+            return _read_lines([os.fspath(s) for s in source])
+    if isinstance(source, bytes | bytearray) or not isinstance(source, Iterable):
+        raise TypeError(
+            f"texts_or_files must be a path, a list of paths or an iterable of str, "
+            f"got {type(source).__name__}"
+        )
+    return _checked_texts(source)
+
+
+def _checked_texts(texts: Iterable[Any]) -> Iterable[str]:
+    for i, t in enumerate(texts):
+        _check_text(t, f"training text {i}")
+        if t.strip():
+            yield t
+
+
+def _read_lines(paths: list[str]) -> Iterable[str]:
+    for p in paths:
+        if not os.path.isfile(p):
+            raise FileNotFoundError(f"Training text file not found: {p}")
+    for p in paths:
+        with open(p, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    yield line.rstrip("\n")
+
+
+def _write_bytes_atomic(path: str, data: bytes) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
