@@ -141,15 +141,51 @@ public final class BundleChecks {
     }
   }
 
+  /**
+   * Streaming variant for large files (model.tflite): the app hashes the asset without holding a
+   * second copy of the model in memory. Closes nothing; the caller owns the stream.
+   */
+  public static void checkSha256(String fileName, InputStream data, BundleManifest manifest)
+      throws IOException {
+    String expected = manifest.sha256().get(fileName);
+    if (expected == null) {
+      return;
+    }
+    String actual = sha256Hex(data);
+    if (!actual.equals(expected)) {
+      throw new BundleException(
+          fileName,
+          null,
+          "sha256 is " + actual + " but manifest.json says " + expected + " (stale copy?)");
+    }
+  }
+
   public static String sha256Hex(byte[] data) {
-    MessageDigest digest;
+    MessageDigest digest = newSha256();
+    return hex(digest.digest(data));
+  }
+
+  public static String sha256Hex(InputStream in) throws IOException {
+    MessageDigest digest = newSha256();
+    byte[] buffer = new byte[1 << 16];
+    int n;
+    while ((n = in.read(buffer)) != -1) {
+      digest.update(buffer, 0, n);
+    }
+    return hex(digest.digest());
+  }
+
+  private static MessageDigest newSha256() {
     try {
-      digest = MessageDigest.getInstance("SHA-256");
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this runtime", e);
     }
+  }
+
+  private static String hex(byte[] digest) {
     StringBuilder sb = new StringBuilder(64);
-    for (byte b : digest.digest(data)) {
+    for (byte b : digest) {
       sb.append(String.format(Locale.ROOT, "%02x", b & 0xff));
     }
     return sb.toString();

@@ -45,6 +45,14 @@ public final class LatencyStats {
     record((endNanos - startNanos) / 1e6);
   }
 
+  /** Forgets everything recorded (e.g. after switching between CPU and GPU). */
+  public void reset() {
+    size = 0;
+    next = 0;
+    total = 0;
+    last = Double.NaN;
+  }
+
   /** Number of latencies recorded since creation (not only those in the window). */
   public long count() {
     return total;

@@ -45,6 +45,17 @@ public final class ScoreRow {
     return String.format(Locale.ROOT, "%.1f%%", 100.0 * clamp01(score));
   }
 
+  /**
+   * Text shown next to the bar: a percentage for "single_label" and "multi_label" bundles (scores
+   * are probabilities), the raw value with three decimals for "regression" (it is not one).
+   */
+  public String valueText(String task) {
+    if ("regression".equals(task)) {
+      return String.format(Locale.ROOT, "%.3f", score);
+    }
+    return percentText();
+  }
+
   /** Progress-bar level for a bar whose maximum is {@code max} (ProgressBar.setMax). */
   public int barLevel(int max) {
     return (int) Math.round(clamp01(score) * max);

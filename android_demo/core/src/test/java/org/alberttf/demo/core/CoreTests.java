@@ -290,6 +290,18 @@ public final class CoreTests {
           BundleChecks.checkSha256("labels.txt", bytes("abc"), m);
           BundleChecks.checkSha256("spiece.model", bytes("anything"), m); // not listed: no check
           bundleError(() -> BundleChecks.checkSha256("labels.txt", bytes("abd"), m), "labels.txt", "stale copy");
+          // streaming variant, over more than one read buffer
+          byte[] big = new byte[200_000];
+          for (int i = 0; i < big.length; i++) {
+            big[i] = (byte) (i * 31);
+          }
+          equal(
+              BundleChecks.sha256Hex(big),
+              BundleChecks.sha256Hex(new java.io.ByteArrayInputStream(big)));
+          BundleChecks.checkSha256("labels.txt", new java.io.ByteArrayInputStream(bytes("abc")), m);
+          bundleError(
+              () -> BundleChecks.checkSha256("labels.txt", new java.io.ByteArrayInputStream(big), m),
+              "sha256 is " + BundleChecks.sha256Hex(big));
         });
     TESTS.put(
         "rows_sorted_by_score_then_index",
@@ -319,6 +331,9 @@ public final class CoreTests {
           equal(0, new ScoreRow("x", 0, -1e-7f).barLevel(1000));
           equal("0.1%", new ScoreRow("x", 0, 0.00051f).percentText());
           illegalArgument(() -> new ScoreRow("x", 0, Float.NaN), "NaN");
+          equal("87.3%", row.valueText("single_label"));
+          equal("87.3%", row.valueText("multi_label"));
+          equal("-2.500", new ScoreRow("value", 0, -2.5f).valueText("regression"));
         });
     TESTS.put(
         "text_table_pads_labels",
@@ -373,6 +388,11 @@ public final class CoreTests {
           s.recordNanos(1_000_000L, 3_500_000L);
           near(2.5, s.last(), 1e-12);
           illegalArgument(() -> s.record(-1), "finite value >= 0");
+          s.reset();
+          equal(0L, s.count());
+          check(Double.isNaN(s.p95()), "p95 after reset must be NaN");
+          s.record(7);
+          near(7, s.median(), 0);
           illegalArgument(() -> new LatencyStats(0), "window");
         });
     TESTS.put(
