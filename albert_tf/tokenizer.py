@@ -133,7 +133,7 @@ class AlbertTokenizer:
                 minloglevel=2,
             )
         except RuntimeError as e:
-            # e.g. "Vocabulary size is too high (30000). Please set it to a value <= 812."
+            # e.g. "Vocabulary size too high (30000). Please set it to a value <= 812."
             raise ValueError(f"SentencePiece training failed: {e}") from e
         tok = cls(buf.getvalue())
         if model_path is not None:
