@@ -1,0 +1,339 @@
+"""Load pretrained weights into albert-tf models from any supported source.
+
+SOURCE is detected by its files:
+
+| files | format |
+| --- | --- |
+| `config.json` + `model.safetensors` (model_type albert / bert) | Hugging Face |
+| `hf://owner/name` | downloaded with `huggingface_hub` (online only) |
+| `albert_config.json` + `model.ckpt-*` | original Google release |
+| `config.json` + `model.weights.h5` | keras-hub preset |
+| `model.keras` | albert-tf (`albert-tf convert --to albert-tf`) |
+
+Example:
+>>> from albert_tf.convert import load_backbone, load_classifier
+>>> backbone = load_backbone("albert-base-v2/")  # doctest: +SKIP
+>>> model = load_classifier("albert-base-v2/", num_labels=3)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from albert_tf.convert import readers
+from albert_tf.convert.checkpoint import Checkpoint
+from albert_tf.convert.errors import CheckpointError
+from albert_tf.convert.weight_map import (
+    _dense,
+    assign_state,
+    backbone_entries,
+    mlm_entries,
+)
+
+logger = logging.getLogger(__name__)
+
+HF_PREFIX = "hf://"
+
+# Hugging Face head classes -> the canonical tensor prefix they carry.
+_ARCH_HEADS = {
+    "AlbertForPreTraining": ("predictions.", "sop_classifier."),
+    "AlbertForMaskedLM": ("predictions.",),
+    "BertForMaskedLM": ("predictions.",),
+    "BertForPreTraining": ("predictions.",),
+    "AlbertForSequenceClassification": ("classifier.",),
+    "BertForSequenceClassification": ("classifier.",),
+    "AlbertForTokenClassification": ("classifier.",),
+    "BertForTokenClassification": ("classifier.",),
+    "AlbertForQuestionAnswering": ("qa_outputs.",),
+    "BertForQuestionAnswering": ("qa_outputs.",),
+    "AlbertForMultipleChoice": ("classifier.",),
+    "BertForMultipleChoice": ("classifier.",),
+}
+
+
+def _download(repo_id: str) -> str:
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as e:
+        raise CheckpointError(
+            f"{HF_PREFIX}{repo_id}: downloading needs huggingface_hub "
+            f"(`pip install 'albert-tf[hub]'`), or download the folder yourself and pass its path."
+        ) from e
+    try:
+        return snapshot_download(
+            repo_id,
+            allow_patterns=["*.json", "*.safetensors", "spiece.model", "*.model", "vocab.txt"],
+        )
+    except Exception as e:  # offline, unknown repo, gated model, ...
+        raise CheckpointError(
+            f"{HF_PREFIX}{repo_id}: download failed ({type(e).__name__}: {e}). Are you online? "
+            f"A local folder with config.json + model.safetensors works offline."
+        ) from e
+
+
+def source_kind(path: str) -> str:
+    """ "huggingface", "google", "keras-hub" or "albert-tf", from the files in `path`."""
+    if os.path.isfile(path) or os.path.isfile(path + ".index"):
+        if ".ckpt" in os.path.basename(path):
+            return "google"
+        raise CheckpointError(
+            f"{path}: pass the folder that holds the checkpoint (config + weights), not a file."
+        )
+    if not os.path.isdir(path):
+        raise CheckpointError(f"{path}: no such folder (nor an {HF_PREFIX}owner/name).")
+
+    def has(name):
+        return os.path.exists(os.path.join(path, name))
+
+    if has("model.keras"):
+        return "albert-tf"
+    if has("config.json") and has("model.weights.h5"):
+        return "keras-hub"
+    if has("albert_config.json"):
+        return "google"
+    if has("config.json"):
+        return "huggingface"
+    raise CheckpointError(
+        f"{path}: not a checkpoint folder I know: expected config.json + model.safetensors "
+        f"(Hugging Face), albert_config.json + model.ckpt-* (Google), config.json + "
+        f"model.weights.h5 (keras-hub) or model.keras (albert-tf)."
+    )
+
+
+def open_checkpoint(source: str | os.PathLike | Checkpoint) -> Checkpoint:
+    """Detect SOURCE's format and open it (tensors are read lazily where possible)."""
+    if isinstance(source, Checkpoint):
+        return source
+    source = os.fspath(source)
+    if source.startswith(HF_PREFIX):
+        source = _download(source[len(HF_PREFIX) :].strip("/"))
+    kind = source_kind(source)
+    reader = {
+        "huggingface": readers.read_huggingface,
+        "google": readers.read_google,
+        "keras-hub": readers.read_keras_hub,
+        "albert-tf": readers.read_albert_tf,
+    }[kind]
+    return reader(source)
+
+
+def load_tokenizer(source: str | os.PathLike | Checkpoint, **kwargs: Any):
+    """The tokenizer that comes with SOURCE, or None when it has no tokenizer file.
+
+    `spiece.model` (or `30k-clean.model`, keras-hub's `vocabulary.spm`) gives an
+    `AlbertTokenizer`; BERT's `vocab.txt` gives a `WordPieceTokenizer`.
+    """
+    path = source.tokenizer_file if isinstance(source, Checkpoint) else None
+    if path is None and not isinstance(source, Checkpoint):
+        source = os.fspath(source)
+        path = readers.find_tokenizer_file(source) if os.path.isdir(source) else None
+        if path is None and (source.startswith(HF_PREFIX) or not os.path.isdir(source)):
+            path = open_checkpoint(source).tokenizer_file
+    if path is None:
+        return None
+    if path.endswith(".txt"):
+        from albert_tf.wordpiece import WordPieceTokenizer
+
+        return WordPieceTokenizer.load(path, **kwargs)
+    from albert_tf.tokenizer import AlbertTokenizer
+
+    return AlbertTokenizer.load(path, **kwargs)
+
+
+def _carries(ckpt: Checkpoint, prefix: str, head_classes: tuple[str, ...]) -> bool:
+    """Does the checkpoint hold this head's weights? `classifier.*` is shared by three
+    Hugging Face heads, so `architectures` decides when it is known."""
+    if not ckpt.has_prefix(prefix):
+        return False
+    if prefix != "classifier." or not ckpt.architectures:
+        return True
+    return any(a in head_classes for a in ckpt.architectures)
+
+
+def _backbone(ckpt: Checkpoint, backbone_kwargs: dict[str, Any]):
+    from albert_tf.models.backbone import AlbertBackbone
+
+    backbone = AlbertBackbone(ckpt.config, **backbone_kwargs)
+    # Hugging Face heads built without a pooler (masked LM, token classification,
+    # QA) save none; the pooler then keeps its initial weights, as in transformers.
+    pooler = ("pooler.weight", "pooler.bias")
+    if not all(ckpt.has(n) for n in pooler):
+        logger.warning("%s has no pooler weights; pooled_output starts untrained.", ckpt.label)
+    assign_state(backbone_entries(backbone), ckpt, optional=pooler)
+    return backbone
+
+
+def _split_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    backbone_keys = {"output_hidden_states", "dtype"}
+    return (
+        {k: v for k, v in kwargs.items() if k in backbone_keys},
+        {k: v for k, v in kwargs.items() if k not in backbone_keys},
+    )
+
+
+def load_backbone(source: str | os.PathLike | Checkpoint, **kwargs: Any):
+    """An `AlbertBackbone` with SOURCE's weights.
+
+    Args:
+        source: a folder (see the module docstring) or `hf://owner/name`.
+        **kwargs: `AlbertBackbone` arguments (`output_hidden_states`, `dtype`).
+    """
+    ckpt = open_checkpoint(source)
+    return _backbone(ckpt, kwargs)
+
+
+def _head_num_labels(ckpt: Checkpoint, name: str, num_labels: int | None, default: int) -> int:
+    stored = ckpt.shape(name)[0] if ckpt.has(name) else None
+    if num_labels is None:
+        return stored or ckpt.extra.get("num_labels") or default
+    if stored is not None and stored != num_labels:
+        raise CheckpointError(
+            f"{ckpt.where(name)}: the checkpoint's head has {stored} labels but num_labels="
+            f"{num_labels} was asked for; pass num_labels={stored}, or load_backbone() and "
+            f"put a fresh head on it."
+        )
+    return num_labels
+
+
+_PROBLEM_TYPES = {
+    "single_label_classification": "single_label",
+    "multi_label_classification": "multi_label",
+    "regression": "regression",
+}
+
+
+def load_classifier(
+    source: str | os.PathLike | Checkpoint, num_labels: int | None = None, **kwargs: Any
+):
+    """An `AlbertClassifier`; its head comes from SOURCE when SOURCE carries one
+    (Hugging Face `AlbertForSequenceClassification`, Google `output_weights`),
+    otherwise it is freshly initialized.
+
+    Args:
+        num_labels: None takes the checkpoint's (or 2).
+        **kwargs: backbone arguments (`dtype`, `output_hidden_states`) and
+            classifier arguments (`dropout`, `problem_type`).
+    """
+    from albert_tf.models.classifier import AlbertClassifier
+
+    ckpt = open_checkpoint(source)
+    backbone_kw, head_kw = _split_kwargs(kwargs)
+    backbone = _backbone(ckpt, backbone_kw)
+    carried = _carries(
+        ckpt, "classifier.", ("AlbertForSequenceClassification", "BertForSequenceClassification")
+    )
+    if carried:
+        num_labels = _head_num_labels(ckpt, "classifier.weight", num_labels, 2)
+        problem = _PROBLEM_TYPES.get(ckpt.extra.get("problem_type"))
+        if problem and "problem_type" not in head_kw:
+            head_kw["problem_type"] = problem
+    model = AlbertClassifier(backbone, num_labels=num_labels or 2, **head_kw)
+    if carried:
+        assign_state(_dense(model.get_layer("logits"), "classifier"), ckpt)
+    else:
+        logger.info("%s carries no sequence-classification head; it starts fresh.", ckpt.label)
+    return model
+
+
+def load_masked_lm(source: str | os.PathLike | Checkpoint, **kwargs: Any):
+    """An `AlbertMaskedLM` (backbone + tied masked-LM head) with SOURCE's weights."""
+    from albert_tf.models.masked_lm import AlbertMaskedLM
+
+    ckpt = open_checkpoint(source)
+    model = AlbertMaskedLM(_backbone(ckpt, kwargs))
+    assign_state(mlm_entries(model.get_layer("mlm_head")), ckpt)
+    return model
+
+
+def load_pretrainer(source: str | os.PathLike | Checkpoint, **kwargs: Any):
+    """An `AlbertPretrainer` (masked LM + sentence-order head), e.g. to continue
+    pre-training. A checkpoint without the SOP head gets a fresh one."""
+    from albert_tf.models.pretrainer import AlbertPretrainer
+
+    ckpt = open_checkpoint(source)
+    model = AlbertPretrainer(_backbone(ckpt, kwargs))
+    assign_state(mlm_entries(model.get_layer("mlm_head")), ckpt)
+    sop = _dense(model.get_layer("sop_classifier"), "sop_classifier.classifier")
+    assign_state(sop, ckpt, optional=tuple(e.name for e in sop))
+    return model
+
+
+def load_token_classifier(
+    source: str | os.PathLike | Checkpoint, num_labels: int | None = None, **kwargs: Any
+):
+    """An `AlbertTokenClassifier`; head from `AlbertForTokenClassification` if carried."""
+    from albert_tf.models.token_classifier import AlbertTokenClassifier
+
+    ckpt = open_checkpoint(source)
+    backbone_kw, head_kw = _split_kwargs(kwargs)
+    backbone = _backbone(ckpt, backbone_kw)
+    carried = _carries(
+        ckpt, "classifier.", ("AlbertForTokenClassification", "BertForTokenClassification")
+    )
+    if carried:
+        num_labels = _head_num_labels(ckpt, "classifier.weight", num_labels, 2)
+    model = AlbertTokenClassifier(backbone, num_labels=num_labels or 2, **head_kw)
+    if carried:
+        assign_state(_dense(model.get_layer("logits"), "classifier"), ckpt)
+    return model
+
+
+def load_question_answerer(source: str | os.PathLike | Checkpoint, **kwargs: Any):
+    """An `AlbertQuestionAnswerer`; head from `AlbertForQuestionAnswering` if carried."""
+    from albert_tf.models.question_answerer import AlbertQuestionAnswerer
+
+    ckpt = open_checkpoint(source)
+    model = AlbertQuestionAnswerer(_backbone(ckpt, kwargs))
+    if ckpt.has_prefix("qa_outputs."):
+        assign_state(_dense(model.get_layer("qa_outputs"), "qa_outputs"), ckpt)
+    return model
+
+
+def load_multiple_choice(source: str | os.PathLike | Checkpoint, **kwargs: Any):
+    """An `AlbertMultipleChoice`; head from `AlbertForMultipleChoice` if carried."""
+    from albert_tf.models.multiple_choice import AlbertMultipleChoice
+
+    ckpt = open_checkpoint(source)
+    backbone_kw, head_kw = _split_kwargs(kwargs)
+    model = AlbertMultipleChoice(_backbone(ckpt, backbone_kw), **head_kw)
+    if _carries(ckpt, "classifier.", ("AlbertForMultipleChoice", "BertForMultipleChoice")):
+        assign_state(_dense(model.get_layer("logits"), "classifier"), ckpt)
+    return model
+
+
+def load_model(source: str | os.PathLike | Checkpoint, **kwargs: Any):
+    """The model that fits what SOURCE carries: a head model when its
+    `architectures` (or its tensors) name one, otherwise the backbone."""
+    ckpt = open_checkpoint(source)
+    arch = ckpt.architectures[0] if ckpt.architectures else ""
+    if (
+        arch.endswith("ForPreTraining")
+        or arch == "AlbertPretrainer"
+        or (not arch and ckpt.has_prefix("sop_classifier."))
+    ):
+        return load_pretrainer(ckpt, **kwargs)
+    if (
+        arch.endswith("ForMaskedLM")
+        or arch == "AlbertMaskedLM"
+        or (not arch and ckpt.has_prefix("predictions."))
+    ):
+        return load_masked_lm(ckpt, **kwargs)
+    if arch.endswith("ForTokenClassification") or arch == "AlbertTokenClassifier":
+        return load_token_classifier(ckpt, **kwargs)
+    if (
+        arch.endswith("ForQuestionAnswering")
+        or arch == "AlbertQuestionAnswerer"
+        or (not arch and ckpt.has_prefix("qa_outputs."))
+    ):
+        return load_question_answerer(ckpt, **kwargs)
+    if arch.endswith("ForMultipleChoice") or arch == "AlbertMultipleChoice":
+        return load_multiple_choice(ckpt, **kwargs)
+    if (
+        arch.endswith("ForSequenceClassification")
+        or arch == "AlbertClassifier"
+        or (not arch and ckpt.has_prefix("classifier."))
+    ):
+        return load_classifier(ckpt, **kwargs)
+    return load_backbone(ckpt, **kwargs)
