@@ -161,7 +161,7 @@ def _word_pieces(tokenizer, word: str) -> list[tuple[int, tuple[int, int]]]:
     """
     ids = _encode(tokenizer, word) or [UNK_ID]  # a dropped word still needs a position
     spans = [(0, len(word))] * len(ids)
-    id_to_piece = getattr(tokenizer, "id_to_piece", None)
+    id_to_piece = getattr(tokenizer, "id_to_piece", None) or getattr(tokenizer, "id_to_token", None)
     if id_to_piece is not None:
         texts = [str(id_to_piece(i)).replace("\u2581", "") for i in ids]
         # A bare "\u2581" piece spells nothing: it gets an empty span.
