@@ -1,0 +1,229 @@
+"""Run folder -> verified bundle folder (model.tflite with metadata, labels, tokenizer, manifest).
+
+Everything is written into a temporary folder next to the destination, verified
+there, and only then renamed into place; a failed or refused export leaves the
+destination as it was.
+
+Example:
+>>> from export import export_run
+>>> export_run("runs/demo", "runs/demo/bundle", mode="dynamic")  # doctest: +SKIP
+'runs/demo/bundle'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+
+from export.converter import MODES, representative_inputs, to_tflite
+from export.metadata import add_classifier_metadata
+from export.runtime import (
+    BUNDLE_FILES,
+    LABELS_FILE,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    SPIECE_FILE,
+    sha256_of,
+)
+from export.serving import INPUT_NAMES, OUTPUT_NAME
+from export.texts import load_texts
+from export.verify import verify_bundle
+
+BUNDLE_FORMAT = "albert-tf-bundle/1"
+
+
+class VerificationError(ValueError):
+    """The exported model disagrees with the Keras model more than allowed."""
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _file_entries(folder: str) -> dict:
+    return {
+        name: {
+            "sha256": sha256_of(os.path.join(folder, name)),
+            "bytes": os.path.getsize(os.path.join(folder, name)),
+        }
+        for name in BUNDLE_FILES
+    }
+
+
+def _write_manifest(folder: str, manifest: dict) -> None:
+    _write_bytes(
+        os.path.join(folder, MANIFEST_FILE),
+        (json.dumps(manifest, indent=2, default=str) + "\n").encode("utf-8"),
+    )
+
+
+def _replace_folder(staging: str, out_dir: str) -> None:
+    """Move `staging` to `out_dir`, replacing an older bundle there."""
+    if os.path.exists(out_dir):
+        if not os.path.isdir(out_dir):
+            raise FileExistsError(f"{out_dir} exists and is not a folder.")
+        if os.listdir(out_dir) and not os.path.exists(os.path.join(out_dir, MANIFEST_FILE)):
+            raise FileExistsError(
+                f"{out_dir} is not empty and holds no bundle; refusing to replace it."
+            )
+        old = tempfile.mkdtemp(dir=os.path.dirname(out_dir), prefix=".old-bundle-")
+        os.rmdir(old)
+        os.replace(out_dir, old)
+        os.replace(staging, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, out_dir)
+
+
+def zip_bundle(bundle_dir: str, zip_path: str | None = None) -> str:
+    """Zip a bundle folder (atomically); returns the zip's path."""
+    zip_path = zip_path or bundle_dir.rstrip(os.sep) + ".zip"
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(zip_path)), suffix=".zip")
+    os.close(fd)
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in (*BUNDLE_FILES, MANIFEST_FILE):
+            zf.write(os.path.join(bundle_dir, name), arcname=name)
+    os.replace(tmp, zip_path)
+    return zip_path
+
+
+def export_run(
+    run_dir: str,
+    out_dir: str,
+    mode: str = "dynamic",
+    max_length: int | None = None,
+    dynamic_length: bool = False,
+    force: bool = False,
+    make_zip: bool = False,
+    texts_file: str | None = None,
+    num_verify: int = 200,
+    num_calibration: int = 200,
+    use_mediapipe: bool = True,
+    log: Callable[[str], None] = print,
+) -> str:
+    """Export a run folder to a verified bundle; returns the bundle folder.
+
+    Args:
+        run_dir: folder written by `albert-tf train` / `save_run`.
+        out_dir: the bundle folder to (re)create.
+        mode: quantization mode, one of `export.converter.MODES`.
+        max_length: input length (default: the run's max_length).
+        dynamic_length: model inputs [1, None]: short texts run faster.
+        force: write the bundle even when verification fails.
+        make_zip: also write `<out_dir>.zip`.
+        texts_file: held-out texts (`label<TAB>text` or one text per line) for
+            verification and calibration, when run.json names no dataset we can load.
+        num_verify: held-out texts to verify on.
+        num_calibration: training texts for int8/int16x8 calibration.
+        use_mediapipe: also verify with MediaPipe's TextClassifier.
+        log: progress messages.
+
+    Raises:
+        VerificationError: agreement or accuracy below the thresholds (without `force`).
+    """
+    from albert_tf.training.run_folder import load_run
+
+    if mode not in MODES:
+        raise ValueError(f"Unknown quantization mode {mode!r}; choose one of {MODES}.")
+    start = time.time()
+    run = load_run(run_dir)
+    max_length = int(max_length or run.max_length)
+    task = run.task
+    label_index = {label: i for i, label in enumerate(run.labels)}
+    calib_texts, verify_texts, verify_gold = load_texts(run, texts_file, label_index)
+    verify_texts, verify_gold = (
+        verify_texts[:num_verify],
+        (verify_gold[:num_verify] if verify_gold is not None else None),
+    )
+
+    log(
+        f"[export] converting {run_dir} to TFLite ({mode}, max_length={max_length}"
+        f"{', dynamic length' if dynamic_length else ''})"
+    )
+    spiece = run.tokenizer.serialized_model
+    representative = None
+    if mode in ("int8", "int16x8"):
+        representative = representative_inputs(calib_texts, spiece, max_length, num_calibration)
+    tflite = to_tflite(run.model, mode, max_length, dynamic_length, representative, task)
+    tflite = add_classifier_metadata(tflite, spiece, run.labels)
+
+    out_dir = os.path.abspath(out_dir)
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=parent, prefix=".tmp-bundle-")
+    try:
+        _write_bytes(os.path.join(staging, MODEL_FILE), tflite)
+        _write_bytes(os.path.join(staging, SPIECE_FILE), spiece)
+        _write_bytes(
+            os.path.join(staging, LABELS_FILE),
+            "".join(f"{label}\n" for label in run.labels).encode("utf-8"),
+        )
+        config = getattr(getattr(run.model, "backbone", None), "config", None)
+        manifest = {
+            "format": BUNDLE_FORMAT,
+            "task": task,
+            "labels": list(run.labels),
+            "max_length": max_length,
+            "dynamic_length": bool(dynamic_length),
+            "quantization": mode,
+            "tensors": {
+                "inputs": {name: name for name in INPUT_NAMES},
+                "output": OUTPUT_NAME,
+                "dtype": "int32 inputs [1, seq], float32 output [1, num_labels]",
+            },
+            "truncation": f"texts longer than {max_length - 2} pieces lose their end",
+            "config": config.to_dict() if config is not None else None,
+            "run": {
+                "path": os.path.abspath(run_dir),
+                "dataset": run.info.get("dataset"),
+                "metrics": run.info.get("metrics"),
+            },
+            "files": _file_entries(staging),
+        }
+        _write_manifest(staging, manifest)
+        log(
+            f"[export] verifying on {len(verify_texts)} held-out texts (Keras, LiteRT"
+            f"{', MediaPipe' if use_mediapipe else ''})"
+        )
+        report = verify_bundle(
+            run.model,
+            run.tokenizer,
+            staging,
+            verify_texts,
+            verify_gold,
+            task=task,
+            max_length=max_length,
+            use_mediapipe=use_mediapipe,
+        )
+        report["forced"] = bool(force and not report["passed"])
+        manifest["verification"] = report
+        manifest["model_size_bytes"] = len(tflite)
+        manifest["export_seconds"] = round(time.time() - start, 1)
+        _write_manifest(staging, manifest)
+        if not report["passed"] and not force:
+            raise VerificationError(
+                "Exported model failed verification; nothing written to "
+                f"{out_dir}: {'; '.join(report['failures'])} (use --force to write it anyway)"
+            )
+        _replace_folder(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log(
+        f"[export] wrote {out_dir} ({len(tflite) / 1e6:.2f} MB model); "
+        f"runtime agreement {report['runtime']['agreement']:.3f}"
+        + (
+            f", MediaPipe agreement {report['mediapipe']['agreement']:.3f}"
+            if "mediapipe" in report
+            else ""
+        )
+    )
+    if make_zip:
+        log(f"[export] wrote {zip_bundle(out_dir)}")
+    return out_dir

@@ -1,0 +1,167 @@
+"""Trained classifier -> SavedModel -> TFLite flatbuffer (builtin ops only), quantized.
+
+Modes:
+    float32   no quantization.
+    float16   float16 weights (dequantized at load time; half the size).
+    dynamic   int8 weights, float activations quantized on the fly (the default).
+    int8      full integer: int8 weights and activations, ranges calibrated on
+              representative texts (inputs stay int32 ids, output float).
+    int16x8   int8 weights with int16 activations (more precise than int8,
+              slower on most CPUs: XNNPACK has no kernels for it).
+
+Example:
+>>> tflite = to_tflite(classifier, mode="dynamic", max_length=128)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+
+import numpy as np
+
+from export.serving import INPUT_NAMES, OUTPUT_NAME, serving_module
+
+MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
+CALIBRATED_MODES = ("int8", "int16x8")
+
+
+class FlexOpsError(ValueError):
+    """The graph needs TensorFlow (Flex) ops that builtin-only TFLite cannot run."""
+
+
+def _flex_ops(message: str) -> list[str]:
+    # The converter names them like "tf.Einsum" in its error text.
+    return sorted(set(re.findall(r"\btf\.([A-Z][A-Za-z0-9]+)", message)))
+
+
+def _rename_io_tensors(tflite_bytes: bytes) -> bytes:
+    """Give the signature's input/output tensors the signature names.
+
+    The converter names them `serving_default_ids:0` / `StatefulPartitionedCall:0`;
+    MediaPipe's metadata and people reading the model expect `ids`, `mask`,
+    `segment_ids`, `probability`.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite_bytes))
+    if not model.signatureDefs:
+        raise ValueError("The converted model has no signature; cannot name its tensors.")
+    sub = model.subgraphs[model.signatureDefs[0].subgraphIndex]
+    signature = model.signatureDefs[0]
+    for tensor_map in list(signature.inputs) + list(signature.outputs):
+        sub.tensors[tensor_map.tensorIndex].name = tensor_map.name
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def check_io_names(tflite_bytes: bytes) -> dict[str, list[str]]:
+    """Read the input/output tensor names back and check them against the contract."""
+    from export.metadata import tensor_names
+
+    inputs, outputs = tensor_names(tflite_bytes)
+    if sorted(inputs) != sorted(INPUT_NAMES) or outputs != [OUTPUT_NAME]:
+        raise ValueError(
+            f"Converted model has input tensors {inputs} and output tensors {outputs}; "
+            f"expected {list(INPUT_NAMES)} and {[OUTPUT_NAME]}."
+        )
+    return {"inputs": inputs, "outputs": outputs}
+
+
+def representative_inputs(
+    texts: Iterable[str], spiece_model: bytes, max_length: int, limit: int = 200
+) -> list[dict[str, np.ndarray]]:
+    """Calibration inputs for int8 / int16x8 from raw texts."""
+    from export.text_encoder import TextEncoder
+
+    encoder = TextEncoder(spiece_model)
+    samples = []
+    for text in texts:
+        ids, mask, segs = encoder.encode(text, max_length, pad_to=max_length)
+        samples.append({"ids": ids, "mask": mask, "segment_ids": segs})
+        if len(samples) >= limit:
+            break
+    return samples
+
+
+def to_tflite(
+    model,
+    mode: str = "dynamic",
+    max_length: int = 128,
+    dynamic_length: bool = False,
+    representative_data: list[dict[str, np.ndarray]] | None = None,
+    task: str | None = None,
+    first_token_only: bool = True,
+) -> bytes:
+    """Convert a trained classifier to a TFLite flatbuffer (no metadata yet).
+
+    Args:
+        model: the trained Keras classifier.
+        mode: one of `MODES`.
+        max_length: fixed input length (or the longest input for `dynamic_length`).
+        dynamic_length: inputs [1, None] so that short texts cost less.
+        representative_data: for int8/int16x8, a list of dicts with int32
+            `ids`/`mask`/`segment_ids` of shape [1, max_length] (see
+            `representative_inputs`).
+        task: "single_label" or "multi_label" (default: the model's problem_type).
+        first_token_only: compute only the [CLS] row in the last block.
+
+    Returns:
+        The flatbuffer bytes, with tensors named ids/mask/segment_ids/probability.
+
+    Raises:
+        FlexOpsError: the graph needs ops outside TFLite's builtin set; the
+            message names them.
+    """
+    import tensorflow as tf
+
+    if mode not in MODES:
+        raise ValueError(f"Unknown quantization mode {mode!r}; choose one of {MODES}.")
+    if mode in CALIBRATED_MODES and not representative_data:
+        raise ValueError(
+            f"Mode {mode!r} needs representative data (texts from the training set) to "
+            "calibrate activation ranges."
+        )
+    module = serving_module(model, max_length, dynamic_length, task, first_token_only)
+    with tempfile.TemporaryDirectory(prefix="albert-tf-export-") as tmp:
+        saved = os.path.join(tmp, "saved_model")
+        tf.saved_model.save(module, saved, signatures={"serving_default": module.serve})
+        # From the loaded SavedModel's concrete function: the converter then
+        # freezes the variables into constants (from_saved_model would keep
+        # Keras 3's resource variables as READ_VARIABLE ops with no initializer).
+        loaded = tf.saved_model.load(saved)
+        concrete = loaded.signatures["serving_default"]
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], loaded)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if mode != "float32":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if mode == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        if mode in CALIBRATED_MODES:
+            data = list(representative_data)
+
+            def gen():
+                for sample in data:
+                    yield {name: np.asarray(sample[name], np.int32) for name in INPUT_NAMES}
+
+            converter.representative_dataset = gen
+        if mode == "int16x8":
+            converter.target_spec.supported_ops = [
+                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
+                tf.lite.OpsSet.TFLITE_BUILTINS,
+            ]
+        try:
+            tflite_bytes = converter.convert()
+        except Exception as e:
+            ops = _flex_ops(str(e))
+            if ops:
+                raise FlexOpsError(
+                    f"The model needs TensorFlow ops that builtin-only TFLite cannot run: "
+                    f"{', '.join(ops)}. Rewrite them with builtin-friendly ops; Flex "
+                    f"(SELECT_TF_OPS) is not allowed because MediaPipe cannot run it."
+                ) from e
+            raise
+    tflite_bytes = _rename_io_tensors(tflite_bytes)
+    check_io_names(tflite_bytes)
+    return tflite_bytes

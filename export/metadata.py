@@ -1,0 +1,194 @@
+"""TFLite metadata for a BERT-style text classifier, on the published metadata schema.
+
+MediaPipe Tasks' `TextClassifier` (and the TFLite Task Library's BertNLClassifier)
+read three things from a model's metadata: which input tensor holds the token ids,
+the mask and the segment ids (by the metadata tensor names `ids`, `mask`,
+`segment_ids`), the tokenizer (an input process unit pointing at an associated
+SentencePiece model) and the label file of the output tensor. Associated files
+travel inside the .tflite: the flatbuffer is followed by a zip archive holding them.
+
+We build the metadata flatbuffer with the schema classes generated from
+`metadata_schema.fbs` (shipped in the `mediapipe` wheel) and populate it ourselves:
+MediaPipe's own Python populator needs a native module its wheel does not ship,
+and tflite-support pins an old protobuf.
+
+Example:
+>>> tflite = add_classifier_metadata(tflite_bytes, spiece_bytes, ["neg", "pos"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+SPIECE_FILE = "spiece.model"
+LABELS_FILE = "labels.txt"
+METADATA_NAME = "TFLITE_METADATA"
+# Lowest metadata parser that understands input process units (tokenizers):
+# version 1.1.0 of metadata_schema.fbs.
+MIN_PARSER_VERSION = "1.1.0"
+_TFLITE_IDENTIFIER = b"TFL3"
+_METADATA_IDENTIFIER = b"M001"
+
+_INPUT_DESCRIPTIONS = {
+    "ids": "Tokenized ids of the input text.",
+    "mask": "Mask with 1 for real tokens and 0 for padding tokens.",
+    "segment_ids": "0 for the first sequence, 1 for the second sequence if exists.",
+}
+
+
+def _schemas():
+    # The generated modules are plain Python over the `flatbuffers` package; they
+    # live in the mediapipe wheel (a dependency of the export path only).
+    try:
+        from mediapipe.tasks.metadata import metadata_schema_py_generated as meta_fb
+        from mediapipe.tasks.metadata import schema_py_generated as model_fb
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "Writing TFLite metadata needs the `mediapipe` package (pip install mediapipe==1.2.2)."
+        ) from e
+    return meta_fb, model_fb
+
+
+def _tensor_metadata(meta_fb, name, description, associated_files=None, float_range=False):
+    md = meta_fb.TensorMetadataT()
+    md.name = name
+    md.description = description
+    content = meta_fb.ContentT()
+    content.contentPropertiesType = meta_fb.ContentProperties.FeatureProperties
+    content.contentProperties = meta_fb.FeaturePropertiesT()
+    md.content = content
+    stats = meta_fb.StatsT()
+    if float_range:
+        stats.min, stats.max = [0.0], [1.0]
+    md.stats = stats
+    if associated_files:
+        md.associatedFiles = associated_files
+    return md
+
+
+def _build_metadata(input_names, output_names, name, description):
+    meta_fb, _ = _schemas()
+    expected_inputs = {"ids", "mask", "segment_ids"}
+    if set(input_names) != expected_inputs:
+        raise ValueError(
+            f"The model's input tensors are named {input_names}; MediaPipe's TextClassifier "
+            f"needs exactly {sorted(expected_inputs)}."
+        )
+    if list(output_names) != ["probability"]:
+        raise ValueError(
+            f"The model's output tensors are named {output_names}; expected ['probability']."
+        )
+    # Tensor metadata is matched to tensors by position, so follow the model's order.
+    inputs = [_tensor_metadata(meta_fb, n, _INPUT_DESCRIPTIONS[n]) for n in input_names]
+
+    labels_file = meta_fb.AssociatedFileT()
+    labels_file.name = LABELS_FILE
+    labels_file.description = "Labels for categories that the model can recognize."
+    labels_file.type = meta_fb.AssociatedFileType.TENSOR_AXIS_LABELS
+    output = _tensor_metadata(
+        meta_fb,
+        "probability",
+        "Probabilities of the labels respectively.",
+        associated_files=[labels_file],
+        float_range=True,
+    )
+
+    sp_file = meta_fb.AssociatedFileT()
+    sp_file.name = SPIECE_FILE
+    sp_file.description = "The SentencePiece model file."
+    tokenizer = meta_fb.ProcessUnitT()
+    tokenizer.optionsType = meta_fb.ProcessUnitOptions.SentencePieceTokenizerOptions
+    tokenizer.options = meta_fb.SentencePieceTokenizerOptionsT()
+    tokenizer.options.sentencePieceModel = [sp_file]
+
+    subgraph = meta_fb.SubGraphMetadataT()
+    subgraph.inputTensorMetadata = inputs
+    subgraph.outputTensorMetadata = [output]
+    subgraph.inputProcessUnits = [tokenizer]
+
+    model_md = meta_fb.ModelMetadataT()
+    model_md.name = name
+    model_md.description = description
+    model_md.subgraphMetadata = [subgraph]
+    model_md.minParserVersion = MIN_PARSER_VERSION
+    return model_md
+
+
+def tensor_names(tflite_bytes: bytes) -> tuple[list[str], list[str]]:
+    """(input names, output names) of subgraph 0, in the model's order."""
+    _, model_fb = _schemas()
+    model = model_fb.Model.GetRootAsModel(tflite_bytes, 0)
+    sub = model.Subgraphs(0)
+    inputs = [sub.Tensors(sub.Inputs(i)).Name().decode() for i in range(sub.InputsLength())]
+    outputs = [sub.Tensors(sub.Outputs(i)).Name().decode() for i in range(sub.OutputsLength())]
+    return inputs, outputs
+
+
+def add_classifier_metadata(
+    tflite_bytes: bytes,
+    spiece_model: bytes,
+    labels: list[str],
+    name: str = "ALBERT text classifier",
+    description: str = "Classifies a text into one of the labels (albert-tf export).",
+) -> bytes:
+    """Return `tflite_bytes` with classifier metadata and the tokenizer and labels packed in.
+
+    Any metadata already in the model is replaced.
+    """
+    import flatbuffers
+
+    meta_fb, model_fb = _schemas()
+    if tflite_bytes[4:8] != _TFLITE_IDENTIFIER:
+        raise ValueError("Not a TFLite flatbuffer (file identifier is not TFL3).")
+    inputs, outputs = tensor_names(tflite_bytes)
+    model_md = _build_metadata(inputs, outputs, name, description)
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model_md.Pack(builder), _METADATA_IDENTIFIER)
+    metadata_buf = bytes(builder.Output())
+
+    model = model_fb.ModelT.InitFromObj(model_fb.Model.GetRootAsModel(tflite_bytes, 0))
+    buffer = model_fb.BufferT()
+    buffer.data = metadata_buf
+    model.buffers = model.buffers or []
+    model.metadata = [m for m in (model.metadata or []) if m.name.decode() != METADATA_NAME]
+    model.buffers.append(buffer)
+    entry = model_fb.MetadataT()
+    entry.name = METADATA_NAME
+    entry.buffer = len(model.buffers) - 1
+    model.metadata.append(entry)
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), _TFLITE_IDENTIFIER)
+
+    # The associated files: a zip archive appended after the flatbuffer, which
+    # both the flatbuffer reader (it ignores trailing bytes) and zip readers
+    # (they look from the end) accept.
+    out = io.BytesIO()
+    out.write(bytes(builder.Output()))
+    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr(SPIECE_FILE, spiece_model)
+        zf.writestr(LABELS_FILE, "\n".join(labels))
+    return out.getvalue()
+
+
+def read_associated_files(tflite_bytes: bytes) -> dict[str, bytes]:
+    """The files packed into a model with metadata (empty dict when none)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(tflite_bytes)) as zf:
+            return {n: zf.read(n) for n in zf.namelist()}
+    except zipfile.BadZipFile:
+        return {}
+
+
+def read_metadata(tflite_bytes: bytes):
+    """The `ModelMetadataT` object of a model, or None when it has none."""
+    meta_fb, model_fb = _schemas()
+    model = model_fb.Model.GetRootAsModel(tflite_bytes, 0)
+    for i in range(model.MetadataLength()):
+        entry = model.Metadata(i)
+        if entry.Name().decode() == METADATA_NAME:
+            data = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
+            return meta_fb.ModelMetadataT.InitFromObj(
+                meta_fb.ModelMetadata.GetRootAsModelMetadata(data, 0)
+            )
+    return None

@@ -1,0 +1,202 @@
+"""Run an exported bundle with no TensorFlow: numpy, sentencepiece and ai-edge-litert only.
+
+A bundle is the folder `albert-tf export` writes: model.tflite, labels.txt,
+spiece.model, manifest.json. `Classifier` checks the files against the manifest
+(sha256 and labels) before it runs anything, so a corrupt or mixed-up bundle
+fails at load time with the file named.
+
+Long texts: pieces beyond `max_length - 2` are dropped (the text's end is cut,
+as MediaPipe's TextClassifier does); each result says whether that happened.
+Dynamic-length bundles run each batch at the length of its longest text, so
+short texts cost less; fixed-length bundles always run at `max_length`.
+
+Example:
+>>> from export.runtime import Classifier
+>>> clf = Classifier("runs/demo/bundle")  # doctest: +SKIP
+>>> clf.predict(["A moving, funny film."])[0]["label"]  # doctest: +SKIP
+'positive'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import numpy as np
+
+from export.text_encoder import TextEncoder
+
+MODEL_FILE = "model.tflite"
+LABELS_FILE = "labels.txt"
+SPIECE_FILE = "spiece.model"
+MANIFEST_FILE = "manifest.json"
+BUNDLE_FILES = (MODEL_FILE, LABELS_FILE, SPIECE_FILE)
+INPUT_NAMES = ("ids", "mask", "segment_ids")
+OUTPUT_NAME = "probability"
+
+
+class BundleError(ValueError):
+    """A bundle that is incomplete, corrupt or inconsistent with its manifest."""
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_manifest(bundle_dir: str) -> dict:
+    path = os.path.join(bundle_dir, MANIFEST_FILE)
+    if not os.path.isdir(bundle_dir):
+        raise FileNotFoundError(f"Bundle folder not found: {bundle_dir}")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Bundle {bundle_dir} has no {MANIFEST_FILE}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise BundleError(f"{path} is not valid JSON: {e}") from e
+
+
+def check_bundle(bundle_dir: str, manifest: dict | None = None) -> dict:
+    """Check files, sha256 and labels against the manifest; return the manifest."""
+    manifest = read_manifest(bundle_dir) if manifest is None else manifest
+    for name in BUNDLE_FILES:
+        path = os.path.join(bundle_dir, name)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"Bundle {bundle_dir} has no {name}")
+        expected = manifest.get("files", {}).get(name, {}).get("sha256")
+        if expected is None:
+            raise BundleError(f"{MANIFEST_FILE} in {bundle_dir} records no sha256 for {name}")
+        actual = sha256_of(path)
+        if actual != expected:
+            raise BundleError(
+                f"{path} does not match {MANIFEST_FILE}: sha256 {actual[:12]}... != "
+                f"{expected[:12]}... (file changed or corrupt)"
+            )
+    labels = read_labels(os.path.join(bundle_dir, LABELS_FILE))
+    if labels != list(manifest.get("labels", [])):
+        raise BundleError(
+            f"{os.path.join(bundle_dir, LABELS_FILE)} lists {labels} but {MANIFEST_FILE} says "
+            f"{manifest.get('labels')}"
+        )
+    return manifest
+
+
+def read_labels(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        labels = [line.rstrip("\n") for line in f if line.strip()]
+    if not labels:
+        raise BundleError(f"{path} is empty")
+    return labels
+
+
+def _make_interpreter(model_path: str, num_threads: int | None):
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interpreter = Interpreter(model_path=model_path, num_threads=num_threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as e:
+        raise BundleError(f"{model_path} is not a loadable TFLite model: {e}") from e
+    return interpreter
+
+
+class Classifier:
+    """Classify texts with an exported bundle.
+
+    Args:
+        bundle_dir: the folder written by `albert-tf export`.
+        num_threads: CPU threads for the interpreter (None: LiteRT's default).
+        check_files: verify sha256 and labels against manifest.json first.
+
+    Example:
+    >>> clf = Classifier("bundle")  # doctest: +SKIP
+    >>> clf.predict_proba(["great", "awful"]).shape  # doctest: +SKIP
+    (2, 2)
+    """
+
+    def __init__(self, bundle_dir: str, num_threads: int | None = None, check_files: bool = True):
+        self.bundle_dir = bundle_dir
+        self.manifest = read_manifest(bundle_dir)
+        if check_files:
+            check_bundle(bundle_dir, self.manifest)
+        self.labels = read_labels(os.path.join(bundle_dir, LABELS_FILE))
+        with open(os.path.join(bundle_dir, SPIECE_FILE), "rb") as f:
+            self.encoder = TextEncoder(f.read(), source=os.path.join(bundle_dir, SPIECE_FILE))
+        self.model_path = os.path.join(bundle_dir, MODEL_FILE)
+        self.num_threads = num_threads
+        self.interpreter = _make_interpreter(self.model_path, num_threads)
+        details = {d["name"]: d for d in self.interpreter.get_input_details()}
+        missing = [n for n in INPUT_NAMES if n not in details]
+        if missing:
+            raise BundleError(
+                f"{self.model_path} has no input tensor(s) {missing}; it has {sorted(details)}"
+            )
+        self._inputs = {n: details[n]["index"] for n in INPUT_NAMES}
+        outputs = {d["name"]: d for d in self.interpreter.get_output_details()}
+        if OUTPUT_NAME not in outputs:
+            raise BundleError(f"{self.model_path} has no output tensor {OUTPUT_NAME!r}")
+        self._output = outputs[OUTPUT_NAME]["index"]
+        signature = details["ids"]["shape_signature"]
+        self.dynamic_length = int(signature[-1]) == -1
+        self.max_length = int(self.manifest.get("max_length", details["ids"]["shape"][-1]))
+        num_out = int(outputs[OUTPUT_NAME]["shape"][-1])
+        if num_out != len(self.labels):
+            raise BundleError(
+                f"{self.model_path} outputs {num_out} scores but {LABELS_FILE} has "
+                f"{len(self.labels)} labels"
+            )
+        self._shape = tuple(int(x) for x in details["ids"]["shape"])
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray, segs: np.ndarray) -> np.ndarray:
+        if ids.shape != self._shape:
+            for name in INPUT_NAMES:
+                self.interpreter.resize_tensor_input(self._inputs[name], ids.shape, strict=True)
+            self.interpreter.allocate_tensors()
+            self._shape = ids.shape
+        self.interpreter.set_tensor(self._inputs["ids"], ids)
+        self.interpreter.set_tensor(self._inputs["mask"], mask)
+        self.interpreter.set_tensor(self._inputs["segment_ids"], segs)
+        self.interpreter.invoke()
+        return np.array(self.interpreter.get_tensor(self._output))
+
+    def predict_proba(self, texts: list[str] | str) -> np.ndarray:
+        """Probabilities [len(texts), num_labels] (float32)."""
+        if isinstance(texts, str):
+            texts = [texts]
+        out = np.zeros((len(texts), len(self.labels)), np.float32)
+        # Texts of similar length run one after another, so a dynamic-length
+        # model resizes its tensors (a re-plan) as rarely as possible.
+        order = sorted(range(len(texts)), key=lambda i: self.encoder.token_count(texts[i]))
+        for i in order:
+            pad_to = None if self.dynamic_length else self.max_length
+            ids, mask, segs = self.encoder.encode(texts[i], self.max_length, pad_to=pad_to)
+            out[i] = self._run(ids, mask, segs)[0]
+        return out
+
+    def predict(self, texts: list[str] | str, batch_size: int = 64) -> list[dict]:
+        """One dict per text: `label`, `score`, `probabilities` (label -> p), `truncated`.
+
+        Texts are processed `batch_size` at a time (bounded memory for large inputs).
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        results = []
+        for start in range(0, len(texts), max(1, batch_size)):
+            chunk = list(texts[start : start + batch_size])
+            probs = self.predict_proba(chunk)
+            for text, p in zip(chunk, probs):
+                best = int(np.argmax(p))
+                results.append(
+                    {
+                        "label": self.labels[best],
+                        "score": float(p[best]),
+                        "probabilities": {lab: float(v) for lab, v in zip(self.labels, p)},
+                        "truncated": self.encoder.token_count(text) > self.max_length,
+                    }
+                )
+        return results

@@ -1,0 +1,95 @@
+"""The inference graph that goes into TFLite: ids/mask/segment_ids -> probability.
+
+Built from the trained classifier's own layers (no weights are copied), with two
+changes that only an exported classifier can afford:
+- the last transformer block computes the [CLS] row only (`first_token_only`):
+  the pooler reads nothing else, so the other rows of its feed-forward network
+  and attention output are wasted work;
+- the output is already softmax (single label) or sigmoid (multi label)
+  probabilities, the MediaPipe / Task Library contract.
+
+Example:
+>>> module = serving_module(classifier, max_length=128)  # doctest: +SKIP
+>>> module.serve(ids=ids, mask=mask, segment_ids=segs)["probability"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+INPUT_NAMES = ("ids", "mask", "segment_ids")
+OUTPUT_NAME = "probability"
+TASKS = ("single_label", "multi_label")
+
+
+def _task_of(model, task: str | None) -> str:
+    task = task or getattr(model, "problem_type", None) or "single_label"
+    if task not in TASKS:
+        raise ValueError(
+            f"Only classifiers can be exported to the TextClassifier contract; task is {task!r} "
+            f"(expected one of {TASKS})."
+        )
+    return task
+
+
+def serving_module(
+    model,
+    max_length: int = 128,
+    dynamic_length: bool = False,
+    task: str | None = None,
+    first_token_only: bool = True,
+) -> tf.Module:
+    """A `tf.Module` whose `serve` tf.function has the exported signature.
+
+    Args:
+        model: a trained `AlbertClassifier` (any Keras model with the
+            token_ids/segment_ids/padding_mask inputs and logits output works,
+            without the [CLS]-only speed-up).
+        max_length: sequence length of the fixed-length signature (and the
+            longest input the dynamic one is meant for).
+        dynamic_length: signature [1, None] instead of [1, max_length].
+        task: "single_label" (softmax) or "multi_label" (sigmoid); defaults to
+            the model's `problem_type`.
+        first_token_only: compute only the [CLS] row in the last block.
+    """
+    task = _task_of(model, task)
+    backbone = getattr(model, "backbone", None)
+    logits_layer = getattr(model, "logits_layer", None)
+    layered = backbone is not None and logits_layer is not None and hasattr(backbone, "encoder")
+    max_positions = getattr(getattr(backbone, "config", None), "max_position_embeddings", None)
+    if max_positions is not None and max_length > max_positions:
+        raise ValueError(
+            f"max_length {max_length} exceeds the model's max_position_embeddings {max_positions}."
+        )
+    seq = None if dynamic_length else int(max_length)
+    spec = [tf.TensorSpec([1, seq], tf.int32, name=name) for name in INPUT_NAMES]
+
+    def clip(t):
+        # [CLS] a b ... [SEP] longer than max_length -> keep the first
+        # max_length - 1 tokens and the last one ([SEP]): the runtime's
+        # truncation. MediaPipe feeds dynamic-length models untruncated texts.
+        n = tf.minimum(tf.shape(t)[1], max_length)
+        return tf.concat([t[:, : n - 1], t[:, -1:]], axis=1)
+
+    @tf.function(input_signature=spec)
+    def serve(ids, mask, segment_ids):
+        if dynamic_length:
+            ids, mask, segment_ids = clip(ids), clip(mask), clip(segment_ids)
+        if layered:
+            x = backbone.embeddings(ids, segment_ids)
+            x = backbone.encoder(x, mask, first_token_only=first_token_only)
+            pooled = backbone.pooler(x[:, 0, :])
+            logits = logits_layer(pooled)
+        else:
+            logits = model(
+                {"token_ids": ids, "segment_ids": segment_ids, "padding_mask": mask},
+                training=False,
+            )
+        logits = tf.cast(logits, tf.float32)
+        probs = tf.nn.softmax(logits, axis=-1) if task == "single_label" else tf.sigmoid(logits)
+        return {OUTPUT_NAME: probs}
+
+    module = tf.Module()
+    module.model = model  # tracks the variables for SavedModel
+    module.serve = serve
+    return module
