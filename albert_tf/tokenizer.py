@@ -59,7 +59,7 @@ class AlbertTokenizer:
     >>> batch["token_ids"].shape
     (2, 6)
     >>> tok(["a question"], pairs=["an answer"], padding="max_length", max_length=8)["segment_ids"]
-    array([[0, 0, 0, 0, 1, 1, 1, 0]], dtype=int32)
+    array([[0, 0, 0, 0, 1, 1, 1, 1]], dtype=int32)
     """
 
     def __init__(self, proto: bytes, lower_case: bool | None = None):
@@ -104,16 +104,16 @@ class AlbertTokenizer:
                 seed and `num_threads` the model bytes are identical.
 
         Example:
-        >>> tok = AlbertTokenizer.train(["the film was fine", "dull plot"] * 200, vocab_size=40)
+        >>> tok = AlbertTokenizer.train(["the film was fine", "dull plot"] * 200, vocab_size=30)
         >>> tok.token_to_id("[MASK]")
         4
         """
-        texts = _iter_training_texts(texts_or_files)
+        counted = _Counted(_iter_training_texts(texts_or_files))
         buf = io.BytesIO()
         spm.set_random_generator_seed(seed)
         try:
             spm.SentencePieceTrainer.train(
-                sentence_iterator=texts,
+                sentence_iterator=iter(counted),
                 model_writer=buf,
                 model_type="unigram",
                 vocab_size=int(vocab_size),
@@ -134,7 +134,11 @@ class AlbertTokenizer:
             )
         except RuntimeError as e:
             # e.g. "Vocabulary size too high (30000). Please set it to a value <= 812."
-            raise ValueError(f"SentencePiece training failed: {e}") from e
+            if counted.count == 0:
+                raise ValueError("No training text: every text (or line) was empty") from e
+            reason = str(e).split("] ", 1)[-1]  # drop SentencePiece's source location
+            hint = " (the training text is too small for it)" if "too high" in reason else ""
+            raise ValueError(f"SentencePiece training failed: {reason}{hint}") from e
         tok = cls(buf.getvalue())
         if model_path is not None:
             path = os.fspath(model_path)
@@ -425,6 +429,19 @@ def _iter_training_texts(source: Any) -> Iterable[str]:
             f"got {type(source).__name__}"
         )
     return _checked_texts(source)
+
+
+class _Counted:
+    """Counts the texts SentencePiece actually pulled (to explain its empty errors)."""
+
+    def __init__(self, texts: Iterable[str]):
+        self._texts = texts
+        self.count = 0
+
+    def __iter__(self):
+        for t in self._texts:
+            self.count += 1
+            yield t
 
 
 def _checked_texts(texts: Iterable[Any]) -> Iterable[str]:

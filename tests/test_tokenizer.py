@@ -86,8 +86,13 @@ def test_train_from_files_and_too_large_vocab(tmp_path):
     path.write_text("\n".join(SENTENCES * 20), encoding="utf-8")
     tok = AlbertTokenizer.train(str(path), vocab_size=60)
     assert tok.vocab_size == 60
-    with pytest.raises(ValueError, match="Vocabulary size too high"):
+    with pytest.raises(
+        ValueError,
+        match=r"Vocabulary size too high \(5000\)\. Please set it to a value <= \d+\. \(the training text is too small",
+    ):
         AlbertTokenizer.train([str(path)], vocab_size=5000)
+    with pytest.raises(ValueError, match="No training text: every text"):
+        AlbertTokenizer.train(["", "  "], vocab_size=30)
     with pytest.raises(FileNotFoundError, match="missing.txt"):
         AlbertTokenizer.train(tmp_path / "missing.txt", vocab_size=60)
 
