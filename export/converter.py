@@ -123,7 +123,14 @@ def to_tflite(
             f"Mode {mode!r} needs representative data (texts from the training set) to "
             "calibrate activation ranges."
         )
-    module = serving_module(model, max_length, dynamic_length, task, first_token_only)
+    module = serving_module(
+        model,
+        max_length,
+        dynamic_length,
+        task,
+        first_token_only,
+        multiplicative_mask=mode in CALIBRATED_MODES,
+    )
     with tempfile.TemporaryDirectory(prefix="albert-tf-export-") as tmp:
         saved = os.path.join(tmp, "saved_model")
         tf.saved_model.save(module, saved, signatures={"serving_default": module.serve})

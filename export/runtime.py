@@ -7,8 +7,10 @@ fails at load time with the file named.
 
 Long texts: pieces beyond `max_length - 2` are dropped (the text's end is cut,
 as MediaPipe's TextClassifier does); each result says whether that happened.
-Dynamic-length bundles run each batch at the length of its longest text, so
-short texts cost less; fixed-length bundles always run at `max_length`.
+Dynamic-length bundles run each text at its length rounded up to a bucket (at
+most 8 buckets up to `max_length`, one interpreter each, so no re-planning per
+text); fixed-length bundles always run at `max_length`. Padding is masked, so
+the bucket does not change the result.
 
 Example:
 >>> from export.runtime import Classifier
@@ -150,33 +152,53 @@ class Classifier:
                 f"{self.model_path} outputs {num_out} scores but {LABELS_FILE} has "
                 f"{len(self.labels)} labels"
             )
-        self._shape = tuple(int(x) for x in details["ids"]["shape"])
+        self.bucket_step = max(16, -(-self.max_length // 8))
+        # One interpreter per input length: resizing one interpreter re-plans
+        # (and re-packs XNNPACK weights) every time the length changes.
+        self._by_length = {int(details["ids"]["shape"][-1]): self.interpreter}
+
+    def bucket_length(self, packed_length: int) -> int:
+        """The input length a text of `packed_length` tokens runs at."""
+        if not self.dynamic_length:
+            return self.max_length
+        rounded = -(-packed_length // self.bucket_step) * self.bucket_step
+        return min(rounded, self.max_length)
+
+    def _interpreter_for(self, length: int):
+        interpreter = self._by_length.get(length)
+        if interpreter is None:
+            interpreter = _make_interpreter(self.model_path, self.num_threads)
+            for name in INPUT_NAMES:
+                interpreter.resize_tensor_input(self._inputs[name], (1, length), strict=True)
+            interpreter.allocate_tensors()
+            self._by_length[length] = interpreter
+        return interpreter
 
     def _run(self, ids: np.ndarray, mask: np.ndarray, segs: np.ndarray) -> np.ndarray:
-        if ids.shape != self._shape:
-            for name in INPUT_NAMES:
-                self.interpreter.resize_tensor_input(self._inputs[name], ids.shape, strict=True)
-            self.interpreter.allocate_tensors()
-            self._shape = ids.shape
-        self.interpreter.set_tensor(self._inputs["ids"], ids)
-        self.interpreter.set_tensor(self._inputs["mask"], mask)
-        self.interpreter.set_tensor(self._inputs["segment_ids"], segs)
-        self.interpreter.invoke()
-        return np.array(self.interpreter.get_tensor(self._output))
+        interpreter = self._interpreter_for(int(ids.shape[1]))
+        interpreter.set_tensor(self._inputs["ids"], ids)
+        interpreter.set_tensor(self._inputs["mask"], mask)
+        interpreter.set_tensor(self._inputs["segment_ids"], segs)
+        interpreter.invoke()
+        return np.array(interpreter.get_tensor(self._output))
 
     def predict_proba(self, texts: list[str] | str) -> np.ndarray:
         """Probabilities [len(texts), num_labels] (float32)."""
+        return self._predict(texts)[0]
+
+    def _predict(self, texts: list[str] | str) -> tuple[np.ndarray, list[bool]]:
         if isinstance(texts, str):
             texts = [texts]
         out = np.zeros((len(texts), len(self.labels)), np.float32)
-        # Texts of similar length run one after another, so a dynamic-length
-        # model resizes its tensors (a re-plan) as rarely as possible.
-        order = sorted(range(len(texts)), key=lambda i: self.encoder.token_count(texts[i]))
-        for i in order:
-            pad_to = None if self.dynamic_length else self.max_length
-            ids, mask, segs = self.encoder.encode(texts[i], self.max_length, pad_to=pad_to)
+        truncated = []
+        for i, text in enumerate(texts):
+            pieces = self.encoder.pieces(text)
+            packed = len(pieces) + 2
+            truncated.append(packed > self.max_length)
+            length = self.bucket_length(min(packed, self.max_length))
+            ids, mask, segs = self.encoder.pack(pieces, self.max_length, pad_to=length)
             out[i] = self._run(ids, mask, segs)[0]
-        return out
+        return out, truncated
 
     def predict(self, texts: list[str] | str, batch_size: int = 64) -> list[dict]:
         """One dict per text: `label`, `score`, `probabilities` (label -> p), `truncated`.
@@ -188,15 +210,15 @@ class Classifier:
         results = []
         for start in range(0, len(texts), max(1, batch_size)):
             chunk = list(texts[start : start + batch_size])
-            probs = self.predict_proba(chunk)
-            for text, p in zip(chunk, probs):
+            probs, truncated = self._predict(chunk)
+            for p, cut in zip(probs, truncated):
                 best = int(np.argmax(p))
                 results.append(
                     {
                         "label": self.labels[best],
                         "score": float(p[best]),
                         "probabilities": {lab: float(v) for lab, v in zip(self.labels, p)},
-                        "truncated": self.encoder.token_count(text) > self.max_length,
+                        "truncated": cut,
                     }
                 )
         return results

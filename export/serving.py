@@ -6,7 +6,11 @@ changes that only an exported classifier can afford:
   the pooler reads nothing else, so the other rows of its feed-forward network
   and attention output are wasted work;
 - the output is already softmax (single label) or sigmoid (multi label)
-  probabilities, the MediaPipe / Task Library contract.
+  probabilities, the MediaPipe / Task Library contract;
+- for integer-activation modes, padding is masked by multiplying the attention
+  probabilities instead of adding -10000 to the scores: an int8 tensor that has
+  to hold both -10000 and the real scores keeps no resolution for the scores
+  (the "quantized BERT at chance accuracy" failure).
 
 Example:
 >>> module = serving_module(classifier, max_length=128)  # doctest: +SKIP
@@ -14,6 +18,8 @@ Example:
 """
 
 from __future__ import annotations
+
+import math
 
 import tensorflow as tf
 
@@ -32,12 +38,54 @@ def _task_of(model, task: str | None) -> str:
     return task
 
 
+def _split_heads(block, x):
+    x = tf.reshape(x, (tf.shape(x)[0], -1, block.num_attention_heads, block.head_size))
+    return tf.transpose(x, (0, 2, 1, 3))
+
+
+def _block_multiplicative(block, x, keep, first_token_only):
+    """TransformerBlock.call (inference) with a multiplicative padding mask.
+
+    Same weights and result as the block: softmax over the kept positions equals
+    softmax over all positions, zeroed at padding, renormalized.
+    `keep` is [batch, 1, 1, seq] of 1.0 / 0.0.
+    """
+    queries_from = x[:, :1, :] if first_token_only else x
+    q = _split_heads(block, block.query(queries_from))
+    k = _split_heads(block, block.key(x))
+    v = _split_heads(block, block.value(x))
+    scores = tf.matmul(q, k, transpose_b=True) * (1.0 / math.sqrt(block.head_size))
+    probs = tf.nn.softmax(scores, axis=-1) * keep
+    probs = probs / (tf.reduce_sum(probs, axis=-1, keepdims=True) + 1e-9)
+    context = tf.transpose(tf.matmul(probs, v), (0, 2, 1, 3))
+    context = tf.reshape(context, (tf.shape(context)[0], -1, block.hidden_size))
+    h = block.attention_layer_norm(queries_from + block.attention_output(context))
+    ffn = block.output_dense(block._activation(block.intermediate(h)))
+    return block.output_layer_norm(h + ffn)
+
+
+def _encode_multiplicative(encoder, x, mask, first_token_only):
+    keep = tf.cast(mask, x.dtype)[:, None, None, :]
+    for layer_index in range(encoder.num_hidden_layers):
+        group = encoder.group_of_layer(layer_index)
+        for inner in range(encoder.inner_group_num):
+            last = (
+                layer_index == encoder.num_hidden_layers - 1
+                and inner == encoder.inner_group_num - 1
+            )
+            x = _block_multiplicative(
+                encoder.block(group, inner), x, keep, first_token_only and last
+            )
+    return x
+
+
 def serving_module(
     model,
     max_length: int = 128,
     dynamic_length: bool = False,
     task: str | None = None,
     first_token_only: bool = True,
+    multiplicative_mask: bool = False,
 ) -> tf.Module:
     """A `tf.Module` whose `serve` tf.function has the exported signature.
 
@@ -51,6 +99,8 @@ def serving_module(
         task: "single_label" (softmax) or "multi_label" (sigmoid); defaults to
             the model's `problem_type`.
         first_token_only: compute only the [CLS] row in the last block.
+        multiplicative_mask: mask padding by multiplying attention
+            probabilities (for int8 / int16 activations).
     """
     task = _task_of(model, task)
     backbone = getattr(model, "backbone", None)
@@ -77,7 +127,10 @@ def serving_module(
             ids, mask, segment_ids = clip(ids), clip(mask), clip(segment_ids)
         if layered:
             x = backbone.embeddings(ids, segment_ids)
-            x = backbone.encoder(x, mask, first_token_only=first_token_only)
+            if multiplicative_mask:
+                x = _encode_multiplicative(backbone.encoder, x, mask, first_token_only)
+            else:
+                x = backbone.encoder(x, mask, first_token_only=first_token_only)
             pooled = backbone.pooler(x[:, 0, :])
             logits = logits_layer(pooled)
         else:

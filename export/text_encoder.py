@@ -53,9 +53,13 @@ class TextEncoder:
     def encode(self, text: str, max_length: int, pad_to: int | None = None):
         """(ids, mask, segment_ids), each int32 [1, length]; length is the packed
         length capped at `max_length`, or `pad_to` when given."""
+        return self.pack(self.pieces(text), max_length, pad_to)
+
+    def pack(self, pieces: list[int], max_length: int, pad_to: int | None = None):
+        """`encode` for already tokenized pieces."""
         if max_length < 3:
             raise ValueError(f"max_length must be at least 3, got {max_length}.")
-        ids = [self.cls_id] + self.pieces(text)[: max_length - 2] + [self.sep_id]
+        ids = [self.cls_id] + list(pieces[: max_length - 2]) + [self.sep_id]
         length = len(ids) if pad_to is None else pad_to
         if length < len(ids):
             raise ValueError(f"pad_to {pad_to} is shorter than the packed text ({len(ids)}).")

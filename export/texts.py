@@ -24,7 +24,7 @@ def read_texts_file(path: str, label_index: dict[str, int]) -> tuple[list[str], 
     if not lines:
         raise ValueError(f"Texts file is empty: {path}")
     labelled = all("\t" in line and line.split("\t", 1)[0] in label_index for line in lines)
-    for row, line in enumerate(lines, start=1):
+    for line in lines:
         if labelled:
             label, text = line.split("\t", 1)
             gold.append(label_index[label])

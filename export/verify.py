@@ -114,10 +114,12 @@ def verify_bundle(
     if use_mediapipe:
         mp_probs = mediapipe_probabilities(runtime.model_path, texts, len(runtime.labels))
         report["mediapipe"] = compare(keras_probs, mp_probs, gold, task)
+    paths = [p for p in ("runtime", "mediapipe") if p in report]
+    # Headline numbers: the worst path.
+    report["label_agreement"] = min(report[p]["agreement"] for p in paths)
+    report["max_prob_diff"] = max(report[p]["max_prob_diff"] for p in paths)
     failures = []
-    for path in ("runtime", "mediapipe"):
-        if path not in report:
-            continue
+    for path in paths:
         result = report[path]
         if result["agreement"] < min_agreement:
             failures.append(

@@ -1,0 +1,64 @@
+"""`albert-tf export RUN_DIR --out BUNDLE_DIR`: verified TFLite bundle for MediaPipe / the edge runtime."""
+
+from __future__ import annotations
+
+import argparse
+
+MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export",
+        help="export a trained run to a verified TFLite bundle (tokenizer and labels inside)",
+        description=(
+            "Convert the run's classifier to TFLite (builtin ops only), embed the SentencePiece "
+            "model and labels as metadata (MediaPipe TextClassifier reads them), verify it "
+            "against the Keras model with our runtime and MediaPipe, and write BUNDLE_DIR "
+            "(model.tflite, labels.txt, spiece.model, manifest.json) atomically."
+        ),
+    )
+    p.add_argument("run_dir", help="run folder written by `albert-tf train`")
+    p.add_argument("--out", required=True, help="bundle folder to (re)create")
+    p.add_argument(
+        "--mode", choices=MODES, default="dynamic", help="quantization (default dynamic)"
+    )
+    p.add_argument("--max-length", type=int, default=None, help="input length (default: the run's)")
+    p.add_argument(
+        "--dynamic-length",
+        action="store_true",
+        help="inputs [1, None]: short texts cost less (texts are still cut at --max-length)",
+    )
+    p.add_argument("--texts", default=None, help="held-out texts: 'label<TAB>text' lines or texts")
+    p.add_argument("--num-verify", type=int, default=200, help="held-out texts to verify on")
+    p.add_argument("--no-mediapipe", action="store_true", help="skip MediaPipe verification")
+    p.add_argument(
+        "--force", action="store_true", help="write the bundle even if verification fails"
+    )
+    p.add_argument("--zip", action="store_true", help="also write BUNDLE_DIR.zip")
+    p.add_argument("--debug", action="store_true", help="show stack traces")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    from export.bundle import export_run
+
+    bundle = export_run(
+        args.run_dir,
+        args.out,
+        mode=args.mode,
+        max_length=args.max_length,
+        dynamic_length=args.dynamic_length,
+        force=args.force,
+        make_zip=args.zip,
+        texts_file=args.texts,
+        num_verify=args.num_verify,
+        use_mediapipe=not args.no_mediapipe,
+    )
+    with open(os.path.join(bundle, "manifest.json"), encoding="utf-8") as f:
+        report = json.load(f)["verification"]
+    print(json.dumps({k: report[k] for k in ("keras", "runtime", "mediapipe") if k in report}))
+    return 0

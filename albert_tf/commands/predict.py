@@ -1,0 +1,84 @@
+"""`albert-tf predict BUNDLE "text" ...` and `albert-tf bench BUNDLE`: the edge runtime from the CLI.
+
+Both use only `export.runtime` (numpy, sentencepiece, LiteRT): what they measure
+is what an edge device without TensorFlow runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "predict", help="classify texts with an exported bundle (JSON Lines out)"
+    )
+    p.add_argument("bundle", help="bundle folder written by `albert-tf export`")
+    p.add_argument("texts", nargs="*", help="texts to classify (default: --file or stdin)")
+    p.add_argument("--file", default=None, help="one text per line ('-' for stdin)")
+    p.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--debug", action="store_true")
+    p.set_defaults(func=run_predict)
+
+    b = subparsers.add_parser(
+        "bench", help="latency (p50/p95 per text), texts/s, model size and peak memory of a bundle"
+    )
+    b.add_argument("bundle")
+    b.add_argument("--file", default=None, help="texts to time, one per line (default: 4 reviews)")
+    b.add_argument("--threads", type=int, default=2)
+    b.add_argument("--runs", type=int, default=30, help="timed passes over the texts")
+    b.add_argument("--warmup", type=int, default=3)
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--debug", action="store_true")
+    b.set_defaults(func=run_bench)
+
+
+def _read_lines(path: str) -> list[str]:
+    if path == "-":
+        return [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f if line.strip()]
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from export.runtime import Classifier
+
+    texts = list(args.texts)
+    if args.file:
+        texts += _read_lines(args.file)
+    if not texts:
+        if sys.stdin.isatty():
+            raise ValueError("No texts: give them as arguments, with --file, or on stdin.")
+        texts = _read_lines("-")
+    classifier = Classifier(args.bundle, num_threads=args.threads)
+    for text, result in zip(texts, classifier.predict(texts, batch_size=args.batch_size)):
+        print(json.dumps({"text": text, **result}, ensure_ascii=False))
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    # A fresh process: this one has TensorFlow loaded (the albert_tf package
+    # imports it), which would hide the runtime's real memory footprint.
+    cmd = [sys.executable, "-m", "export.benchmark", args.bundle, "--threads", str(args.threads)]
+    cmd += ["--runs", str(args.runs), "--warmup", str(args.warmup)]
+    if args.file:
+        cmd += ["--file", os.path.abspath(args.file)]
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise ValueError(f"bench failed: {proc.stderr.strip().splitlines()[-1:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>22}: {value}")
+    return 0
