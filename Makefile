@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup data demo test test-slow lint format bench clean
+.PHONY: setup data demo test test-slow lint format bench android-assets clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ format: setup
 
 bench: setup
 	$(PY) -m benchmarks.run_all
+
+# Copy an exported bundle (default runs/demo/bundle from `make demo`; BUNDLE=dir for
+# another) into the Android demo's assets, checked by the app's own Java reader.
+android-assets:
+	android_demo/scripts/copy_bundle.sh $(BUNDLE)
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info
