@@ -22,7 +22,7 @@ import numpy as np
 
 from albert_tf.convert.errors import CheckpointError
 from albert_tf.convert.safetensors_io import write_safetensors
-from albert_tf.convert.weight_map import export_state, model_entries
+from albert_tf.convert.weight_map import InMemoryState, export_state, model_entries
 
 _HF_ARCHITECTURES = {
     "AlbertBackbone": "AlbertModel",
@@ -172,9 +172,9 @@ def hf_state_dict(model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         values.update(model_type="albert", architectures=[arch])
         prefix = "" if arch == "AlbertModel" else "albert."
         tensors = {prefix + k: v for k, v in state.items()}
+        # The decoder weight and bias are tied to the token table and
+        # predictions.bias; transformers does not store them either.
         tensors.update(heads)
-        if "predictions.bias" in heads:
-            tensors["predictions.decoder.bias"] = heads["predictions.bias"]
     num_labels = getattr(model, "num_labels", None)
     if num_labels is not None and arch.endswith(("SequenceClassification", "TokenClassification")):
         values["num_labels"] = num_labels
@@ -228,7 +228,7 @@ def save_keras_hub_preset(model, out_dir: str | os.PathLike, tokenizer: Any = No
         h = config.hidden_size
         state["encoder.embedding_hidden_mapping_in.weight"] = np.eye(h, dtype=np.float32)
         state["encoder.embedding_hidden_mapping_in.bias"] = np.zeros(h, np.float32)
-    assign_state(keras_hub_entries(kh), _InMemory(state, "albert-tf model"))
+    assign_state(keras_hub_entries(kh), InMemoryState(state, "albert-tf model"))
     with _atomic_dir(out_dir) as tmp:
         kh.save_to_preset(tmp)
         if tokenizer is not None:
@@ -257,22 +257,3 @@ def save_albert_tf(model, out_dir: str | os.PathLike, tokenizer: Any = None) -> 
         backbone.config.to_json_file(os.path.join(tmp, "albert_config.json"))
         _copy_tokenizer(tokenizer, tmp)
     return os.fspath(out_dir)
-
-
-class _InMemory:
-    """A checkpoint-like view of a dict, for `assign_state`."""
-
-    def __init__(self, state: dict[str, np.ndarray], label: str):
-        self.state, self.label = state, label
-
-    def has(self, name):
-        return name in self.state
-
-    def get(self, name):
-        return self.state[name]
-
-    def where(self, name):
-        return f"{self.label}: tensor {name!r}"
-
-    def describe(self, name):
-        return repr(name)

@@ -178,3 +178,22 @@ def assign_state(entries: list[Entry], checkpoint, optional: tuple[str, ...] = (
         if not np.all(np.isfinite(value)):
             raise CheckpointError(f"{checkpoint.where(e.name)}: contains NaN or infinite values.")
         e.variable.assign(e.from_canonical(value).astype(e.variable.dtype))
+
+
+class InMemoryState:
+    """A dict of canonical tensors seen as a checkpoint, for `assign_state`."""
+
+    def __init__(self, state: dict[str, np.ndarray], label: str):
+        self.state, self.label = state, label
+
+    def has(self, name):
+        return name in self.state
+
+    def get(self, name):
+        return self.state[name]
+
+    def where(self, name):
+        return f"{self.label}: tensor {name!r}"
+
+    def describe(self, name):
+        return repr(name)
