@@ -14,7 +14,13 @@ Input handling (documented behaviour, not accidents):
   differ, and then only in the last piece.
 - Pairs are truncated longest-first: the budget ``max_length - 3`` is shared
   evenly, the first text gets the odd token, and a short text gives its unused
-  share to the other (this is tensorflow-text's ``RoundRobinTrimmer``).
+  share to the other (this is tensorflow-text's ``RoundRobinTrimmer``, as in
+  keras-hub). Hugging Face's "longest_first" gives the same result except when
+  both texts are long and the budget is odd: it gives the odd token to the second.
+- Lower-casing (`lower_case`) is Python's `str.lower` here and
+  `tf.strings.lower` in the graph (identical, checked). The original ALBERT
+  Python tokenizer also rewrote ``` `` ``` / `''` to `"` and stripped accents;
+  we do not, so training matches what MediaPipe feeds the model on a phone.
 - Anything that is not a ``str`` raises ``TypeError`` naming its position.
 """
 

@@ -218,3 +218,63 @@ def test_load_save_roundtrip_and_bad_models(tok, tmp_path):
     plain = _small_model("nmt_nfkc", {}, [s for s in SENTENCES + SECOND if s] * 20)
     with pytest.raises(ValueError, match="Not an ALBERT SentencePiece model: ids 0-4"):
         AlbertTokenizer.load(plain)
+
+
+REF_PYTHON = os.environ.get("ALBERT_TF_REF_PYTHON", "/work/refvenv/bin/python")
+_HF_SCRIPT = """
+import json, os, shutil, sys, tempfile, transformers
+texts, pairs, lengths = json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
+folder = tempfile.mkdtemp()
+shutil.copy(sys.argv[1], os.path.join(folder, "spiece.model"))
+tok = transformers.AlbertTokenizer.from_pretrained(folder)
+out = {}
+for n in lengths:
+    kw = dict(return_token_type_ids=True, truncation="longest_first", max_length=n, padding="max_length")
+    a, b = tok(texts, **kw), tok(texts, pairs, **kw)
+    out[n] = [a["input_ids"], a["token_type_ids"], b["input_ids"], b["token_type_ids"]]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "model", [FIXTURE, os.path.join(os.path.dirname(__file__), "fixtures", "hf", "spiece.model")]
+)
+def test_matches_transformers_albert_tokenizer(model):
+    """Needs a Python with transformers (ALBERT_TF_REF_PYTHON). The second model
+    has no case folding, so this also checks our lower-casing against HF's.
+    Pair budgets (max_length - 3) are even: with an odd budget and two long texts
+    HF's longest_first gives the spare token to the second text, tf-text's
+    round robin (ours, keras-hub's) to the first."""
+    import json
+    import subprocess
+
+    if not os.path.exists(REF_PYTHON):
+        pytest.skip("no reference Python with transformers")
+    texts = [s for s in SENTENCES if s.isascii()]
+    pairs = SECOND[: len(texts)]
+    lengths = [9, 13, 64]
+    proc = subprocess.run(
+        [
+            REF_PYTHON,
+            "-c",
+            _HF_SCRIPT,
+            model,
+            json.dumps(texts),
+            json.dumps(pairs),
+            json.dumps(lengths),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    hf = json.loads(proc.stdout.strip().splitlines()[-1])
+    tok = AlbertTokenizer.load(model)
+    for n in lengths:
+        ids, segs, pair_ids, pair_segs = (np.array(x) for x in hf[str(n)])
+        single = tok(texts, max_length=n, padding="max_length")
+        pair = tok(texts, pairs=pairs, max_length=n, padding="max_length")
+        np.testing.assert_array_equal(single["token_ids"], ids)
+        np.testing.assert_array_equal(single["segment_ids"], segs)
+        np.testing.assert_array_equal(pair["token_ids"], pair_ids)
+        np.testing.assert_array_equal(pair["segment_ids"], pair_segs)
