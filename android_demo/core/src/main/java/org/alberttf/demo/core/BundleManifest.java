@@ -40,8 +40,12 @@ public final class BundleManifest {
   private final Map<String, String> sha256;
   private final Map<String, Object> verification;
 
+  /** The bundle format this reader understands; a later major version may move fields. */
+  public static final String FORMAT_PREFIX = "albert-tf-bundle/1";
+
   private BundleManifest(Map<String, Object> raw) {
     this.raw = raw;
+    checkFormat(raw);
     this.maxLength = readMaxLength(raw);
     this.task = readString(raw, "single_label", "task", "run.task");
     this.quantization =
@@ -136,6 +140,20 @@ public final class BundleManifest {
       }
     }
     return null;
+  }
+
+  private static void checkFormat(Map<String, Object> raw) {
+    Object format = raw.get("format");
+    if (format == null) {
+      return; // hand-written or older manifests: read what is there
+    }
+    if (!(format instanceof String)
+        || !(format.equals(FORMAT_PREFIX) || ((String) format).startsWith(FORMAT_PREFIX + "."))) {
+      throw new BundleException(
+          FILE_NAME,
+          "format",
+          "is " + format + "; this app reads " + FORMAT_PREFIX + " bundles (update the app)");
+    }
   }
 
   private static int readMaxLength(Map<String, Object> raw) {

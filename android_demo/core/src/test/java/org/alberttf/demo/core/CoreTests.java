@@ -100,7 +100,7 @@ public final class CoreTests {
 
   private static final String FULL_MANIFEST =
       "{\n"
-          + "  \"format_version\": 1,\n"
+          + "  \"format\": \"albert-tf-bundle/1\",\n"
           + "  \"task\": \"single_label\",\n"
           + "  \"max_length\": 64,\n"
           + "  \"quantization\": \"dynamic\",\n"
@@ -226,6 +226,12 @@ public final class CoreTests {
                       BundleManifest.parse(
                           "{\"max_length\": 8, \"tensors\": {\"inputs\": {\"token\": \"t\"}}}"),
                   "unknown input role");
+          bundleError(
+              () -> BundleManifest.parse("{\"format\": \"albert-tf-bundle/2\", \"max_length\": 8}"),
+              "'format'",
+              "albert-tf-bundle/2",
+              "update the app");
+          BundleManifest.parse("{\"format\": \"albert-tf-bundle/1.1\", \"max_length\": 8}");
           equal("tensors.inputs.token", e.field());
           equal("manifest.json", e.file());
         });
