@@ -210,6 +210,14 @@ class AlbertTokenizer:
     def get_config(self) -> dict[str, Any]:
         return {"lower_case": self.lower_case, "vocab_size": self.vocab_size}
 
+    def __reduce__(self):
+        # The SentencePiece processor is a C++ object; rebuild it from the bytes
+        # (for multiprocessing workers, copy.deepcopy, pickle).
+        return (type(self), (self._proto, self.lower_case))
+
+    def __repr__(self) -> str:
+        return f"AlbertTokenizer(vocab_size={self.vocab_size}, lower_case={self.lower_case})"
+
     # -------------------------------------------------------------- encoding
     def encode(self, text: str) -> list[int]:
         """Piece ids of one text, without specials or truncation."""

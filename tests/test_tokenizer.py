@@ -210,6 +210,10 @@ def test_load_save_roundtrip_and_bad_models(tok, tmp_path):
         again = AlbertTokenizer.load(source)
         assert again.encode(SENTENCES[0]) == tok.encode(SENTENCES[0])
     assert tok.decode(tok(["The Rock, really"])["token_ids"][0]) == "the rock, really"
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(tok))
+    assert clone.encode(SENTENCES[3]) == tok.encode(SENTENCES[3])
     with pytest.raises(FileNotFoundError, match="has no spiece.model"):
         AlbertTokenizer.load(tmp_path)
     (tmp_path / "junk.model").write_bytes(b"not a model")
