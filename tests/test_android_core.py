@@ -90,6 +90,21 @@ def _kotlin_sources() -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in (APP / "java").rglob("*.kt")}
 
 
+def test_app_xml_files_are_well_formed():
+    import xml.etree.ElementTree as ET
+
+    android = "{http://schemas.android.com/apk/res/android}"
+    files = [APP / "AndroidManifest.xml", *sorted((APP / "res").rglob("*.xml"))]
+    assert len(files) >= 5
+    for path in files:
+        ET.parse(path)  # raises ParseError naming line and column
+    manifest = ET.parse(APP / "AndroidManifest.xml").getroot()
+    activity = manifest.find("application/activity")
+    assert activity.get(f"{android}name") == ".MainActivity"
+    assert activity.get(f"{android}exported") == "true"  # required for a launcher activity
+    assert (APP / "java/org/alberttf/demo/MainActivity.kt").is_file()
+
+
 def test_app_resources_cover_what_the_kotlin_code_uses():
     kotlin = "\n".join(_kotlin_sources().values())
     strings = set(re.findall(r'<string name="(\w+)"', (APP / "res/values/strings.xml").read_text()))
