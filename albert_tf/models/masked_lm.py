@@ -157,7 +157,7 @@ class AlbertMaskedLM(keras.Model):
 def _piece(tokenizer: Any, token_id: int) -> str:
     # Prefer the raw piece ("▁word") stripped of its word marker; decode()
     # of a single id gives the same text for most tokenizers.
-    for attr in ("id_to_piece", "IdToPiece"):
+    for attr in ("id_to_token", "id_to_piece", "IdToPiece"):
         fn = getattr(tokenizer, attr, None) or getattr(getattr(tokenizer, "sp", None), attr, None)
         if fn is not None:
             return str(fn(token_id)).replace("\u2581", "")

@@ -147,7 +147,24 @@ class AlbertPretrainer(keras.Model):
         mlm_labels, weights, sop_labels = self._unpack_labels(y, sample_weight)
         self.mlm_accuracy.update_state(mlm_labels, y_pred["mlm_logits"], sample_weight=weights)
         self.sop_accuracy.update_state(sop_labels, y_pred["sop_logits"])
-        return self.get_metrics_result()
+        results = self.get_metrics_result()
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3 averages each logged value over workers with
+            # reduce(axis=0), which fails for scalars (tensorflow#72388).
+            results = {k: ops.reshape(v, (1,)) for k, v in results.items()}
+        return results
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3.15 starts fit() under a strategy by `strategy.reduce`-ing the
+        # first batch, which fails for dict inputs under
+        # MultiWorkerMirroredStrategy (reduce takes no nests). That batch only
+        # serves to trace an unbuilt model or compiled metrics; this functional
+        # model is built and compiles neither, so build the optimizer only.
+        nothing_to_trace = self._compile_metrics is None and self._compile_loss is None
+        if self._distribute_strategy is None or not (self.built and nothing_to_trace):
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=None)
 
     # ---------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:
