@@ -69,9 +69,11 @@ def iter_documents(paths: Iterable[str]) -> Iterator[str]:
     """Stream documents (blank-line separated) from text files, one file after another."""
     for path in paths:
         lines: list[str] = []
+        line_number = 0  # lines read so far; a decode error is in the next one
         try:
             with open(path, encoding="utf-8") as f:
-                for line_number, line in enumerate(f, 1):
+                for line in f:
+                    line_number += 1
                     if line.strip():
                         lines.append(line.rstrip("\n"))
                     elif lines:
