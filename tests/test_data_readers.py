@@ -73,6 +73,8 @@ def test_jsonl_multi_label_and_unlabelled(tmp_path):
     vocab = LabelVocabulary.from_labels(ds.labels)
     np.testing.assert_array_equal(vocab.encode_dataset(ds), [[1, 1], [0, 0]])
     assert read_jsonl(path, text_column="t", label_column=None).labels is None
+    cpath = _write(tmp_path / "m.csv", "text,tags\na,x|y\nb,y\n")
+    assert read_csv(cpath, label_column="tags", label_separator="|").labels == [["x", "y"], ["y"]]
 
 
 @pytest.mark.parametrize(

@@ -93,6 +93,7 @@ def read_table(
     pair_column: str | None = None,
     *,
     encoding_errors: str = "strict",
+    label_separator: str | None = None,
 ) -> TextDataset:
     """Read a file by its extension: .csv, .tsv/.tab/.txt (tab-separated) or .jsonl/.ndjson.
 
@@ -105,6 +106,7 @@ def read_table(
         label_column=label_column,
         pair_column=pair_column,
         encoding_errors=encoding_errors,
+        label_separator=label_separator,
     )
     if ext == ".csv":
         return read_csv(path, **kwargs)
@@ -124,6 +126,7 @@ def read_csv(
     delimiter: str = ",",
     quoting: int = csv.QUOTE_MINIMAL,
     encoding_errors: str = "strict",
+    label_separator: str | None = None,
 ) -> TextDataset:
     """Read a delimited file with a header row.
 
@@ -131,6 +134,8 @@ def read_csv(
         text_column, label_column, pair_column: header names (`label_column=None`
             for unlabelled data, `pair_column` for text pairs).
         encoding_errors: "strict" (a non-UTF-8 byte is an error) or "replace".
+        label_separator: for multi-label data, split each label cell on this
+            string (e.g. "|") into a list of labels.
 
     Example:
     >>> ds = read_csv("train.csv", text_column="sentence", label_column="label")
@@ -177,7 +182,9 @@ def read_csv(
             line = reader.line_num + 1
     if not records:
         raise DataError(f"{path} has a header but no data rows")
-    return _build(records, name, label_column is not None, pair_column is not None, replaced)
+    return _build(
+        records, name, label_column is not None, pair_column is not None, replaced, label_separator
+    )
 
 
 def read_tsv(
@@ -188,6 +195,7 @@ def read_tsv(
     *,
     quoted: bool = False,
     encoding_errors: str = "strict",
+    label_separator: str | None = None,
 ) -> TextDataset:
     """Read a tab-separated file with a header row.
 
@@ -202,6 +210,7 @@ def read_tsv(
         delimiter="\t",
         quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
         encoding_errors=encoding_errors,
+        label_separator=label_separator,
     )
 
 
@@ -212,6 +221,7 @@ def read_jsonl(
     pair_column: str | None = None,
     *,
     encoding_errors: str = "strict",
+    label_separator: str | None = None,
 ) -> TextDataset:
     """Read one JSON object per line; blank lines are ignored.
 
@@ -260,7 +270,12 @@ def read_jsonl(
             rec[role] = value
         records.append((line_no, rec))
     return _build(
-        records, os.path.basename(path), label_column is not None, pair_column is not None, replaced
+        records,
+        os.path.basename(path),
+        label_column is not None,
+        pair_column is not None,
+        replaced,
+        label_separator,
     )
 
 
@@ -272,7 +287,9 @@ def _label_str(value: Any) -> str:
     return str(value)
 
 
-def _build(records, name: str, labelled: bool, paired: bool, replaced: int) -> TextDataset:
+def _build(
+    records, name: str, labelled: bool, paired: bool, replaced: int, separator: str | None
+) -> TextDataset:
     texts, labels, pairs, rows, empty_rows = [], [], [], [], []
     for line, rec in records:
         if not rec["text"].strip():
@@ -282,7 +299,11 @@ def _build(records, name: str, labelled: bool, paired: bool, replaced: int) -> T
             label = rec["label"]
             if isinstance(label, str) and not label.strip():
                 raise DataError(f"line {line} of {name}: the label is empty")
-            labels.append(label.strip() if isinstance(label, str) else label)
+            if isinstance(label, str):
+                label = label.strip()
+                if separator is not None:  # multi-label: "sports|politics"
+                    label = [x.strip() for x in label.split(separator) if x.strip()]
+            labels.append(label)
         texts.append(rec["text"])
         if paired:
             pairs.append(rec["pair"])
