@@ -222,7 +222,9 @@ def load_classifier(
     backbone_kw, head_kw = _split_kwargs(kwargs)
     backbone = _backbone(ckpt, backbone_kw)
     carried = _carries(
-        ckpt, "classifier.", ("AlbertForSequenceClassification", "BertForSequenceClassification")
+        ckpt,
+        "classifier.",
+        ("AlbertForSequenceClassification", "BertForSequenceClassification", "AlbertClassifier"),
     )
     if carried:
         num_labels = _head_num_labels(ckpt, "classifier.weight", num_labels, 2)
@@ -270,7 +272,9 @@ def load_token_classifier(
     backbone_kw, head_kw = _split_kwargs(kwargs)
     backbone = _backbone(ckpt, backbone_kw)
     carried = _carries(
-        ckpt, "classifier.", ("AlbertForTokenClassification", "BertForTokenClassification")
+        ckpt,
+        "classifier.",
+        ("AlbertForTokenClassification", "BertForTokenClassification", "AlbertTokenClassifier"),
     )
     if carried:
         num_labels = _head_num_labels(ckpt, "classifier.weight", num_labels, 2)
@@ -298,7 +302,11 @@ def load_multiple_choice(source: str | os.PathLike | Checkpoint, **kwargs: Any):
     ckpt = open_checkpoint(source)
     backbone_kw, head_kw = _split_kwargs(kwargs)
     model = AlbertMultipleChoice(_backbone(ckpt, backbone_kw), **head_kw)
-    if _carries(ckpt, "classifier.", ("AlbertForMultipleChoice", "BertForMultipleChoice")):
+    if _carries(
+        ckpt,
+        "classifier.",
+        ("AlbertForMultipleChoice", "BertForMultipleChoice", "AlbertMultipleChoice"),
+    ):
         assign_state(_dense(model.get_layer("logits"), "classifier"), ckpt)
     return model
 

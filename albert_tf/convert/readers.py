@@ -357,6 +357,12 @@ def read_albert_tf(folder: str) -> Checkpoint:
     extra = {}
     if getattr(model, "num_labels", None):
         extra["num_labels"] = model.num_labels
+    problem = {
+        "single_label": "single_label_classification",
+        "multi_label": "multi_label_classification",
+    }
+    if getattr(model, "problem_type", None):
+        extra["problem_type"] = problem.get(model.problem_type, model.problem_type)
     return Checkpoint(
         kind="albert-tf",
         label=folder,

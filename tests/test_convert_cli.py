@@ -1,0 +1,42 @@
+"""`albert-tf convert`: every output format, and errors as one line."""
+
+import json
+
+import numpy as np
+
+from albert_tf.cli import main
+from albert_tf.convert import load_backbone, load_model
+from tests.convert_fixtures import TOL, expected, fixture, keras_inputs, max_diff
+
+
+def test_google_release_to_huggingface_keeps_heads_and_tokenizer(tmp_path, capsys):
+    out = tmp_path / "hf"
+    assert main(["convert", fixture("google_ckpt"), str(out), "--to", "huggingface"]) == 0
+    assert "AlbertPretrainer" in capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    assert config["architectures"] == ["AlbertForPreTraining"]
+    assert (out / "spiece.model").is_file()
+    d = expected("google_ckpt")
+    assert (
+        max_diff(load_backbone(out)(keras_inputs(d))["sequence_output"], d["sequence_output"]) < TOL
+    )
+
+
+def test_huggingface_to_albert_tf_and_keras_hub(tmp_path):
+    src = fixture("albert_sequence_classification")
+    assert main(["convert", src, str(tmp_path / "a"), "--to", "albert-tf"]) == 0
+    d = expected("albert_sequence_classification")
+    model = load_model(tmp_path / "a")
+    assert type(model).__name__ == "AlbertClassifier"
+    assert max_diff(model(keras_inputs(d)), d["logits"]) < TOL
+    assert main(["convert", str(tmp_path / "a"), str(tmp_path / "kh"), "--to", "keras-hub"]) == 0
+    assert (tmp_path / "kh" / "model.weights.h5").is_file()
+    pooled = load_backbone(tmp_path / "kh")(keras_inputs(d))["pooled_output"]
+    assert np.abs(np.asarray(pooled) - d["pooled_output"]).max() < TOL
+
+
+def test_bad_source_is_one_line_error(tmp_path, capsys):
+    assert main(["convert", str(tmp_path / "missing"), str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "albert-tf convert: error:" in err and "no such folder" in err
+    assert not (tmp_path / "o").exists()
