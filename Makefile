@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup data demo test test-slow lint format bench android-assets clean
+.PHONY: setup data demo test test-slow lint format bench bench-venv android-assets clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ format: setup
 
 bench: setup
 	$(PY) -m benchmarks.run_all
+
+# Peers for the benchmarks (PyTorch, transformers, ONNX Runtime) live in their own venv,
+# never in .venv; benchmarks skip them with a message when it is missing.
+BENCH_VENV ?= /work/benchvenv
+bench-venv:
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q torch==2.13.0 transformers onnxruntime onnx safetensors numpy sentencepiece psutil
 
 # Copy an exported bundle (default runs/demo/bundle from `make demo`; BUNDLE=dir for
 # another) into the Android demo's assets, checked by the app's own Java reader.

@@ -1,0 +1,239 @@
+"""Shared pieces of the benchmark scripts: machine facts, timing statistics,
+thread settings, the peer venv (PyTorch / transformers / ONNX Runtime) and
+atomic results files.
+
+Example:
+>>> stats = summarize([3.0, 1.0, 2.0])
+>>> stats["median"], stats["n"]
+(2.0, 3)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RESULTS_DIR = os.path.join(HERE, "results")
+PEERS_DIR = os.path.join(HERE, "peers")
+# The peers' venv: `make bench-venv` creates it next to the checkout.
+DEFAULT_BENCH_VENV = os.path.join(os.path.dirname(ROOT), "benchvenv")
+
+LIBRARIES = (
+    "tensorflow",
+    "keras",
+    "keras-hub",
+    "ai-edge-litert",
+    "numpy",
+    "scikit-learn",
+    "sentencepiece",
+)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> float | None:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, cores, memory, OS, Python and library versions, and the load
+    average when measured (the machine may be shared: a high load means noisy numbers)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "memory_gib": _memory_gib(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "libraries": library_versions(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def summarize(samples: list[float] | np.ndarray) -> dict[str, Any]:
+    """Median with p25-p75 and min-max of repeated measurements."""
+    a = np.asarray(samples, dtype=np.float64)
+    if a.size == 0:
+        raise ValueError("summarize needs at least one sample.")
+    return {
+        "median": round(float(np.median(a)), 4),
+        "p25": round(float(np.percentile(a, 25)), 4),
+        "p75": round(float(np.percentile(a, 75)), 4),
+        "min": round(float(a.min()), 4),
+        "max": round(float(a.max()), 4),
+        "n": int(a.size),
+    }
+
+
+def time_calls(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[float]:
+    """Wall-clock milliseconds of `repeats` calls of `fn` after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000.0)
+    return out
+
+
+def row(
+    group: str,
+    system: str,
+    metric: str,
+    samples: list[float] | None = None,
+    unit: str = "",
+    value: float | None = None,
+    lower_is_better: bool = True,
+    baseline: bool = False,
+    ours: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One results row: repeated `samples` (median + spread) or a single `value`."""
+    out: dict[str, Any] = {"group": group, "system": system, "metric": metric, "unit": unit}
+    if samples is not None:
+        out.update(summarize(samples))
+    elif value is not None:
+        out.update({"median": round(float(value), 4), "n": 1})
+    else:
+        raise ValueError("row needs samples or a value.")
+    out.update(lower_is_better=lower_is_better, baseline=baseline, ours=ours)
+    if extra:
+        out["extra"] = extra
+    return out
+
+
+def set_tf_threads(threads: int) -> None:
+    """Same thread count for every library: call before TensorFlow runs anything."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """Environment that pins BLAS/OpenMP pools (PyTorch, ONNX Runtime, TF oneDNN)."""
+    env = dict(os.environ)
+    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[key] = str(threads)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return env
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM), MiB."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024.0, 1)
+    except OSError:
+        pass
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def bench_python() -> str | None:
+    """The peers' interpreter ($ALBERT_TF_BENCH_VENV or ../benchvenv), or None."""
+    venv = os.environ.get("ALBERT_TF_BENCH_VENV", DEFAULT_BENCH_VENV)
+    python = os.path.join(venv, "bin", "python")
+    return python if os.access(python, os.X_OK) else None
+
+
+def missing_venv_reason() -> str:
+    venv = os.environ.get("ALBERT_TF_BENCH_VENV", DEFAULT_BENCH_VENV)
+    return (
+        f"peer venv {venv} is missing: run `make bench-venv` (PyTorch, transformers, ONNX Runtime)"
+    )
+
+
+def run_peer(script: str, args: list[str], threads: int, timeout: float = 3600) -> dict[str, Any]:
+    """Run `benchmarks/peers/<script>` in the peer venv; it prints one JSON object last.
+
+    Raises RuntimeError with the tail of its output when it fails.
+    """
+    python = bench_python()
+    if python is None:
+        raise RuntimeError(missing_venv_reason())
+    cmd = [python, os.path.join(PEERS_DIR, script), *args, "--threads", str(threads)]
+    print("  $", " ".join(shlex.quote(c) for c in cmd), flush=True)
+    proc = subprocess.run(
+        cmd, env=thread_env(threads), capture_output=True, text=True, timeout=timeout
+    )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
+        raise RuntimeError(f"{script} failed (exit {proc.returncode}):\n{tail}")
+    lines = [ln for ln in proc.stdout.strip().splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{script} printed no JSON; stderr tail: {proc.stderr[-800:]}")
+    return json.loads(lines[-1])
+
+
+def command_line() -> str:
+    """The command that made a results file, as a user would type it."""
+    module = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    return " ".join(["python -m", f"benchmarks.{module}", *map(shlex.quote, sys.argv[1:])])
+
+
+def write_results(name: str, payload: dict[str, Any], results_dir: str = RESULTS_DIR) -> str:
+    """Write `<results_dir>/<name>.json` atomically with machine facts and the command."""
+    os.makedirs(results_dir, exist_ok=True)
+    payload = {
+        "benchmark": name,
+        "command": payload.pop("command", None) or command_line(),
+        "finished": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": payload.pop("machine", None) or machine_info(),
+        **payload,
+    }
+    path = os.path.join(results_dir, f"{name}.json")
+    fd, tmp = tempfile.mkstemp(dir=results_dir, prefix=f".{name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(payload, f, indent=1, default=float)
+    os.replace(tmp, path)
+    print(f"wrote {path}", flush=True)
+    return path
