@@ -45,7 +45,7 @@ bench: setup
 
 # Peers for the benchmarks (PyTorch, transformers, ONNX Runtime) live in their own venv,
 # never in .venv; benchmarks skip them with a message when it is missing.
-BENCH_VENV ?= /work/benchvenv
+BENCH_VENV ?= $(abspath $(CURDIR)/../benchvenv)
 bench-venv:
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q torch==2.13.0 transformers onnxruntime onnx safetensors numpy sentencepiece psutil

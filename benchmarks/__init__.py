@@ -15,7 +15,8 @@ generic tables):
                "metric": "latency_ms", "unit": "ms", "median": 12.3, "p25": 12.0,
                "p75": 12.9, "min": 11.8, "max": 13.5, "n": 10,
                "lower_is_better": true, "baseline": false, "ours": true,
-               "extra": {"model_mb": 45.1}}],
+               "extra": {"model_mb": 45.1}, "plot_only": false}],
+     "key_groups": ["batch 1, length 128"],  # optional: groups quoted in Key ratios
      "plots": [{"file": "inference_seq.png", "title": "...", "kind": "line" | "bar",
                 "x": "seq_length", "metric": "latency_ms", "where": {...},
                 "logx": false, "logy": false}]}

@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                     value=got["accuracy"],
                     lower_is_better=False,
                     ours=True,
+                    key=mode == "dynamic",
                     model_mb=got["model_mb"],
                     agreement_with_keras=got["agreement_with_keras"],
                     **info,

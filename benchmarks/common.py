@@ -131,9 +131,14 @@ def row(
     lower_is_better: bool = True,
     baseline: bool = False,
     ours: bool = False,
+    key: bool = True,
+    plot_only: bool = False,
     **extra: Any,
 ) -> dict[str, Any]:
-    """One results row: repeated `samples` (median + spread) or a single `value`."""
+    """One results row: repeated `samples` (median + spread) or a single `value`.
+
+    `key=False` keeps an "ours" row out of the Key ratios; `plot_only` rows are
+    drawn in plots but not tabulated (e.g. loss-curve points)."""
     out: dict[str, Any] = {"group": group, "system": system, "metric": metric, "unit": unit}
     if samples is not None:
         out.update(summarize(samples))
@@ -142,6 +147,10 @@ def row(
     else:
         raise ValueError("row needs samples or a value.")
     out.update(lower_is_better=lower_is_better, baseline=baseline, ours=ours)
+    if not key:
+        out["key"] = False
+    if plot_only:
+        out["plot_only"] = True
     if extra:
         out["extra"] = extra
     return out

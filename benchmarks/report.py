@@ -125,6 +125,8 @@ def spread(r: dict[str, Any]) -> str:
 def _groups(rows: list[dict[str, Any]]) -> OrderedDict:
     groups: OrderedDict = OrderedDict()
     for r in rows:
+        if r.get("plot_only"):  # e.g. loss-curve points: drawn, not tabulated
+            continue
         groups.setdefault((r.get("group", ""), r.get("metric", "")), []).append(r)
     return groups
 
@@ -168,13 +170,14 @@ def rows_table(rows: list[dict[str, Any]]) -> str:
 def key_ratios(name: str, payload: dict[str, Any]) -> list[str]:
     """Sentences 'ours vs baseline' for every group that has both."""
     out = []
+    key_groups = payload.get("key_groups")  # optional: quote only these groups
     for (group, metric), rows in _groups(payload.get("rows") or []).items():
         base = _baseline(rows)
-        if base is None:
+        if base is None or (key_groups is not None and group not in key_groups):
             continue
         better = "lower" if base.get("lower_is_better", True) else "higher"
         for r in rows:
-            if not r.get("ours") or r is base:
+            if not r.get("ours") or r is base or r.get("key") is False:
                 continue
             unit = r.get("unit") or ""
             out.append(
@@ -427,13 +430,46 @@ def write_report(results_dir: str, out_path: str, png_dir: str | None = None) ->
     return out_path
 
 
+README_START = "<!-- benchmarks:ratios:start -->"
+README_END = "<!-- benchmarks:ratios:end -->"
+
+
+def update_readme(results_dir: str, readme: str) -> bool:
+    """Replace the text between the README's ratio markers with the key ratios
+    from the results files; False when the README has no markers."""
+    if not os.path.exists(readme):
+        return False
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    if README_START not in text or README_END not in text:
+        return False
+    ratios = [s for name, p in load_results(results_dir) for s in key_ratios(name, p)]
+    body = "\n".join(ratios) if ratios else "(no results yet: run `make bench`)"
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    new = f"{head}{README_START}\n{body}\n\nDetails, spread and machine: [BENCHMARKS.md](BENCHMARKS.md).\n{README_END}{tail}"
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(readme)), prefix=".readme.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(new)
+    os.replace(tmp, readme)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report")
     parser.add_argument("--results", default=os.path.join(here, "results"))
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(here), "BENCHMARKS.md"))
+    parser.add_argument("--out", default=os.path.join(root, "BENCHMARKS.md"))
+    parser.add_argument(
+        "--readme",
+        default=os.path.join(root, "README.md"),
+        help="README whose ratio block is rewritten ('' to leave it)",
+    )
     args = parser.parse_args(argv)
     print(f"wrote {write_report(args.results, args.out)}")
+    if args.readme and update_readme(args.results, args.readme):
+        print(f"updated the key ratios in {args.readme}")
     return 0
 
 

@@ -60,3 +60,16 @@ def test_report_has_table_ratio_machine_and_png(tmp_path):
     png = tmp_path / "scaling_test.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "](scaling_test.png)" in text
+
+
+def test_readme_ratio_block_is_rewritten_from_results(tmp_path):
+    from benchmarks.report import update_readme
+
+    _results(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "intro\n<!-- benchmarks:ratios:start -->\nold\n<!-- benchmarks:ratios:end -->\nend\n"
+    )
+    assert update_readme(str(tmp_path), str(readme))
+    text = readme.read_text()
+    assert "old" not in text and "0.42x" in text and text.endswith("end\n")
