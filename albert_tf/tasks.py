@@ -1,0 +1,268 @@
+"""One entry point per fine-tuning task, for `albert-tf train --task ...` and scripts.
+
+Tasks and their data files:
+    classify, pairs, regression, multi_label   CSV/TSV/JSONL read by `read_table`
+        (`pairs` needs `pair_column`; `multi_label` labels are lists in JSONL)
+    token            CoNLL-style file (word ... tag per line, blank line between sentences)
+    qa               SQuAD v1.1 / v2.0 JSON
+    multiple_choice  JSON lines `{"context", "choices": [...], "label"}`
+
+build_task_model(task, backbone, num_labels)   the Keras model for the task
+compile_task_model(model, learning_rate)        with the task's loss and metrics
+make_task_dataset(task, path, tokenizer, ...)   TaskData: arrays + what evaluation needs
+evaluate_task(task, model, data)                the task's own metrics (EM/F1, entity F1, ...)
+
+Example:
+>>> data = make_task_dataset("qa", "train-v2.0.json", tok, max_length=384)  # doctest: +SKIP
+>>> model = compile_task_model(build_task_model("qa", backbone), 3e-5)      # doctest: +SKIP
+>>> model.fit(data.dataset(batch_size=16, shuffle=True), epochs=2)          # doctest: +SKIP
+>>> evaluate_task("qa", model, make_task_dataset("qa", "dev-v2.0.json", tok))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+TASKS = ("classify", "pairs", "regression", "multi_label", "token", "qa", "multiple_choice")
+_PROBLEM_TYPES = {
+    "classify": "single_label",
+    "pairs": "single_label",
+    "regression": "regression",
+    "multi_label": "multi_label",
+}
+
+
+def _check_task(task: str) -> None:
+    if task not in TASKS:
+        raise ValueError(f"Unknown task {task!r}; choose one of {', '.join(TASKS)}.")
+
+
+@dataclasses.dataclass
+class TaskData:
+    """Model-ready arrays of one split, plus what decoding and scoring need."""
+
+    task: str
+    x: dict[str, np.ndarray]
+    y: Any  # np.ndarray, or a dict of arrays for qa
+    labels: list[str] | None = None  # output index -> name (classify/token/multi_label)
+    examples: list | None = None  # qa: SquadExample list; token: (words, tags) sentences
+    features: list | None = None  # qa: SquadFeature list (one per window)
+    word_ids: np.ndarray | None = None  # token: word index of each first piece, else -1
+
+    @property
+    def num_labels(self) -> int:
+        if self.task == "regression":
+            return 1
+        return len(self.labels) if self.labels else 2
+
+    def __len__(self) -> int:
+        return len(next(iter(self.x.values())))
+
+    def dataset(self, batch_size: int = 32, shuffle: bool = False, seed: int = 0):
+        """A batched `tf.data.Dataset` of (x, y), reshuffled each epoch when `shuffle`."""
+        import tensorflow as tf
+
+        ds = tf.data.Dataset.from_tensor_slices((self.x, self.y))
+        if shuffle:
+            ds = ds.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def build_task_model(task: str, backbone, num_labels: int = 2, **head_kwargs):
+    """The head model for `task` on `backbone` (`num_labels` is ignored by qa/multiple_choice)."""
+    _check_task(task)
+    if task in _PROBLEM_TYPES:
+        from albert_tf.models.classifier import AlbertClassifier
+
+        if task == "regression":
+            num_labels = 1
+        return AlbertClassifier(
+            backbone, num_labels=num_labels, problem_type=_PROBLEM_TYPES[task], **head_kwargs
+        )
+    if task == "token":
+        from albert_tf.models.token_classifier import AlbertTokenClassifier
+
+        return AlbertTokenClassifier(backbone, num_labels=num_labels, **head_kwargs)
+    if task == "qa":
+        from albert_tf.models.question_answerer import AlbertQuestionAnswerer
+
+        return AlbertQuestionAnswerer(backbone, **head_kwargs)
+    from albert_tf.models.multiple_choice import AlbertMultipleChoice
+
+    return AlbertMultipleChoice(backbone, **head_kwargs)
+
+
+def compile_task_model(model, learning_rate: float = 1e-4, optimizer=None):
+    """Compile with the model's own `default_loss()` / `default_metrics()`; returns the model."""
+    import keras
+
+    model.compile(
+        optimizer=optimizer or keras.optimizers.Adam(learning_rate),
+        loss=model.default_loss(),
+        metrics=model.default_metrics(),
+    )
+    return model
+
+
+def make_task_dataset(
+    task: str,
+    path: str,
+    tokenizer,
+    *,
+    max_length: int = 128,
+    labels: list[str] | None = None,
+    doc_stride: int = 128,
+    max_query_length: int = 64,
+    text_column: str = "text",
+    pair_column: str | None = None,
+    label_column: str = "label",
+) -> TaskData:
+    """Read `path` for `task` and tokenize it into a `TaskData`.
+
+    Args:
+        tokenizer: an `AlbertTokenizer`.
+        labels: the label names to use (pass the training split's
+            `TaskData.labels` for validation/test, so ids agree); by default
+            they are collected from this file.
+        doc_stride, max_query_length: SQuAD windowing (qa only).
+        text_column, pair_column, label_column: columns for the classify tasks.
+    """
+    _check_task(task)
+    if task == "qa":
+        from albert_tf.data.squad import features_to_arrays, read_squad, squad_features
+
+        examples = read_squad(path)
+        features = squad_features(
+            examples,
+            tokenizer,
+            max_length,
+            doc_stride=doc_stride,
+            max_query_length=max_query_length,
+        )
+        x, y = features_to_arrays(features)
+        return TaskData(task, x, y, examples=examples, features=features)
+    if task == "token":
+        from albert_tf.data.token_labels import label_list, read_conll, token_label_arrays
+
+        sentences = read_conll(path)
+        labels = list(labels) if labels else label_list(sentences)
+        x, y, word_ids = token_label_arrays(sentences, tokenizer, labels, max_length)
+        return TaskData(task, x, y, labels=labels, examples=sentences, word_ids=word_ids)
+    if task == "multiple_choice":
+        from albert_tf.data.multiple_choice import multiple_choice_arrays, read_multiple_choice
+
+        examples = read_multiple_choice(path)
+        x, y = multiple_choice_arrays(examples, tokenizer, max_length)
+        if y is None:
+            raise ValueError(f'{path}: every example needs a "label" to train or evaluate.')
+        return TaskData(task, x, y, examples=examples)
+    return _classification_data(
+        task, path, tokenizer, max_length, labels, text_column, pair_column, label_column
+    )
+
+
+def _classification_data(task, path, tokenizer, max_length, labels, text, pair, label) -> TaskData:
+    from albert_tf.data.labels import LabelVocabulary
+    from albert_tf.data.readers import read_table
+
+    if task == "pairs" and not pair:
+        raise ValueError("The pairs task needs pair_column (the second text's column).")
+    data = read_table(path, text_column=text, label_column=label, pair_column=pair)
+    if data.labels is None:
+        raise ValueError(f"{path}: no labels in column {label!r}.")
+    x = tokenizer(data.texts, data.pairs, max_length=max_length, padding="max_length")
+    if task == "regression":
+        try:
+            y = np.asarray([float(v) for v in data.labels], dtype="float32")
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{path}: regression labels must be numbers ({e}).") from e
+        return TaskData(task, x, y, labels=["score"])
+    vocab = LabelVocabulary(labels) if labels else LabelVocabulary.from_labels(data.labels)
+    if task == "multi_label":
+        rows = [v if isinstance(v, list | tuple) else [v] for v in data.labels]
+        y = vocab.encode_multi_hot(rows, source=data.source, rows=data.rows)
+    else:
+        y = vocab.encode(data.labels, source=data.source, rows=data.rows)
+    return TaskData(task, x, y, labels=vocab.names)
+
+
+def _entity_spans(tags: list[str]) -> set[tuple[str, int, int]]:
+    """(type, first word, last word) of each BIO/IOB entity."""
+    spans, start, kind = set(), None, None
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, name = tag.partition("-")
+        continues = prefix == "I" and kind == name and start is not None
+        if start is not None and not continues:
+            spans.add((kind, start, i - 1))
+            start, kind = None, None
+        if prefix in ("B", "I") and not continues:
+            start, kind = i, name
+    return spans
+
+
+def evaluate_task(
+    task: str,
+    model,
+    data: TaskData,
+    batch_size: int = 32,
+    max_answer_length: int = 30,
+    null_score_diff_threshold: float = 0.0,
+) -> dict[str, float]:
+    """The task's metrics on `data`.
+
+    qa: exact_match / f1 (official SQuAD rules; v2 no-answer handling when the
+    data has unanswerable questions); token: word accuracy and entity
+    precision/recall/F1 (exact BIO spans); multiple_choice: accuracy; the
+    classify tasks: `model.evaluate` (loss and the head's metrics).
+    """
+    _check_task(task)
+    if task == "qa":
+        from albert_tf.data.squad import decode_predictions, squad_evaluate
+
+        out = model.predict(data.x, batch_size=batch_size, verbose=0)
+        v2 = any(e.is_impossible for e in data.examples)
+        predictions = decode_predictions(
+            data.examples,
+            data.features,
+            out["start_logits"],
+            out["end_logits"],
+            max_answer_length=max_answer_length,
+            version_2_with_negative=v2,
+            null_score_diff_threshold=null_score_diff_threshold,
+        )
+        return squad_evaluate(data.examples, predictions.answers)
+    if task == "token":
+        from albert_tf.data.token_labels import word_predictions
+
+        logits = model.predict(data.x, batch_size=batch_size, verbose=0)
+        predicted = word_predictions(logits, data.word_ids, data.labels)
+        correct = total = found = gold_count = hits = 0
+        for (_, gold), guess in zip(data.examples, predicted):
+            gold = list(gold)[: len(guess)]  # words cut by max_length are not scored
+            correct += sum(g == p for g, p in zip(gold, guess))
+            total += len(gold)
+            gold_spans, guess_spans = _entity_spans(gold), _entity_spans(guess)
+            hits += len(gold_spans & guess_spans)
+            found += len(guess_spans)
+            gold_count += len(gold_spans)
+        precision = hits / found if found else 0.0
+        recall = hits / gold_count if gold_count else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {
+            "word_accuracy": correct / total if total else 0.0,
+            "entity_precision": precision,
+            "entity_recall": recall,
+            "entity_f1": f1,
+        }
+    if task == "multiple_choice":
+        logits = model.predict(data.x, batch_size=batch_size, verbose=0)
+        return {"accuracy": float((logits.argmax(-1) == data.y).mean())}
+    return {
+        k: float(v)
+        for k, v in model.evaluate(
+            data.x, data.y, batch_size=batch_size, verbose=0, return_dict=True
+        ).items()
+    }
