@@ -11,7 +11,10 @@ from albert_tf.models import (  # noqa: E402
     AlbertBackbone,
     AlbertClassifier,
     AlbertMaskedLM,
+    AlbertMultipleChoice,
     AlbertPretrainer,
+    AlbertQuestionAnswerer,
+    AlbertTokenClassifier,
 )
 from albert_tf.tokenizer import AlbertTokenizer  # noqa: E402
 
@@ -21,7 +24,10 @@ __all__ = [
     "AlbertBackbone",
     "AlbertClassifier",
     "AlbertMaskedLM",
+    "AlbertMultipleChoice",
     "AlbertPretrainer",
+    "AlbertQuestionAnswerer",
+    "AlbertTokenClassifier",
     "AlbertTokenizer",
     "AlbertConfig",
     "ConfigError",
