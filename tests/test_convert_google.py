@@ -76,3 +76,31 @@ def test_missing_config_is_a_clear_error(tmp_path):
     os.remove(folder / "albert_config.json")
     with pytest.raises(CheckpointError):
         load_backbone(str(folder / "model.ckpt-best"))
+
+
+def test_fine_tuned_classifier_output_weights_load(tmp_path):
+    import tensorflow as tf
+
+    from albert_tf.convert import load_classifier
+
+    reader = tf.train.load_checkpoint(os.path.join(GOOGLE, "model.ckpt-best"))
+    names = [n for n in reader.get_variable_to_shape_map() if "adam" not in n]
+    tensors = {n: reader.get_tensor(n) for n in names}
+    rng = np.random.default_rng(0)
+    tensors["output_weights"] = rng.normal(size=(3, 32)).astype("float32")  # [labels, H]
+    tensors["output_bias"] = rng.normal(size=(3,)).astype("float32")
+    folder = tmp_path / "finetuned"
+    folder.mkdir()
+    shutil.copy(os.path.join(GOOGLE, "albert_config.json"), folder)
+    order = sorted(tensors)
+    tf.raw_ops.SaveV2(
+        prefix=str(folder / "model.ckpt-300"),
+        tensor_names=order,
+        shape_and_slices=[""] * len(order),
+        tensors=[tf.constant(tensors[n]) for n in order],
+    )
+    d = expected("google_ckpt")
+    model = load_classifier(str(folder), num_labels=None)
+    assert model.num_labels == 3
+    want = d["pooled_output"] @ tensors["output_weights"].T + tensors["output_bias"]
+    assert max_diff(model(keras_inputs(d)), want) < TOL

@@ -125,3 +125,29 @@ def test_tokenizer_comes_along_when_its_file_is_there():
 def test_folder_without_tokenizer_still_loads_the_weights():
     assert load_tokenizer(fixture("albert_sequence_classification")) is None
     assert load_backbone(fixture("albert_sequence_classification")).config.hidden_size == 32
+
+
+def test_sharded_safetensors_with_index_load(tmp_path):
+    import json
+    import shutil
+
+    from albert_tf.convert.safetensors_io import SafetensorsFile, write_safetensors
+
+    src = fixture("albert_model_g2_i1")
+    folder = tmp_path / "sharded"
+    folder.mkdir()
+    shutil.copy(f"{src}/config.json", folder)
+    f = SafetensorsFile(f"{src}/model.safetensors")
+    keys = f.keys()
+    shards = {
+        "model-00001-of-00002.safetensors": keys[::2],
+        "model-00002-of-00002.safetensors": keys[1::2],
+    }
+    weight_map = {}
+    for name, part in shards.items():
+        write_safetensors({k: f[k] for k in part}, folder / name)
+        weight_map.update(dict.fromkeys(part, name))
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    d = expected("albert_model_g2_i1")
+    out = load_backbone(str(folder))(keras_inputs(d))
+    assert max_diff(out["sequence_output"], d["sequence_output"]) < TOL
