@@ -38,7 +38,7 @@ FEATURE_NAMES = (
 )
 
 # A sentence ends at . ! ? (plus closing quotes/brackets) followed by space.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?][\"')\]])\s+|(?<=[.!?])\s+")
 
 
 def split_documents(text: str) -> list[str]:
