@@ -50,9 +50,9 @@ def test_preset_parameter_counts_match_the_paper(preset):
 def test_base_parameter_count_does_not_grow_with_depth():
     counts = {
         layers: AlbertBackbone(
-            AlbertConfig.from_preset("base", num_hidden_layers=layers)
+            AlbertConfig.from_preset("base", vocab_size=1000, num_hidden_layers=layers)
         ).count_params()
-        for layers in (1, 12, 24)
+        for layers in (1, 24)
     }
     assert len(set(counts.values())) == 1, counts
 

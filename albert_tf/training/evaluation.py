@@ -25,7 +25,9 @@ def classification_metrics(
     y_true = np.asarray(y_true, int)
     y_pred = np.asarray(y_pred, int)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} must be equal 1-D shapes.")
+        raise ValueError(
+            f"y_true {y_true.shape} and y_pred {y_pred.shape} must be equal 1-D shapes."
+        )
     if len(y_true) == 0:
         raise ValueError("No examples to evaluate.")
     matrix = confusion_matrix(y_true, y_pred, len(labels))
@@ -79,7 +81,9 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     }
 
 
-def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: str, title: str = "") -> str:
+def plot_confusion_matrix(
+    matrix: list[list[int]], labels: list[str], path: str, title: str = ""
+) -> str:
     """Write the confusion matrix as a PNG (atomically) and return its path."""
     import matplotlib
 
