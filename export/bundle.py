@@ -32,7 +32,7 @@ from export.runtime import (
 )
 from export.serving import INPUT_NAMES, OUTPUT_NAME
 from export.texts import load_texts
-from export.verify import verify_bundle
+from export.verify import MAX_ACCURACY_DROP, MIN_AGREEMENT, verify_bundle
 
 BUNDLE_FORMAT = "albert-tf-bundle/1"
 
@@ -105,6 +105,8 @@ def export_run(
     num_verify: int = 200,
     num_calibration: int = 200,
     use_mediapipe: bool = True,
+    min_agreement: float = MIN_AGREEMENT,
+    max_accuracy_drop: float = MAX_ACCURACY_DROP,
     log: Callable[[str], None] = print,
 ) -> str:
     """Export a run folder to a verified bundle; returns the bundle folder.
@@ -122,6 +124,8 @@ def export_run(
         num_verify: held-out texts to verify on.
         num_calibration: training texts for int8/int16x8 calibration.
         use_mediapipe: also verify with MediaPipe's TextClassifier.
+        min_agreement: least label agreement with Keras (each path) to pass.
+        max_accuracy_drop: largest accuracy loss against Keras to pass.
         log: progress messages.
 
     Raises:
@@ -200,6 +204,8 @@ def export_run(
             task=task,
             max_length=max_length,
             use_mediapipe=use_mediapipe,
+            min_agreement=min_agreement,
+            max_accuracy_drop=max_accuracy_drop,
         )
         report["forced"] = bool(force and not report["passed"])
         manifest["verification"] = report

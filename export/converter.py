@@ -7,7 +7,9 @@ Modes:
     int8      full integer: int8 weights and activations, ranges calibrated on
               representative texts (inputs stay int32 ids, output float).
     int16x8   int8 weights with int16 activations (more precise than int8,
-              slower on most CPUs: XNNPACK has no kernels for it).
+              slower on most CPUs: XNNPACK has no kernels for it). TF 2.21's
+              converter fails to calibrate the int32 id inputs in this mode, so
+              it raises a clear error for ALBERT classifiers today.
 
 Example:
 >>> tflite = to_tflite(classifier, mode="dynamic", max_length=128)  # doctest: +SKIP
@@ -167,6 +169,12 @@ def to_tflite(
                     f"The model needs TensorFlow ops that builtin-only TFLite cannot run: "
                     f"{', '.join(ops)}. Rewrite them with builtin-friendly ops; Flex "
                     f"(SELECT_TF_OPS) is not allowed because MediaPipe cannot run it."
+                ) from e
+            if mode == "int16x8":
+                raise ValueError(
+                    "Mode 'int16x8' is not supported for this model by the installed TFLite "
+                    f"converter: {str(e).strip().splitlines()[-1]} (its 16x8 calibration "
+                    "cannot handle the int32 token-id inputs); use 'int8' or 'dynamic'."
                 ) from e
             raise
     tflite_bytes = _rename_io_tensors(tflite_bytes)

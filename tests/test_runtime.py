@@ -1,0 +1,141 @@
+"""Edge runtime: no TensorFlow, bundle checks with clear errors, truncation, CLI bench."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.export_helpers import LABELS, MAX_LENGTH, bundle, keras_probs, trained_run
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    return trained_run(tmp_path_factory)
+
+
+@pytest.fixture
+def bundle_copy(trained, tmp_path_factory, tmp_path):
+    path = tmp_path / "bundle"
+    shutil.copytree(bundle(tmp_path_factory, "dynamic"), path)
+    return path
+
+
+def _update_manifest_sha(path, name):
+    from export.runtime import sha256_of
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"][name]["sha256"] = sha256_of(str(path / name))
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_runtime_import_pulls_in_no_tensorflow(bundle_copy):
+    code = (
+        "import sys\n"
+        "from export.runtime import Classifier\n"
+        f"r = Classifier({str(bundle_copy)!r}).predict(['a fine film'])\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'tf_keras', 'mediapipe', 'albert_tf') if m in sys.modules]\n"
+        "print(r[0]['label'], heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
+    label, heavy = out.strip().split(" ", 1)
+    assert label in LABELS and heavy == "[]"
+
+
+def test_predict_matches_predict_proba_and_batches(trained, bundle_copy):
+    from export.runtime import Classifier
+
+    clf = Classifier(str(bundle_copy), num_threads=1)
+    texts = trained["texts"][:10]
+    probs = clf.predict_proba(texts)
+    results = clf.predict(texts, batch_size=3)
+    assert [r["label"] for r in results] == [LABELS[i] for i in probs.argmax(-1)]
+    np.testing.assert_allclose([r["score"] for r in results], probs.max(-1), rtol=1e-6)
+
+
+def test_long_text_is_truncated_like_the_tokenizer(trained, bundle_copy):
+    from export.runtime import Classifier
+
+    clf = Classifier(str(bundle_copy))
+    long_text = " ".join(trained["texts"][:6])  # far over MAX_LENGTH pieces
+    assert len(clf.encoder.pieces(long_text)) > MAX_LENGTH
+    result = clf.predict([long_text, "short"])
+    assert [r["truncated"] for r in result] == [True, False]
+    # The Keras side cuts with AlbertTokenizer: the same first MAX_LENGTH - 2 pieces.
+    reference = keras_probs(trained, [long_text])[0]
+    np.testing.assert_allclose(clf.predict_proba([long_text])[0], reference, atol=0.05)
+
+
+def test_missing_file_is_named(bundle_copy):
+    from export.runtime import Classifier
+
+    os.remove(bundle_copy / "spiece.model")
+    with pytest.raises(FileNotFoundError, match="spiece.model"):
+        Classifier(str(bundle_copy))
+
+
+def test_missing_manifest_is_named(bundle_copy):
+    from export.runtime import Classifier
+
+    os.remove(bundle_copy / "manifest.json")
+    with pytest.raises(FileNotFoundError, match="manifest.json"):
+        Classifier(str(bundle_copy))
+
+
+def test_changed_file_fails_sha256_check(bundle_copy):
+    from export.runtime import BundleError, Classifier
+
+    with open(bundle_copy / "model.tflite", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(BundleError, match="model.tflite does not match manifest.json"):
+        Classifier(str(bundle_copy))
+
+
+def test_corrupt_tflite_is_a_clear_error(bundle_copy):
+    from export.runtime import BundleError, Classifier
+
+    (bundle_copy / "model.tflite").write_bytes(b"not a flatbuffer" * 100)
+    _update_manifest_sha(bundle_copy, "model.tflite")
+    with pytest.raises(BundleError, match="model.tflite is not a loadable TFLite model"):
+        Classifier(str(bundle_copy))
+
+
+def test_labels_disagreeing_with_manifest(bundle_copy):
+    from export.runtime import BundleError, Classifier
+
+    (bundle_copy / "labels.txt").write_text("positive\nnegative\n")
+    _update_manifest_sha(bundle_copy, "labels.txt")
+    with pytest.raises(BundleError, match="labels.txt lists"):
+        Classifier(str(bundle_copy))
+
+
+def test_bench_reports_latency_size_and_memory(bundle_copy):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "export.benchmark",
+            str(bundle_copy),
+            "--runs",
+            "2",
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    assert 0 < result["p50_ms"] <= result["p95_ms"]
+    assert result["texts_per_s"] > 0 and result["threads"] == 1
+    assert result["model_mb"] == round(os.path.getsize(bundle_copy / "model.tflite") / 1e6, 3)
+    # TensorFlow alone takes hundreds of MB; the runtime stays far below.
+    assert 0 < result["peak_rss_mb"] < 300
