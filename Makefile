@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup data demo test test-slow lint format bench bench-venv android-assets clean
+.PHONY: setup data demo test test-slow lint format bench bench-venv ref-venv fixtures-hf android-assets clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,17 @@ BENCH_VENV ?= $(abspath $(CURDIR)/../benchvenv)
 bench-venv:
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q torch==2.13.0 transformers onnxruntime onnx safetensors numpy sentencepiece psutil
+
+# transformers + torch for the checkpoint parity fixtures and the slow parity tests
+# (ALBERT_TF_REF_PYTHON), in their own venv, never in .venv.
+REF_VENV ?= $(abspath $(CURDIR)/../refvenv)
+ref-venv:
+	@test -x $(REF_VENV)/bin/python || $(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/python -m pip install -q torch==2.13.0 transformers safetensors sentencepiece protobuf numpy
+
+fixtures-hf: setup ref-venv
+	$(REF_VENV)/bin/python tests/fixtures/make_hf_fixtures.py --tf-python $(PY) --minilm \
+		"$$($(PY) -c 'from albert_tf.convert import packaged_model; print(packaged_model("minilm"))')"
 
 # Copy an exported bundle (default runs/demo/bundle from `make demo`; BUNDLE=dir for
 # another) into the Android demo's assets, checked by the app's own Java reader.

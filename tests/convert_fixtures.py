@@ -12,6 +12,13 @@ import numpy as np
 
 HF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "hf")
 TOL = 1e-4
+# A Python with torch + transformers for the slow tests (`make ref-venv` makes ../refvenv).
+REF_PYTHON = os.environ.get(
+    "ALBERT_TF_REF_PYTHON",
+    os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "refvenv", "bin", "python"
+    ),
+)
 
 
 def fixture(name: str) -> str:

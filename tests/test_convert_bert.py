@@ -17,7 +17,7 @@ from albert_tf.convert import (
 )
 from albert_tf.convert.safetensors_io import SafetensorsFile
 from albert_tf.wordpiece import WordPieceTokenizer
-from tests.convert_fixtures import TOL, expected, fixture, keras_inputs, max_diff
+from tests.convert_fixtures import REF_PYTHON, TOL, expected, fixture, keras_inputs, max_diff
 
 BERT = fixture("bert_tiny")
 
@@ -91,9 +91,6 @@ def test_real_minilm_loads_and_matches_the_fixture():
     out = backbone(batch)
     assert max_diff(out["sequence_output"], d["sequence_output"]) < TOL
     assert max_diff(out["pooled_output"], d["pooled_output"]) < TOL
-
-
-REF_PYTHON = os.environ.get("ALBERT_TF_REF_PYTHON", "/work/refvenv/bin/python")
 
 
 @pytest.mark.slow

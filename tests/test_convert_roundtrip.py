@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import subprocess
 
 import numpy as np
@@ -18,7 +17,7 @@ from albert_tf.convert import (
     source_kind,
 )
 from albert_tf.convert.safetensors_io import SafetensorsFile
-from tests.convert_fixtures import TOL, expected, fixture, keras_inputs, max_diff
+from tests.convert_fixtures import REF_PYTHON, TOL, expected, fixture, keras_inputs, max_diff
 
 
 def _tensors(folder):
@@ -84,13 +83,10 @@ def test_writers_refuse_a_non_empty_folder_and_leave_nothing_half_written(tmp_pa
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp")]
 
 
-REF_PYTHON = os.environ.get("ALBERT_TF_REF_PYTHON", "/work/refvenv/bin/python")
-
-
 @pytest.mark.slow
 def test_transformers_loads_what_we_write(tmp_path):
     """Needs a Python with torch + transformers + protobuf (ALBERT_TF_REF_PYTHON)."""
-    if not shutil.which(REF_PYTHON) and not os.path.exists(REF_PYTHON):
+    if not os.path.exists(REF_PYTHON):
         pytest.skip("no reference Python with transformers")
     d = expected("albert_pretraining_g2_i2")
     backbone = load_backbone(fixture("google_ckpt"))
