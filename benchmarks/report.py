@@ -377,7 +377,20 @@ def section(name: str, payload: dict[str, Any], png_dir: str, md_dir: str) -> st
         rest = {k: v for k, v in payload.items() if k not in known}
         lines += generic_tables(rest)
         lines.append("")
+        lines += _own_images(payload, md_dir)
     return "\n".join(lines)
+
+
+def _own_images(payload: dict[str, Any], md_dir: str) -> list[str]:
+    """PNGs a results file names itself (drawn by its own script from its data)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = []
+    for key, value in payload.items():
+        if isinstance(value, str) and value.endswith(".png"):
+            path = value if os.path.isabs(value) else os.path.join(root, value)
+            if os.path.exists(path):
+                out += [f"![{key}]({os.path.relpath(path, md_dir)})", ""]
+    return out
 
 
 def render(results_dir: str, out_path: str, png_dir: str | None = None) -> str:
