@@ -18,6 +18,7 @@ from albert_tf.models import (  # noqa: E402
     AlbertTokenClassifier,
 )
 from albert_tf.tokenizer import AlbertTokenizer  # noqa: E402
+from albert_tf.wordpiece import WordPieceTokenizer  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -33,5 +34,6 @@ __all__ = [
     "AlbertConfig",
     "ConfigError",
     "Distiller",
+    "WordPieceTokenizer",
     "__version__",
 ]
