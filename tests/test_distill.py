@@ -123,7 +123,7 @@ def test_kl_to_fixed_teacher_falls_during_fit(tok):
     distiller.compile(optimizer=keras.optimizers.Adam(3e-3), jit_compile=False)
     ds = distillation_dataset(texts, None, tok, batch_size=8)
     before = distiller.evaluate(ds, return_dict=True, verbose=0)["kl"]
-    history = distiller.fit(ds, epochs=8, verbose=0).history
+    history = distiller.fit(ds, epochs=8, verbose=0, shuffle=False).history
     after = distiller.evaluate(ds, return_dict=True, verbose=0)["kl"]
     assert history["kl"][-1] < history["kl"][0]
     assert after < 0.5 * before
@@ -191,7 +191,7 @@ def test_precomputed_logits_equal_live_teacher(tok, tmp_path):
             batch_size=8,
             shuffle=True,
         )
-        history = distiller.fit(ds, epochs=2, verbose=0)
+        history = distiller.fit(ds, epochs=2, verbose=0, shuffle=False)
         results.append((student.get_weights(), history.history["loss"]))
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-4)
     for a, b in zip(results[0][0], results[1][0]):
@@ -223,7 +223,7 @@ def test_teacher_with_its_own_tokenizer(tok):
     expected = np.asarray(teacher(t_tokens, training=False))
     np.testing.assert_allclose(np.asarray(out["teacher_logits"]), expected, atol=1e-5)
     distiller.compile(optimizer="adam", jit_compile=False)
-    history = distiller.fit(ds, epochs=2, verbose=0).history
+    history = distiller.fit(ds, epochs=2, verbose=0, shuffle=False).history
     assert np.all(np.isfinite(history["loss"]))
     # Different tokens: hidden transfer falls back to the [CLS] vectors.
     hidden = Distiller(_classifier(tok.vocab_size), teacher, alpha=0.5, hidden_weight=1.0)
@@ -245,7 +245,7 @@ def test_hidden_and_attention_transfer_through_projection(tok):
     assert tuple(distiller.hidden_projection.kernel.shape) == (32, 48)
     distiller.compile(optimizer=keras.optimizers.Adam(3e-3), jit_compile=False)
     ds = distillation_dataset(texts, _labels(texts), tok, max_length=32, batch_size=8)
-    history = distiller.fit(ds, epochs=6, verbose=0).history
+    history = distiller.fit(ds, epochs=6, verbose=0, shuffle=False).history
     assert history["hidden_loss"][-1] < history["hidden_loss"][0]
     assert history["attention_loss"][-1] < history["attention_loss"][0]
     # The projection is the distiller's, not the student's: saving the student drops it.
