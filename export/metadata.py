@@ -45,7 +45,7 @@ def _schemas():
         from mediapipe.tasks.metadata import schema_py_generated as model_fb
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "Writing TFLite metadata needs the `mediapipe` package (pip install mediapipe==1.2.2)."
+            "Writing TFLite metadata needs the `mediapipe` package: pip install 'albert-tf[export]'."
         ) from e
     return meta_fb, model_fb
 

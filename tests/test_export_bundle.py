@@ -17,7 +17,7 @@ from tests.export_helpers import (
 )
 
 # Largest probability difference from Keras we accept per mode on a trained model.
-TOLERANCE = {"float32": 1e-4, "float16": 5e-3, "dynamic": 0.05, "int8": 0.1}
+TOLERANCE = {"float32": 1e-4, "float16": 5e-3, "dynamic": 0.05, "int8": 0.1, "int4": 0.1}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_trained_model_is_not_degenerate(trained):
     assert (predicted == np.array(trained["gold"])).mean() > 0.6
 
 
-@pytest.mark.parametrize("mode", ["float32", "float16", "dynamic", "int8"])
+@pytest.mark.parametrize("mode", ["float32", "float16", "dynamic", "int8", "int4"])
 def test_mode_agrees_with_keras_runtime_and_mediapipe(trained, tmp_path_factory, mode):
     from export.runtime import Classifier
 
@@ -173,3 +173,24 @@ def test_cli_export_and_predict(trained, tmp_path, capsys):
     assert all(
         r["label"] in LABELS and abs(sum(r["probabilities"].values()) - 1) < 1e-5 for r in lines
     )
+
+
+def test_int16x8_converts_or_says_why(trained):
+    from export.converter import check_io_names, representative_inputs, to_tflite
+
+    data = representative_inputs(
+        trained["texts"][:8], trained["tokenizer"].serialized_model, MAX_LENGTH
+    )
+    try:
+        flat = to_tflite(trained["model"], "int16x8", MAX_LENGTH, representative_data=data)
+    except ValueError as e:  # TF 2.21's 16x8 calibration rejects int32 inputs
+        assert "int16x8" in str(e) and "use 'int8' or 'dynamic'" in str(e)
+    else:
+        assert check_io_names(flat)["outputs"] == ["probability"]
+
+
+def test_calibrated_mode_needs_texts(trained):
+    from export.converter import to_tflite
+
+    with pytest.raises(ValueError, match="representative data"):
+        to_tflite(trained["model"], "int8", MAX_LENGTH)
