@@ -11,6 +11,8 @@ build_task_model(task, backbone, num_labels)   the Keras model for the task
 compile_task_model(model, learning_rate)        with the task's loss and metrics
 make_task_dataset(task, path, tokenizer, ...)   TaskData: arrays + what evaluation needs
 evaluate_task(task, model, data)                the task's own metrics (EM/F1, entity F1, ...)
+train_task(task, train_path, out_dir, ...)      token / qa / multiple_choice end to end: tokenizer,
+                                                model, fit, metrics, run folder
 
 Example:
 >>> data = make_task_dataset("qa", "train-v2.0.json", tok, max_length=384)  # doctest: +SKIP
@@ -22,11 +24,15 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import numpy as np
 
 TASKS = ("classify", "pairs", "regression", "multi_label", "token", "qa", "multiple_choice")
+# Tasks whose head is not an AlbertClassifier (the classify tasks go through
+# albert_tf.training.recipe.train_text_classifier).
+HEAD_TASKS = ("token", "qa", "multiple_choice")
 _PROBLEM_TYPES = {
     "classify": "single_label",
     "pairs": "single_label",
@@ -266,3 +272,134 @@ def evaluate_task(
             data.x, data.y, batch_size=batch_size, verbose=0, return_dict=True
         ).items()
     }
+
+
+def task_texts(task: str, path: str) -> list[str]:
+    """The raw texts of a head task's file (to train a tokenizer on)."""
+    if task == "token":
+        from albert_tf.data.token_labels import read_conll
+
+        return [" ".join(words) for words, _ in read_conll(path)]
+    if task == "qa":
+        from albert_tf.data.squad import read_squad
+
+        examples = read_squad(path)
+        return sorted({e.context for e in examples}) + [e.question for e in examples]
+    if task == "multiple_choice":
+        from albert_tf.data.multiple_choice import read_multiple_choice
+
+        examples = read_multiple_choice(path)
+        return [e["context"] for e in examples] + [c for e in examples for c in e["choices"]]
+    raise ValueError(f"task_texts handles {HEAD_TASKS}, not {task!r}.")
+
+
+def _run_labels(task: str, data: TaskData) -> list[str]:
+    # labels.txt names the output units: tags, the two QA outputs, or one score per choice.
+    if task == "token":
+        return list(data.labels)
+    if task == "qa":
+        return ["start_logits", "end_logits"]
+    return ["choice"]
+
+
+def train_task(
+    task: str,
+    train_path: str,
+    out_dir: str,
+    *,
+    validation_path: str | None = None,
+    test_path: str | None = None,
+    preset: str = "small",
+    pretrained: str | None = None,
+    tokenizer_path: str | None = None,
+    vocab_size: int = 8000,
+    epochs: int = 3,
+    batch_size: int = 32,
+    learning_rate: float = 1e-4,
+    max_length: int = 128,
+    doc_stride: int = 128,
+    info: dict[str, Any] | None = None,
+    verbose: int | str = "auto",
+) -> dict[str, Any]:
+    """Fine-tune a token / qa / multiple_choice head and write a run folder.
+
+    The tokenizer is `tokenizer_path`, the pretrained checkpoint's, or one
+    trained on the training file's texts; the model is the checkpoint's (with
+    its head when it carries one) or a fresh `preset`. AdamW with warmup and
+    linear decay. Metrics (`evaluate_task`) on the validation and test files
+    go into run.json, whose "task" is the task name.
+
+    Returns `{"run_dir", "metrics", "parameters"}`.
+    """
+    import math
+
+    from albert_tf.config import AlbertConfig
+    from albert_tf.training.optimizers import create_optimizer
+    from albert_tf.training.run_folder import save_run
+
+    if task not in HEAD_TASKS:
+        raise ValueError(
+            f"train_task trains {', '.join(HEAD_TASKS)}; {task!r} is a classifier task "
+            "(albert_tf.training.recipe.train_text_classifier)."
+        )
+    os.makedirs(out_dir, exist_ok=True)
+    if tokenizer_path or not pretrained:
+        from albert_tf.training.recipe import build_tokenizer
+
+        texts = [] if tokenizer_path else task_texts(task, train_path)
+        tokenizer = build_tokenizer(texts, out_dir, vocab_size, tokenizer_path)
+    else:
+        from albert_tf.convert import load_tokenizer
+
+        tokenizer = load_tokenizer(pretrained)
+    options = dict(max_length=max_length, doc_stride=doc_stride)
+    train = make_task_dataset(task, train_path, tokenizer, **options)
+    if pretrained:
+        from albert_tf.convert import (
+            load_multiple_choice,
+            load_question_answerer,
+            load_token_classifier,
+        )
+
+        if task == "token":
+            model = load_token_classifier(pretrained, num_labels=train.num_labels)
+        elif task == "qa":
+            model = load_question_answerer(pretrained)
+        else:
+            model = load_multiple_choice(pretrained)
+    else:
+        from albert_tf.models.backbone import AlbertBackbone
+
+        config = AlbertConfig.from_preset(
+            preset, vocab_size=tokenizer.vocab_size, max_position_embeddings=max(512, max_length)
+        )
+        model = build_task_model(task, AlbertBackbone(config), num_labels=train.num_labels)
+    steps = epochs * math.ceil(len(train) / batch_size)
+    compile_task_model(
+        model, optimizer=create_optimizer("adamw", learning_rate, total_steps=max(steps, 1))
+    )
+    splits = {}
+    for name, path in (("validation", validation_path), ("test", test_path)):
+        if path:
+            splits[name] = make_task_dataset(task, path, tokenizer, labels=train.labels, **options)
+    history = model.fit(
+        train.dataset(batch_size, shuffle=True),
+        validation_data=splits["validation"].dataset(batch_size)
+        if "validation" in splits
+        else None,
+        epochs=epochs,
+        verbose=verbose,
+    )
+    metrics: dict[str, Any] = {"train_loss": float(history.history["loss"][-1])}
+    for name, data in splits.items():
+        metrics[name] = evaluate_task(task, model, data, batch_size=batch_size)
+    run_info = {
+        "task": task,
+        "max_length": max_length,
+        "dataset": train_path,
+        "metrics": metrics,
+        **({"doc_stride": doc_stride} if task == "qa" else {}),
+        **(info or {}),
+    }
+    save_run(out_dir, model, tokenizer, _run_labels(task, train), run_info)
+    return {"run_dir": out_dir, "metrics": metrics, "parameters": int(model.count_params())}

@@ -12,6 +12,7 @@ from albert_tf.tasks import (
     compile_task_model,
     evaluate_task,
     make_task_dataset,
+    train_task,
 )
 from albert_tf.tokenizer import AlbertTokenizer
 from tests.heads_helpers import FIXTURES, SQUAD_FIXTURE, tiny_backbone
@@ -78,3 +79,27 @@ def test_pairs_task_reads_two_columns(tok, tmp_path):
     assert data.x["segment_ids"].max() == 1
     with pytest.raises(ValueError, match="pair_column"):
         make_task_dataset("pairs", str(path), tok, text_column="a")
+
+
+def test_train_task_writes_a_loadable_run_folder(tmp_path):
+    from albert_tf.training.run_folder import load_run
+
+    ner = os.path.join(FIXTURES, "ner_tiny.conll")
+    result = train_task(
+        "token",
+        ner,
+        str(tmp_path / "run"),
+        validation_path=ner,
+        preset="tiny",
+        tokenizer_path=os.path.join(FIXTURES, "tiny_spiece.model"),
+        epochs=1,
+        batch_size=4,
+        max_length=48,
+        verbose=0,
+    )
+    assert set(result["metrics"]["validation"]) >= {"word_accuracy", "entity_f1"}
+    run = load_run(result["run_dir"])
+    assert run.task == "token" and run.labels[0] == "O" and len(run.labels) == 7
+    assert run.model.num_labels == 7
+    with pytest.raises(ValueError, match="classifier task"):
+        train_task("classify", ner, str(tmp_path / "x"))
