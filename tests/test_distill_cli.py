@@ -99,3 +99,29 @@ def test_teacher_labels_are_put_in_data_order():
         label_permutation(["a", "b"], ["neg", "pos"], 2)
     with pytest.raises(ValueError, match="outputs 3 scores"):
         label_permutation(None, ["neg", "pos"], 3)
+
+
+def test_load_teacher_with_a_wordpiece_vocabulary(tmp_path):
+    from albert_tf.distillation.runner import load_teacher
+    from albert_tf.wordpiece import WordPieceTokenizer
+
+    vocab = WordPieceTokenizer.load(os.path.join(FIXTURES, "hf", "bert_tiny"))
+    config = AlbertConfig(
+        vocab_size=vocab.vocab_size,
+        embedding_size=16,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+    )
+    model = AlbertClassifier(AlbertBackbone(config), num_labels=2)
+    model.save(str(tmp_path / "model.keras"))
+    vocab.save(str(tmp_path))
+    teacher = load_teacher(str(tmp_path))
+    assert isinstance(teacher.tokenizer, WordPieceTokenizer) and teacher.labels is None
+    x = vocab(["a film"], max_length=16)
+    np.testing.assert_allclose(teacher.model.predict(x, verbose=0), model.predict(x, verbose=0))
+    (tmp_path / "vocab.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="no tokenizer"):
+        load_teacher(str(tmp_path))
