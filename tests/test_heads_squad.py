@@ -46,6 +46,33 @@ def test_read_squad_v2_counts_and_unanswerable():
     assert q3.context[start : start + len("Agnes Moller")] == "Agnes Moller"
 
 
+def test_read_squad_v1_file_without_is_impossible(tmp_path):
+    data = {
+        "version": "1.1",
+        "data": [
+            {
+                "title": "t",
+                "paragraphs": [
+                    {
+                        "context": "Cats sleep.",
+                        "qas": [
+                            {
+                                "id": "v1",
+                                "question": "Who sleeps?",
+                                "answers": [{"text": "Cats", "answer_start": 0}] * 3,
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(data))
+    (example,) = read_squad(str(path))
+    assert not example.is_impossible and len(example.answers) == 3
+
+
 def test_read_squad_bad_answer_start_names_question(tmp_path):
     data = {
         "data": [
@@ -112,6 +139,17 @@ def test_answer_crossing_a_window_edge_is_labelled_in_the_next_window(sp):
         f = features[i]
         chars = f.token_to_chars
         assert context[chars[f.start_position][0] : chars[f.end_position][1]] == answer
+    # Each context token is "max context" (the window where it is most central) in exactly one
+    # window, so decoding counts a span once.
+    # (Pieces of a word the vocabulary spells with <unk> share the word's span: skip those.)
+    owners, shared = {}, set()
+    for f in features:
+        spans = list(f.token_to_chars.values())
+        shared.update(c for c in spans if spans.count(c) > 1)
+        for position, chars in f.token_to_chars.items():
+            owners.setdefault(chars, []).append(f.token_is_max_context[position])
+    checked = [flags for chars, flags in owners.items() if chars not in shared]
+    assert len(checked) > 20 and all(sum(flags) == 1 for flags in checked)
     # Decoding from the labelled positions gives the answer text back.
     positions = [(f.start_position, f.end_position) for f in features]
     start, end = _one_hot_logits(features, positions)
