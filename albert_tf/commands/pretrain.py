@@ -43,7 +43,13 @@ def register(subparsers) -> None:
     )
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=32, help="global batch size")
-    p.add_argument("--optimizer", choices=["lamb", "adamw"], default="lamb")
+    p.add_argument(
+        "--optimizer",
+        choices=["lamb", "adamw"],
+        default="adamw",
+        help="adamw (default) or lamb; LAMB steps are relative to each tensor's norm, so it "
+        "wants a larger --learning-rate in short runs (e.g. 1e-2) and scales to large batches",
+    )
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--warmup-fraction", type=float, default=0.1)
     p.add_argument("--weight-decay", type=float, default=0.01)
