@@ -134,3 +134,17 @@ def test_hidden_states_output_has_one_entry_per_layer_plus_embeddings():
 def test_config_overrides_by_keyword():
     backbone = AlbertBackbone(tiny(), num_hidden_layers=4)
     assert backbone.config.num_hidden_layers == 4
+
+
+@pytest.mark.parametrize("dtype", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_matches_float32_closely(dtype):
+    reference = AlbertBackbone(tiny())
+    low = AlbertBackbone(tiny(), dtype=dtype)
+    low.set_weights(reference.get_weights())
+    x = inputs()
+    out = low(x)
+    assert "16" in str(out["sequence_output"].dtype)
+    assert all(w.dtype == "float32" for w in low.weights), "variables stay float32"
+    np.testing.assert_allclose(
+        np.asarray(out["pooled_output"], "float32"), reference(x)["pooled_output"], atol=2e-2
+    )

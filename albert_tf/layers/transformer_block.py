@@ -85,8 +85,10 @@ class TransformerBlock(keras.layers.Layer):
         self.intermediate = dense(intermediate_size, "intermediate")
         self.output_dense = dense(hidden_size, "output")
         self.output_layer_norm = norm("output_layer_norm")
-        self.attention_dropout_layer = keras.layers.Dropout(attention_dropout)
-        self.hidden_dropout_layer = keras.layers.Dropout(hidden_dropout)
+        self.attention_dropout_layer = keras.layers.Dropout(
+            attention_dropout, dtype=self.dtype_policy
+        )
+        self.hidden_dropout_layer = keras.layers.Dropout(hidden_dropout, dtype=self.dtype_policy)
 
     def build(self, hidden_states_shape, attention_mask_shape=None):
         h = (None, None, self.hidden_size)

@@ -110,7 +110,9 @@ class AlbertClassifier(keras.Model):
         return cls(**config)
 
     @classmethod
-    def from_pretrained(cls, source: str, num_labels: int = 2, **kwargs) -> AlbertClassifier:
+    def from_pretrained(
+        cls, source: str, num_labels: int | None = None, **kwargs
+    ) -> AlbertClassifier:
         """Backbone (and classifier head, when the checkpoint has one) from a checkpoint."""
         from albert_tf.convert import load_classifier
 
