@@ -160,3 +160,18 @@ def test_predict_masked_ranks_candidates_for_each_mask():
         )
     with pytest.raises(ValueError, match="no \\[MASK\\]"):
         mlm.predict_masked("nothing to fill", tok)
+
+
+def test_mixed_bfloat16_trains_with_float32_logits():
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = AlbertPretrainer(AlbertBackbone(_config()))
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        x, y = _batch(np.random.default_rng(6), batch=16)
+        out = model(x)
+        assert out["mlm_logits"].dtype == "float32" and out["sop_logits"].dtype == "float32"
+        assert model.backbone.token_embedding.embeddings.dtype == "float32"
+        losses = model.fit(x, y, epochs=6, batch_size=8, verbose=0).history["loss"]
+        assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")

@@ -78,3 +78,26 @@ def test_cli_pretrain_writes_a_backbone_that_continues_from_itself(tmp_path):
     assert second.config == first.config
     with open(out2 / "history.json") as f:
         assert "sop_accuracy" in json.load(f)
+
+
+def test_strategy_names_and_precision_policy(monkeypatch):
+    import pytest
+
+    from albert_tf.training import distribute
+
+    assert distribute.is_chief(distribute.get_strategy("default"))
+    with pytest.raises(ValueError, match="Unknown strategy"):
+        distribute.get_strategy("nccl")
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        distribute.get_strategy("multi_worker")
+    monkeypatch.setattr(distribute, "cpu_has_avx512_bf16", lambda: True)
+    assert distribute.recommended_precision() == "mixed_bfloat16"
+    monkeypatch.setattr(distribute, "cpu_has_avx512_bf16", lambda: False)
+    monkeypatch.setattr(distribute.tf.config, "list_physical_devices", lambda kind: [])
+    assert distribute.recommended_precision() == "float32"
+    try:
+        assert distribute.set_precision("mixed_bfloat16") == "mixed_bfloat16"
+        assert keras.mixed_precision.dtype_policy().name == "mixed_bfloat16"
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
