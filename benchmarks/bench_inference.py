@@ -307,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vocab-size", type=int, default=30000)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=20, help="timed runs at batch 1, length 128")
-    p.add_argument("--quick", action="store_true", help="fewer repeats and texts")
+    p.add_argument("--rounds", type=int, default=2, help="passes over all systems, pooled")
+    p.add_argument("--quick", action="store_true", help="fewer repeats and texts, 1 round")
     p.add_argument("--work", default=os.path.join(ROOT, "runs", "bench", "inference"))
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--cases", help=argparse.SUPPRESS)
@@ -322,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     info = prepare(args.work, args.preset, args.vocab_size)
     n_real = 16 if args.quick else 32
     lengths = real_lengths(args.work, 64 if not args.quick else 32)
+    if args.quick:
+        args.rounds = 1
     r1 = 5 if args.quick else args.repeats
     r32 = 2 if args.quick else max(3, args.repeats // 5)
     cases = {
@@ -348,7 +351,11 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(spec, f)
 
     rows, skipped, peer_versions = [], [], {}
-    for system in args.systems:
+    pooled: dict[str, dict] = {}
+    loads: dict[str, list[float]] = {}
+    # Rounds over all systems, samples pooled: on a shared machine the load
+    # changes by the minute, and rounds spread each system over several moments.
+    for system in [s for _ in range(args.rounds) for s in args.systems]:
         label = TF_SYSTEMS.get(system) or PEER_SYSTEMS.get(system)
         if label is None:
             skipped.append({"system": system, "reason": "unknown system name"})
@@ -383,6 +390,16 @@ def main(argv: list[str] | None = None) -> int:
             skipped.append({"system": label, "reason": f"failed: {str(err)[-400:]}"})
             print(f"  failed: {err}", flush=True)
             continue
+        loads.setdefault(system, []).append(os.getloadavg()[0])
+        if system in pooled:
+            for case, samples in got["samples"].items():
+                pooled[system]["samples"][case] += samples
+            pooled[system]["peak_rss_mb"] = max(pooled[system]["peak_rss_mb"], got["peak_rss_mb"])
+        else:
+            pooled[system] = got
+        print(f"  b1_len128 median {np.median(got['samples']['b1_len128']):.1f} ms", flush=True)
+    for system, got in pooled.items():
+        label = TF_SYSTEMS.get(system) or PEER_SYSTEMS.get(system)
         for case, samples in got["samples"].items():
             batch = cases[case]["batch"]
             med = float(np.median(samples))
@@ -398,9 +415,15 @@ def main(argv: list[str] | None = None) -> int:
                     texts_per_s=round(batch * 1000.0 / med, 1),
                     model_mb=got["model_mb"],
                     peak_rss_mb=got["peak_rss_mb"],
+                    load_1min=round(float(np.mean(loads[system])), 1),
                 )
             )
-        print(f"  b1_len128 median {np.median(got['samples']['b1_len128']):.1f} ms", flush=True)
+    # A system that failed in every round is listed once.
+    unique = {}
+    for item in skipped:
+        unique.setdefault(item["system"], item)
+    ran = {TF_SYSTEMS.get(x) or PEER_SYSTEMS.get(x) for x in pooled}
+    skipped = [x for x in unique.values() if x["system"] not in ran]
 
     from benchmarks.common import machine_info
 
@@ -411,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         f"ALBERT-{args.preset} shape (vocab {args.vocab_size}), 2 labels, random weights shared by all systems through safetensors (transformers, ONNX) and a keras-hub preset; keras-hub's classifier head is its own (random).",
         "Latency is per batch; texts/s = batch / median latency. Peak memory is the peak RSS of the process that ran that system alone (framework included).",
         "TFLite models take [1, seq] (the MediaPipe contract), so a batch of 32 runs row by row. albert-tf's TFLite models compute only the [CLS] row in the last block; for real sentences they use the dynamic-length model (each sentence at its own length), the other systems pad a batch to its longest sentence.",
-        f"Repeats: {r1} at batch 1 length 128, {r32} at batch 32; real sentences: every sentence timed in each repeat.",
+        f"Repeats: {r1} at batch 1 length 128, {r32} at batch 32, in each of {args.rounds} rounds over all systems (samples pooled); real sentences: every sentence timed in each repeat. load_1min is the machine's 1-minute load average when that system finished (mean over rounds): with more than 2 the cores were shared and latencies are inflated.",
         f"Total time {time.time() - start:.0f} s.",
     ]
     write_results(

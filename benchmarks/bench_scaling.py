@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(spec, f)
 
     rows, skipped, machine = [], [], machine_info()
-    results = {}
+    results, loads = {}, {}
     for system in args.systems:
         label = SYSTEMS[system]
         print(f"[scaling] {label} ...", flush=True)
@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  failed: {err}", flush=True)
             continue
         results[system] = got["samples"]
+        loads[system] = round(os.getloadavg()[0], 1)
 
     g_len = "batch 1 latency vs sequence length (ALBERT-base)"
     g_size = "batch 1 latency vs model size (length 128)"
@@ -183,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                         baseline=system == BASELINE,
                         ours=system == "albert_tf",
                         seq_length=length,
+                        load_1min=loads[system],
                     )
                 )
         for preset in args.presets:
@@ -199,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                         ours=system == "albert_tf",
                         preset=preset,
                         parameters=params.get(preset),
+                        load_1min=loads[system],
                     )
                 )
     write_results(

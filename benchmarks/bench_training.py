@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                 ours=system in OURS,
                 first_step_s=round(first_ms / 1000, 1),
                 peak_rss_mb=got["peak_rss_mb"],
+                load_1min=round(os.getloadavg()[0], 1),
             )
         )
         hit = next((e for e in got["evals"] if e["val_loss"] <= args.target_loss), None)

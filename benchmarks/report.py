@@ -112,7 +112,7 @@ def machine_line(machine: dict[str, Any] | None) -> str:
         text += ". Peer venv: " + ", ".join(f"{k} {v}" for k, v in peers.items())
     if machine.get("load_average"):
         load = "/".join(fmt(float(x)) for x in machine["load_average"])
-        text += f". Load average when it started: {load} (1/5/15 min)"
+        text += f". Load average when the file was written: {load} (1/5/15 min; the machine may be shared)"
     return text + "."
 
 
