@@ -194,3 +194,16 @@ def test_calibrated_mode_needs_texts(trained):
 
     with pytest.raises(ValueError, match="representative data"):
         to_tflite(trained["model"], "int8", MAX_LENGTH)
+
+
+def test_held_out_texts_come_from_the_runs_dataset():
+    from types import SimpleNamespace
+
+    from export.texts import load_texts
+
+    run = SimpleNamespace(path="run", info={"dataset": "movie_reviews"})
+    calibration, held_out, gold = load_texts(run, None, {"negative": 0, "positive": 1})
+    assert len(calibration) > len(held_out) == len(gold) > 100
+    assert set(gold) == {0, 1} and all(isinstance(t, str) and t for t in held_out[:20])
+    with pytest.raises(ValueError, match="--texts"):
+        load_texts(SimpleNamespace(path="run", info={}), None, {"negative": 0})
