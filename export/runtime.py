@@ -8,9 +8,11 @@ fails at load time with the file named.
 Long texts: pieces beyond `max_length - 2` are dropped (the text's end is cut,
 as MediaPipe's TextClassifier does); each result says whether that happened.
 Dynamic-length bundles run each text at its length rounded up to a bucket (at
-most 8 buckets up to `max_length`, one interpreter each, so no re-planning per
-text); fixed-length bundles always run at `max_length`. Padding is masked, so
-the bucket does not change the result.
+most 8 buckets up to `max_length`), with one interpreter per bucket so that no
+text pays for re-planning; the `max_interpreters` most recently used are kept
+(memory: each holds its own packed weights and buffers). Fixed-length bundles
+always run at `max_length`. Padding is masked, so the bucket does not change
+the result.
 
 Example:
 >>> from export.runtime import Classifier
@@ -24,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import OrderedDict
 
 import numpy as np
 
@@ -114,6 +117,8 @@ class Classifier:
         bundle_dir: the folder written by `albert-tf export`.
         num_threads: CPU threads for the interpreter (None: LiteRT's default).
         check_files: verify sha256 and labels against manifest.json first.
+        max_interpreters: dynamic-length bundles keep this many per-length
+            interpreters (least recently used dropped first).
 
     Example:
     >>> clf = Classifier("bundle")  # doctest: +SKIP
@@ -121,7 +126,13 @@ class Classifier:
     (2, 2)
     """
 
-    def __init__(self, bundle_dir: str, num_threads: int | None = None, check_files: bool = True):
+    def __init__(
+        self,
+        bundle_dir: str,
+        num_threads: int | None = None,
+        check_files: bool = True,
+        max_interpreters: int = 4,
+    ):
         self.bundle_dir = bundle_dir
         self.manifest = read_manifest(bundle_dir)
         if check_files:
@@ -155,7 +166,8 @@ class Classifier:
         self.bucket_step = max(16, -(-self.max_length // 8))
         # One interpreter per input length: resizing one interpreter re-plans
         # (and re-packs XNNPACK weights) every time the length changes.
-        self._by_length = {int(details["ids"]["shape"][-1]): self.interpreter}
+        self.max_interpreters = max(1, int(max_interpreters))
+        self._by_length = OrderedDict({int(details["ids"]["shape"][-1]): self.interpreter})
 
     def bucket_length(self, packed_length: int) -> int:
         """The input length a text of `packed_length` tokens runs at."""
@@ -166,12 +178,16 @@ class Classifier:
 
     def _interpreter_for(self, length: int):
         interpreter = self._by_length.get(length)
-        if interpreter is None:
-            interpreter = _make_interpreter(self.model_path, self.num_threads)
-            for name in INPUT_NAMES:
-                interpreter.resize_tensor_input(self._inputs[name], (1, length), strict=True)
-            interpreter.allocate_tensors()
-            self._by_length[length] = interpreter
+        if interpreter is not None:
+            self._by_length.move_to_end(length)
+            return interpreter
+        while len(self._by_length) >= self.max_interpreters:
+            self._by_length.popitem(last=False)
+        interpreter = _make_interpreter(self.model_path, self.num_threads)
+        for name in INPUT_NAMES:
+            interpreter.resize_tensor_input(self._inputs[name], (1, length), strict=True)
+        interpreter.allocate_tensors()
+        self._by_length[length] = interpreter
         return interpreter
 
     def _run(self, ids: np.ndarray, mask: np.ndarray, segs: np.ndarray) -> np.ndarray:

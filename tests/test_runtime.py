@@ -139,3 +139,18 @@ def test_bench_reports_latency_size_and_memory(bundle_copy):
     assert result["model_mb"] == round(os.path.getsize(bundle_copy / "model.tflite") / 1e6, 3)
     # TensorFlow alone takes hundreds of MB; the runtime stays far below.
     assert 0 < result["peak_rss_mb"] < 300
+
+
+def test_dynamic_length_buckets_keep_results_and_bound_interpreters(trained, tmp_path_factory):
+    from export.runtime import Classifier
+
+    dynamic = Classifier(
+        bundle(tmp_path_factory, "dynamic", dynamic_length=True), max_interpreters=2
+    )
+    fixed = Classifier(bundle(tmp_path_factory, "dynamic"))
+    texts = ["fine " * n for n in (2, 20, 40, 2, 25)]  # buckets 16, 32, 32 (cut), 16, 32
+    assert [
+        dynamic.bucket_length(min(len(dynamic.encoder.pieces(t)) + 2, MAX_LENGTH)) for t in texts
+    ][:2] == [16, 32]
+    np.testing.assert_allclose(dynamic.predict_proba(texts), fixed.predict_proba(texts), atol=0.02)
+    assert len(dynamic._by_length) <= 2
