@@ -117,3 +117,10 @@ class AlbertMultipleChoice(keras.Model):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+    @classmethod
+    def from_pretrained(cls, source: str, **kwargs) -> AlbertMultipleChoice:
+        """Backbone (and `classifier` of `AlbertForMultipleChoice`) from a checkpoint."""
+        from albert_tf.convert import load_multiple_choice
+
+        return load_multiple_choice(source, **kwargs)

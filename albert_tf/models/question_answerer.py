@@ -90,3 +90,10 @@ class AlbertQuestionAnswerer(keras.Model):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+    @classmethod
+    def from_pretrained(cls, source: str, **kwargs) -> AlbertQuestionAnswerer:
+        """Backbone (and `qa_outputs` of `AlbertForQuestionAnswering`) from a checkpoint."""
+        from albert_tf.convert import load_question_answerer
+
+        return load_question_answerer(source, **kwargs)

@@ -130,3 +130,12 @@ class AlbertTokenClassifier(keras.Model):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+    @classmethod
+    def from_pretrained(
+        cls, source: str, num_labels: int | None = None, **kwargs
+    ) -> AlbertTokenClassifier:
+        """Backbone (and `classifier` head of `AlbertForTokenClassification`) from a checkpoint."""
+        from albert_tf.convert import load_token_classifier
+
+        return load_token_classifier(source, num_labels=num_labels, **kwargs)
