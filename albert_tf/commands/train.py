@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from albert_tf.tasks import HEAD_TASKS
+
 TASKS = {
     "classify": "single_label",
     "pairs": "single_label",
@@ -30,7 +32,14 @@ def register(subparsers) -> None:
     p.add_argument("--text-column", default="text")
     p.add_argument("--pair-column", default=None, help="second text column for pair tasks")
     p.add_argument("--label-column", default="label")
-    p.add_argument("--task", choices=sorted(TASKS), default="classify")
+    p.add_argument(
+        "--task",
+        choices=sorted(TASKS) + list(HEAD_TASKS),
+        default="classify",
+        help="classify/pairs/multi_label/regression (CSV/TSV/JSONL); token (CoNLL), "
+        "qa (SQuAD v1.1/v2.0 JSON), multiple_choice (JSONL)",
+    )
+    p.add_argument("--doc-stride", type=int, default=128, help="qa: overlap of context windows")
     p.add_argument("--preset", default="small", help="model shape: tiny, small, base, ...")
     p.add_argument(
         "--pretrained", help="checkpoint to start from (Hugging Face/Google/keras-hub folder)"
@@ -80,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     from albert_tf.training.recipe import train_text_classifier
     from albert_tf.training.splits import label_vocabulary, to_split
 
+    if args.task in HEAD_TASKS:
+        return run_head_task(args)
     task = TASKS[args.task]
     if args.task == "pairs" and not args.pair_column and not args.dataset:
         raise ValueError("--task pairs needs --pair-column")
@@ -121,4 +132,31 @@ def run(args: argparse.Namespace) -> int:
             indent=2,
         )
     )
+    return 0
+
+
+def run_head_task(args: argparse.Namespace) -> int:
+    """token / qa / multiple_choice: their own file formats and metrics."""
+    from albert_tf.tasks import train_task
+
+    if not args.data:
+        raise ValueError(f"--task {args.task} needs --data (a file in its format)")
+    result = train_task(
+        args.task,
+        args.data,
+        args.out,
+        validation_path=args.validation,
+        test_path=args.test,
+        preset=args.preset,
+        pretrained=args.pretrained,
+        tokenizer_path=args.tokenizer,
+        vocab_size=args.vocab_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_length=args.max_length,
+        doc_stride=args.doc_stride,
+        info={"dataset": args.data},
+    )
+    print(json.dumps(result, indent=2, default=str))
     return 0
