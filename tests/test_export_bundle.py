@@ -207,3 +207,37 @@ def test_held_out_texts_come_from_the_runs_dataset():
     assert set(gold) == {0, 1} and all(isinstance(t, str) and t for t in held_out[:20])
     with pytest.raises(ValueError, match="--texts"):
         load_texts(SimpleNamespace(path="run", info={}), None, {"negative": 0})
+
+
+def test_multi_label_exports_sigmoid_probabilities(trained, tmp_path):
+    from albert_tf import AlbertBackbone, AlbertClassifier
+    from albert_tf.training.run_folder import save_run
+    from export import export_run
+    from export.runtime import Classifier
+
+    backbone = AlbertBackbone(trained["model"].backbone.config)
+    model = AlbertClassifier(backbone, num_labels=3, problem_type="multi_label")
+    run_dir = str(tmp_path / "run")
+    save_run(
+        run_dir,
+        model,
+        trained["tokenizer"],
+        ["a", "b", "c"],
+        {"task": "multi_label", "max_length": MAX_LENGTH},
+    )
+    texts_file = tmp_path / "texts.txt"
+    texts_file.write_text("\n".join(trained["texts"][:10]) + "\n")
+    out = export_run(
+        run_dir,
+        str(tmp_path / "bundle"),
+        mode="float32",
+        texts_file=str(texts_file),
+        log=lambda m: None,
+    )
+    batch = trained["tokenizer"](trained["texts"][:5], max_length=MAX_LENGTH, padding="max_length")
+    expected = 1 / (1 + np.exp(-model.predict(dict(batch), verbose=0)))
+    np.testing.assert_allclose(
+        Classifier(out).predict_proba(trained["texts"][:5]), expected, atol=1e-5
+    )
+    report = json.load(open(os.path.join(out, "manifest.json")))["verification"]
+    assert report["passed"] and report["keras"]["accuracy"] is None
