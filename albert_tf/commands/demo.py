@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         "test_accuracy": round(test["accuracy"], 4),
         "test_macro_f1": round(test["macro_f1"], 4),
         "parameters": result.parameters,
+        "pretraining_last_epoch": result.metrics.get("pretraining"),
         "pretrain_epochs": args.pretrain_epochs,
         "train_seconds": round(result.seconds, 1),
         "run_dir": run_dir,
@@ -97,9 +98,8 @@ def _export_and_classify(run_dir: str, bundle_dir: str) -> dict:
     bundle = export_run(run_dir, bundle_dir, mode="dynamic")
     classifier = Classifier(bundle)
     print("\nEdge runtime (numpy + sentencepiece + LiteRT) on the exported bundle:")
-    for text, scores in zip(EXAMPLES, classifier.predict(EXAMPLES)):
-        best = max(scores, key=scores.get) if isinstance(scores, dict) else scores
-        print(f"  {best!s:>10}  {text}")
+    for text, result in zip(EXAMPLES, classifier.predict(EXAMPLES)):
+        print(f"  {result['label']:>10} {result['score']:.2f}  {text}")
     with open(os.path.join(bundle, "manifest.json"), encoding="utf-8") as f:
         manifest = json.load(f)
     report = manifest.get("verification", {})
@@ -107,4 +107,8 @@ def _export_and_classify(run_dir: str, bundle_dir: str) -> dict:
         "bundle": bundle,
         "bundle_model_bytes": os.path.getsize(os.path.join(bundle, "model.tflite")),
         "export_label_agreement": report.get("label_agreement"),
+        "export_max_prob_diff": report.get("max_prob_diff"),
+        "export_accuracy_keras": report.get("keras", {}).get("accuracy"),
+        "export_accuracy_tflite": report.get("runtime", {}).get("accuracy"),
+        "export_accuracy_mediapipe": report.get("mediapipe", {}).get("accuracy"),
     }

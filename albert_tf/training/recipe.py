@@ -108,6 +108,7 @@ def train_text_classifier(
 
     start = time.time()
     os.makedirs(out_dir, exist_ok=True)
+    pretrain_metrics: dict[str, float] = {}
     if pretrained:
         model = AlbertClassifier.from_pretrained(pretrained, num_labels=len(labels))
         backbone = model.backbone
@@ -130,19 +131,20 @@ def train_text_classifier(
         )
         backbone = AlbertBackbone(config)
         num_outputs = 1 if task == "regression" else len(labels)
-        model = None
         if pretrain_texts:
             from albert_tf.pretraining import pretrain_on_texts
 
             print(f"In-domain pre-training on {len(pretrain_texts)} texts ...", flush=True)
-            pretrain_on_texts(
+            history = pretrain_on_texts(
                 backbone,
                 tokenizer,
                 pretrain_texts,
                 epochs=pretrain_epochs,
+                batch_size=batch_size,
                 max_length=max_length,
                 verbose=verbose,
             )
+            pretrain_metrics = {k: round(float(v[-1]), 4) for k, v in history.history.items() if v}
         model = AlbertClassifier(backbone, num_labels=num_outputs, problem_type=task)
 
     fit = finetune(
@@ -166,6 +168,8 @@ def train_text_classifier(
         verbose=verbose,
     )
     metrics: dict[str, Any] = {"validation": fit.best}
+    if pretrain_metrics:
+        metrics["pretraining"] = pretrain_metrics
     if test is not None and len(test.texts):
         metrics["test"] = evaluate_model(
             model, tokenizer, test, labels, max_length, out_dir, "test"
