@@ -91,6 +91,9 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "libraries": library_versions(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "omp_wait_policy": os.environ.get(
+            "OMP_WAIT_POLICY", "default (PASSIVE for peers when load > 2x cores)"
+        ),
     }
 
 
@@ -170,6 +173,10 @@ def thread_env(threads: int) -> dict[str, str]:
     for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[key] = str(threads)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "OMP_WAIT_POLICY" not in env and os.getloadavg()[0] > 2 * (os.cpu_count() or 1):
+        # On an oversubscribed machine spinning OpenMP workers (PyTorch, ONNX
+        # Runtime) wait for descheduled peers and slow down many-fold; sleep instead.
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
     return env
 
 

@@ -110,6 +110,8 @@ def machine_line(machine: dict[str, Any] | None) -> str:
     peers = machine.get("peer_libraries")
     if peers:
         text += ". Peer venv: " + ", ".join(f"{k} {v}" for k, v in peers.items())
+    if machine.get("omp_wait_policy"):
+        text += f". OMP_WAIT_POLICY: {machine['omp_wait_policy']}"
     if machine.get("load_average"):
         load = "/".join(fmt(float(x)) for x in machine["load_average"])
         text += f". Load average when the file was written: {load} (1/5/15 min; the machine may be shared)"
