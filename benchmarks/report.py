@@ -79,7 +79,8 @@ def fmt(value: Any) -> str:
             return f"{value:.2f}"
         return f"{value:.3g}"
     if isinstance(value, (list, tuple)):
-        return ", ".join(fmt(v) for v in value)
+        shown = ", ".join(fmt(v) for v in value[:8])
+        return shown + (f", ... ({len(value)} values)" if len(value) > 8 else "")
     if isinstance(value, dict):
         return ", ".join(f"{k}={fmt(v)}" for k, v in value.items())
     return str(value).replace("|", "\\|").replace("\n", " ")
@@ -181,11 +182,14 @@ def key_ratios(name: str, payload: dict[str, Any]) -> list[str]:
         for r in rows:
             if not r.get("ours") or r is base or r.get("key") is False:
                 continue
-            unit = r.get("unit") or ""
+            unit = f" {r['unit']}" if r.get("unit") else ""
+            points = ""
+            if "accuracy" in metric:
+                points = f", {100 * (float(r['median']) - float(base['median'])):+.1f} points"
             out.append(
                 f"- {TITLES.get(name, name)}, {group}: {r['system']} {metric} "
-                f"{fmt(r['median'])} {unit} vs {base['system']} {fmt(base['median'])} {unit} "
-                f"= **{ratio_text(r, base)}** ({better} is better)"
+                f"{fmt(r['median'])}{unit} vs {base['system']} {fmt(base['median'])}{unit} "
+                f"= **{ratio_text(r, base)}** ({better} is better{points})"
             )
     return out
 
@@ -377,8 +381,8 @@ def section(name: str, payload: dict[str, Any], png_dir: str, md_dir: str) -> st
             "settings",
         }
         rest = {k: v for k, v in payload.items() if k not in known}
-        lines += generic_tables(rest)
-        lines.append("")
+        for part in generic_tables(rest):
+            lines += [part, ""]
         lines += _own_images(payload, md_dir)
     return "\n".join(lines)
 
@@ -430,7 +434,7 @@ def render(results_dir: str, out_path: str, png_dir: str | None = None) -> str:
 
 
 def _anchor(title: str) -> str:
-    keep = [c.lower() if c.isalnum() else ("-" if c in " -" else "") for c in title]
+    keep = [c.lower() if (c.isalnum() or c == "_") else ("-" if c in " -" else "") for c in title]
     return "".join(keep)
 
 

@@ -33,6 +33,17 @@ BENCHMARKS = {
 OWN = {"accuracy", "inference", "training", "scaling"}
 
 
+def discover() -> dict[str, str]:
+    """BENCHMARKS plus any other benchmarks/bench_*.py added later (run last)."""
+    found = dict(BENCHMARKS)
+    here = os.path.join(ROOT, "benchmarks")
+    for fname in sorted(os.listdir(here)):
+        if fname.startswith("bench_") and fname.endswith(".py"):
+            name = fname[len("bench_") : -len(".py")]
+            found.setdefault(name, f"benchmarks.{fname[:-3]}")
+    return found
+
+
 def _script(module: str) -> str:
     return os.path.join(ROOT, *module.split(".")) + ".py"
 
@@ -46,7 +57,7 @@ def _accepts(module: str, flag: str) -> bool:
 
 
 def run_one(name: str, threads: int, quick: bool, extra: list[str]) -> tuple[str, float, int]:
-    module = BENCHMARKS[name]
+    module = discover()[name]
     if not os.path.exists(_script(module)):
         print(f"[{name}] skipped: {_script(module)} does not exist yet", flush=True)
         return name, 0.0, -1
@@ -66,15 +77,16 @@ def run_one(name: str, threads: int, quick: bool, extra: list[str]) -> tuple[str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run_all")
-    parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run a subset")
-    parser.add_argument("--skip", nargs="+", choices=sorted(BENCHMARKS), default=[])
+    names = discover()
+    parser.add_argument("--only", nargs="+", choices=sorted(names), help="run a subset")
+    parser.add_argument("--skip", nargs="+", choices=sorted(names), default=[])
     parser.add_argument("--threads", type=int, default=2, help="threads for every library")
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats")
     parser.add_argument("--report-only", action="store_true", help="only rewrite BENCHMARKS.md")
     args, extra = parser.parse_known_args(argv)
     status = []
     if not args.report_only:
-        for name in args.only or list(BENCHMARKS):
+        for name in args.only or list(names):
             if name not in args.skip:
                 status.append(run_one(name, args.threads, args.quick, extra))
     from benchmarks.report import main as report_main
