@@ -153,9 +153,9 @@ def pretraining_shards_dataset(
         parsed = tf.io.parse_example(record, spec)
         return {k: v if v.dtype == tf.float32 else tf.cast(v, tf.int32) for k, v in parsed.items()}
 
-    # Files in a fixed order and deterministic interleaving keep runs reproducible.
+    # Files in a fixed order and (sequential, so ordered) interleaving keep runs reproducible.
     ds = tf.data.Dataset.from_tensor_slices(files)
-    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)), deterministic=True)
+    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)))
     if shuffle:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
