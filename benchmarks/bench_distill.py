@@ -242,6 +242,39 @@ def train_student(name, texts, labels, teacher_logits, val, val_logits, tokenize
     }
 
 
+def student_stage(name, train_fn, tokenizer, labels, test, max_length, extra):
+    """Train (or reuse from runs/bench_distill/NAME) one student: run folder + facts."""
+    from albert_tf.training.run_folder import save_run
+
+    run_dir = os.path.join(CACHE, name)
+    facts_path = os.path.join(run_dir, "student.json")
+    if os.path.isfile(facts_path):
+        log(f"{name}: reusing {run_dir}")
+        with open(facts_path, encoding="utf-8") as f:
+            return run_dir, json.load(f)
+    student, info = train_fn()
+    acc, _ = test_accuracy(student, tokenizer, test, max_length)
+    info.update(test_accuracy=acc, parameters=int(student.count_params()))
+    log(f"{name}: test accuracy {acc:.4f}")
+    save_run(
+        run_dir,
+        student,
+        tokenizer,
+        labels,
+        {
+            "task": "single_label",
+            "max_length": max_length,
+            "dataset": "movie_reviews",
+            "metrics": {"test": {"accuracy": acc}},
+            **extra,
+        },
+    )
+    with open(facts_path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(info, f, indent=1)
+    os.replace(facts_path + ".tmp", facts_path)
+    return run_dir, info
+
+
 def test_accuracy(model, tokenizer, split, max_length):
     from albert_tf.training.finetune import predict_logits
 
@@ -369,7 +402,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency-runs", type=int, default=3)
     p.add_argument("--latency-texts", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--baseline-copies", type=int, help="default: --augment-copies")
+    p.add_argument("--baseline-epochs", type=int, help="default: --epochs")
     p.add_argument("--only-teacher", action="store_true")
+    p.add_argument("--only-logits", action="store_true", help="stop after caching logits")
     args = p.parse_args(argv)
     os.makedirs(CACHE, exist_ok=True)
     started = time.time()
@@ -381,13 +417,19 @@ def main(argv: list[str] | None = None) -> int:
 
     from albert_tf import AlbertTokenizer
     from albert_tf.distillation import UNLABELLED, compute_teacher_logits
-    from albert_tf.training.run_folder import save_run
 
     train, val, test = splits["train"], splits["validation"], splits["test"]
     held_out = {_norm(t) for t in val.texts + test.texts}
-    augmented = [
-        t for t in augment(train.texts, args.augment_copies, args.seed) if _norm(t) not in held_out
-    ]
+    n_train = len(train.texts)
+    copies = max(args.augment_copies, args.baseline_copies or 0)
+    # Copy k of every training sentence, with held-out texts removed; copies
+    # are generated in one sequence, so copy k is the same whatever `copies`.
+    all_copies = augment(train.texts, copies, args.seed)
+    copy_texts, copy_rows = [], []
+    for k in range(copies):
+        rows = [i for i in range(n_train) if _norm(all_copies[k * n_train + i]) not in held_out]
+        copy_rows.append(np.array(rows, np.int64))
+        copy_texts.append([all_copies[k * n_train + i] for i in rows])
     tok_path = os.path.join(CACHE, f"student_spiece_{args.vocab_size}.model")
     if os.path.exists(tok_path):
         tokenizer = AlbertTokenizer.load(tok_path)
@@ -397,85 +439,76 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     log(
-        f"teacher logits for {len(train.texts)} train + {len(augmented)} augmented + "
+        f"teacher logits for {n_train} train + {copies} augmented copies + "
         f"{len(transfer)} Rotten Tomatoes + {len(val.texts)} validation texts"
     )
     L = args.max_length
     logits_train = compute_teacher_logits(
         teacher, teacher_tok, train.texts, L, path=os.path.join(CACHE, "logits_train.npz")
     )
-    logits_aug = compute_teacher_logits(
-        teacher,
-        teacher_tok,
-        augmented,
-        L,
-        path=os.path.join(CACHE, f"logits_aug{args.augment_copies}_s{args.seed}.npz"),
-    )
+    copy_logits = [
+        compute_teacher_logits(
+            teacher,
+            teacher_tok,
+            copy_texts[k],
+            L,
+            path=os.path.join(CACHE, f"logits_aug_s{args.seed}_copy{k}.npz"),
+        )
+        for k in range(copies)
+    ]
     logits_rt = compute_teacher_logits(
         teacher, teacher_tok, transfer, L, path=os.path.join(CACHE, "logits_rt.npz")
     )
     logits_val = compute_teacher_logits(
         teacher, teacher_tok, val.texts, L, path=os.path.join(CACHE, "logits_val.npz")
     )
-    teacher_agreement_aug = None
+    if args.only_logits:
+        return 0
+    augmented = [t for k in range(args.augment_copies) for t in copy_texts[k]]
+    logits_aug = np.concatenate(copy_logits[: args.augment_copies])
+    source_aug = np.concatenate([train.labels[r] for r in copy_rows[: args.augment_copies]])
+    teacher_agreement_aug = float((logits_aug.argmax(-1) == source_aug).mean())
 
-    # The student without a teacher sees the same training sentences and the
-    # same augmented copies, each copy with its source sentence's gold label
-    # (the unlabelled Rotten Tomatoes texts have no label it could use).
-    copies = args.augment_copies
-    source_labels = np.tile(train.labels, copies)
-    keep = [
-        i for i, t in enumerate(augment(train.texts, copies, args.seed)) if _norm(t) not in held_out
-    ]
-    base_texts = train.texts + augmented
-    base_labels = np.concatenate([train.labels, source_labels[keep]]).astype(np.int32)
-    teacher_agreement_aug = float((logits_aug.argmax(-1) == source_labels[keep]).mean())
+    # The student without a teacher sees the same training sentences and
+    # augmented copies, each copy with its source sentence's gold label (the
+    # unlabelled Rotten Tomatoes texts have no label it could use).
+    b_copies = args.baseline_copies if args.baseline_copies is not None else args.augment_copies
+    b_epochs = args.baseline_epochs or args.epochs
+    base_texts = train.texts + [t for k in range(b_copies) for t in copy_texts[k]]
+    base_labels = np.concatenate(
+        [train.labels, *[train.labels[r] for r in copy_rows[:b_copies]]]
+    ).astype(np.int32)
 
     results = {"teacher": dict(teacher_info)}
     test_texts = test.texts[: args.latency_texts]
-    baseline, base_info = train_student(
-        "baseline", base_texts, base_labels, None, val, None, tokenizer, args
-    )
-    acc, _ = test_accuracy(baseline, tokenizer, test, L)
-    base_info.update(test_accuracy=acc, parameters=int(baseline.count_params()))
-    log(f"baseline: test accuracy {acc:.4f}")
-    run_base = os.path.join(CACHE, "student_baseline")
-    save_run(
-        run_base,
-        baseline,
+    common = f"c{args.augment_copies}_e{args.epochs}_lr{args.learning_rate}_s{args.seed}"
+    base_args = argparse.Namespace(**{**vars(args), "epochs": b_epochs})
+    run_base, base_info = student_stage(
+        f"baseline_c{b_copies}_e{b_epochs}_lr{args.learning_rate}_s{args.seed}",
+        lambda: train_student(
+            "baseline", base_texts, base_labels, None, val, None, tokenizer, base_args
+        ),
         tokenizer,
         labels,
-        {
-            "task": "single_label",
-            "max_length": L,
-            "dataset": "movie_reviews",
-            "metrics": {"test": {"accuracy": acc}},
-            "distilled": False,
-        },
+        test,
+        L,
+        {"distilled": False},
     )
-
     d_texts = train.texts + augmented + transfer
     d_labels = np.concatenate(
         [train.labels, np.full(len(augmented) + len(transfer), UNLABELLED)]
     ).astype(np.int32)
     d_logits = np.concatenate([logits_train, logits_aug, logits_rt])
-    student, dist_info = train_student(
-        "distilled", d_texts, d_labels, d_logits, val, logits_val, tokenizer, args
-    )
-    acc, _ = test_accuracy(student, tokenizer, test, L)
-    dist_info.update(test_accuracy=acc, parameters=int(student.count_params()))
-    log(f"distilled: test accuracy {acc:.4f}")
-    run_dist = os.path.join(CACHE, "student_distilled")
-    save_run(
-        run_dist,
-        student,
+    run_dist, dist_info = student_stage(
+        f"distilled_{common}_T{args.temperature}_a{args.alpha}",
+        lambda: train_student(
+            "distilled", d_texts, d_labels, d_logits, val, logits_val, tokenizer, args
+        ),
         tokenizer,
         labels,
+        test,
+        L,
         {
-            "task": "single_label",
-            "max_length": L,
-            "dataset": "movie_reviews",
-            "metrics": {"test": {"accuracy": acc}},
             "distilled": True,
             "teacher": teacher_info["model"],
             "temperature": args.temperature,
@@ -505,14 +538,25 @@ def main(argv: list[str] | None = None) -> int:
     png = os.path.join(RESULTS_DIR, "distill.png")
     os.makedirs(RESULTS_DIR, exist_ok=True)
     plot(results, png)
+    earlier = []
+    previous = os.path.join(RESULTS_DIR, "distill.json")
+    if os.path.isfile(previous):
+        with open(previous, encoding="utf-8") as f:
+            before = json.load(f)
+        earlier = before.get("earlier_runs", [])
+        if before.get("settings") != vars(args):
+            keep = ("summary", "finished")
+            earlier.append({**{k: before.get(k) for k in keep}, "settings": before.get("settings")})
     write_results(
         "distill",
         {
+            "earlier_runs": earlier,
             "summary": summary,
             "settings": {
                 **vars(args),
                 "transfer_texts": {
                     "augmented": len(augmented),
+                    "baseline_augmented_with_source_labels": len(base_texts) - n_train,
                     "rotten_tomatoes": len(transfer),
                     "rotten_tomatoes_dropped_overlap": dropped,
                     "teacher_agrees_with_source_label_on_augmented": teacher_agreement_aug,
