@@ -270,6 +270,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--torch-python", default=None)
+    parser.add_argument("--results-name", default="pretrain_throughput", help="results file stem")
     parser.add_argument("--variant", help=argparse.SUPPRESS)  # internal: run one variant
     args = parser.parse_args()
     if args.variant:
@@ -335,7 +336,7 @@ def _write(args, results, skipped, write_results, final=False) -> None:
     }
     if final:
         print(json.dumps({"tokens_per_s": payload["tokens_per_s"], **summary}, indent=1))
-    write_results("pretrain_throughput", payload)
+    write_results(args.results_name, payload)
 
 
 if __name__ == "__main__":
