@@ -444,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine,
             "settings": {"threads": args.threads, "preset": args.preset, "quick": args.quick},
             "notes": notes,
+            "key_groups": [groups["b1_len128"], groups["b1_real"], groups["b32_len128"]],
             "skipped": skipped,
             "rows": rows,
             "plots": [

@@ -250,6 +250,7 @@ def write_results(name: str, payload: dict[str, Any], results_dir: str = RESULTS
     fd, tmp = tempfile.mkstemp(dir=results_dir, prefix=f".{name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(payload, f, indent=1, default=float)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600
     os.replace(tmp, path)
     print(f"wrote {path}", flush=True)
     return path

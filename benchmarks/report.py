@@ -445,6 +445,7 @@ def write_report(results_dir: str, out_path: str, png_dir: str | None = None) ->
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".benchmarks.", suffix=".md")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600
     os.replace(tmp, out_path)
     return out_path
 
@@ -470,6 +471,7 @@ def update_readme(results_dir: str, readme: str) -> bool:
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(readme)), prefix=".readme.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(new)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, readme)
     return True
 
