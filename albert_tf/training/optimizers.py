@@ -37,7 +37,11 @@ def create_optimizer(
     )
     name = name.lower()
     if name == "adamw":
-        optimizer = keras.optimizers.AdamW(
+        # Our AdamW clips the global gradient after the cross-replica sum, so a
+        # distributed run takes the step a single device would.
+        from albert_tf.training.replica_clipping import AdamW
+
+        optimizer = AdamW(
             learning_rate=schedule,
             weight_decay=weight_decay,
             beta_1=0.9,
