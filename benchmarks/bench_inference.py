@@ -30,6 +30,7 @@ import time
 import numpy as np
 
 from benchmarks.common import (
+    RESULTS_DIR,
     ROOT,
     bench_python,
     missing_venv_reason,
@@ -217,7 +218,9 @@ def _tflite_runner(path: str, fixed: bool, threads: int):
         return match[0]
 
     def run_row(ids, mask, segs):
-        length = 128 if fixed else int(mask.sum())
+        # Dynamic length: round up to a multiple of 16 as export.runtime does, so
+        # a handful of interpreters (one per length) serve every sentence.
+        length = 128 if fixed else min(128, -(-int(mask.sum()) // 16) * 16)
         it, inputs, out = interpreter_for(length)
         feed = {"token_ids": ids, "padding_mask": mask, "segment_ids": segs}
         for key, value in feed.items():
@@ -424,6 +427,15 @@ def main(argv: list[str] | None = None) -> int:
         unique.setdefault(item["system"], item)
     ran = {TF_SYSTEMS.get(x) or PEER_SYSTEMS.get(x) for x in pooled}
     skipped = [x for x in unique.values() if x["system"] not in ran]
+    # Keep an earlier run's rows for systems not measured now (a subset rerun).
+    previous = os.path.join(RESULTS_DIR, "inference.json")
+    now = {TF_SYSTEMS.get(x) or PEER_SYSTEMS.get(x) for x in args.systems}
+    if os.path.exists(previous):
+        with open(previous, encoding="utf-8") as f:
+            old = json.load(f)
+        if old.get("settings", {}).get("preset") == args.preset:
+            rows = [r for r in old.get("rows", []) if r["system"] not in now] + rows
+            skipped += [x for x in old.get("skipped", []) if x["system"] not in now]
 
     from benchmarks.common import machine_info
 
@@ -433,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     notes = [
         f"ALBERT-{args.preset} shape (vocab {args.vocab_size}), 2 labels, random weights shared by all systems through safetensors (transformers, ONNX) and a keras-hub preset; keras-hub's classifier head is its own (random).",
         "Latency is per batch; texts/s = batch / median latency. Peak memory is the peak RSS of the process that ran that system alone (framework included).",
-        "TFLite models take [1, seq] (the MediaPipe contract), so a batch of 32 runs row by row. albert-tf's TFLite models compute only the [CLS] row in the last block; for real sentences they use the dynamic-length model (each sentence at its own length), the other systems pad a batch to its longest sentence.",
+        "TFLite models take [1, seq] (the MediaPipe contract), so a batch of 32 runs row by row. albert-tf's TFLite models compute only the [CLS] row in the last block; for real sentences they use the dynamic-length model (each sentence at its length rounded up to a multiple of 16, one interpreter per length, as export.runtime does: the interpreters account for its peak memory), the other systems pad a batch to its longest sentence.",
+        "Rows of a system rerun alone (`--systems ...`) replace that system's rows; the others keep their earlier run (see load_1min).",
         f"Repeats: {r1} at batch 1 length 128, {r32} at batch 32, in each of {args.rounds} rounds over all systems (samples pooled); real sentences: every sentence timed in each repeat. load_1min is the machine's 1-minute load average when that system finished (mean over rounds): with more than 2 the cores were shared and latencies are inflated.",
         f"Total time {time.time() - start:.0f} s.",
     ]
