@@ -125,6 +125,21 @@ def tensor_names(tflite_bytes: bytes) -> tuple[list[str], list[str]]:
     return inputs, outputs
 
 
+def _inline_offset_buffers(model, tflite_bytes: bytes) -> None:
+    """Move buffers stored after the flatbuffer (offset/size, as ai-edge-quantizer
+    writes them) back inside it: re-packing drops everything after the root."""
+    import numpy as np
+
+    for buffer in model.buffers or []:
+        if buffer.offset and buffer.offset > 1:
+            end = buffer.offset + buffer.size
+            if end > len(tflite_bytes):
+                raise ValueError(f"TFLite buffer points past the end of the file ({end} bytes).")
+            buffer.data = np.frombuffer(tflite_bytes, np.uint8, buffer.size, buffer.offset).copy()
+            buffer.offset = 0
+            buffer.size = 0
+
+
 def add_classifier_metadata(
     tflite_bytes: bytes,
     spiece_model: bytes,
@@ -148,6 +163,7 @@ def add_classifier_metadata(
     metadata_buf = bytes(builder.Output())
 
     model = model_fb.ModelT.InitFromObj(model_fb.Model.GetRootAsModel(tflite_bytes, 0))
+    _inline_offset_buffers(model, tflite_bytes)
     buffer = model_fb.BufferT()
     buffer.data = metadata_buf
     model.buffers = model.buffers or []

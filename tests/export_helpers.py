@@ -121,3 +121,15 @@ def bundle(tmp_path_factory, mode: str = "dynamic", dynamic_length: bool = False
             log=lambda message: None,
         )
     return _CACHE[key]
+
+
+def float_model_bytes(tmp_path_factory) -> bytes:
+    """float32 TFLite (dynamic length, no metadata) of the trained test model."""
+    from export.converter import to_tflite
+
+    if "float_flat" not in _CACHE:
+        trained = trained_run(tmp_path_factory)
+        _CACHE["float_flat"] = to_tflite(
+            trained["model"], "float32", MAX_LENGTH, dynamic_length=True
+        )
+    return _CACHE["float_flat"]

@@ -241,3 +241,40 @@ def test_multi_label_exports_sigmoid_probabilities(trained, tmp_path):
     )
     report = json.load(open(os.path.join(out, "manifest.json")))["verification"]
     assert report["passed"] and report["keras"]["accuracy"] is None
+
+
+def test_metadata_keeps_buffers_stored_after_the_flatbuffer(tmp_path_factory):
+    # ai-edge-quantizer (int4) stores larger models' weights after the
+    # flatbuffer root (buffer offset/size); adding metadata must keep them.
+    import flatbuffers
+    from ai_edge_litert.interpreter import Interpreter
+    from mediapipe.tasks.metadata import schema_py_generated as fb
+
+    from export.metadata import _TFLITE_IDENTIFIER, add_classifier_metadata
+    from tests.export_helpers import float_model_bytes
+
+    flat = float_model_bytes(tmp_path_factory)
+    model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(flat, 0))
+    sizes = [0 if b.data is None else len(b.data) for b in model.buffers]
+    index = int(np.argmax(sizes))
+    data = bytes(model.buffers[index].data)
+    model.buffers[index].data, model.buffers[index].offset, model.buffers[index].size = (
+        None,
+        1 << 40,
+        len(data),
+    )
+
+    def pack():
+        builder = flatbuffers.Builder(0)
+        builder.Finish(model.Pack(builder), _TFLITE_IDENTIFIER)
+        return bytes(builder.Output())
+
+    model.buffers[index].offset = -(-len(pack()) // 16) * 16  # same packed size
+    head = pack()
+    external = head + b"\0" * (model.buffers[index].offset - len(head)) + data
+    ids = np.array([[2, 10, 11, 3]], np.int32)
+    feed = dict(ids=ids, mask=np.ones_like(ids), segment_ids=np.zeros_like(ids))
+    expected = Interpreter(model_content=flat).get_signature_runner()(**feed)["probability"]
+    with_metadata = add_classifier_metadata(external, b"spm", LABELS)
+    got = Interpreter(model_content=with_metadata).get_signature_runner()(**feed)["probability"]
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
