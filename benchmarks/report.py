@@ -417,6 +417,23 @@ def render(results_dir: str, out_path: str, png_dir: str | None = None) -> str:
     if not results:
         lines += ["No results yet: run `make bench`.", ""]
         return "\n".join(lines)
+    busy = []
+    for name, p in results:
+        machine = p.get("machine") or {}
+        load, cores = (machine.get("load_average") or [0])[0], machine.get("usable_cores") or 0
+        if cores and load > cores:
+            busy.append(f"{name} ({fmt(float(load))} on {cores} cores)")
+    if busy:
+        lines += [
+            "**Caution: these results were measured on a shared, oversubscribed machine** "
+            "(1-minute load average above the core count when written: "
+            + ", ".join(busy)
+            + "). Other jobs took most of the CPU, so absolute times are several times slower "
+            "than on a quiet machine, and systems measured minutes apart saw different load "
+            "(each timing row records `load_1min`): treat ratios under about 2x as within noise "
+            "and rerun `make bench` on a quiet machine for figures to quote.",
+            "",
+        ]
     ratios = [s for name, p in results for s in key_ratios(name, p)]
     if ratios:
         lines += ["## Key ratios", ""] + ratios + [""]
@@ -465,6 +482,16 @@ def update_readme(results_dir: str, readme: str) -> bool:
         return False
     ratios = [s for name, p in load_results(results_dir) for s in key_ratios(name, p)]
     body = "\n".join(ratios) if ratios else "(no results yet: run `make bench`)"
+    loads = [
+        (p.get("machine") or {}).get("load_average", [0])[0]
+        / max((p.get("machine") or {}).get("usable_cores") or 1, 1)
+        for _, p in load_results(results_dir)
+    ]
+    if ratios and max(loads, default=0) > 1:
+        body = (
+            "Measured on a shared, oversubscribed machine: ratios under about 2x are within "
+            "noise (see the caution in BENCHMARKS.md).\n\n" + body
+        )
     head, rest = text.split(README_START, 1)
     tail = rest.split(README_END, 1)[1]
     new = f"{head}{README_START}\n{body}\n\nDetails, spread and machine: [BENCHMARKS.md](BENCHMARKS.md).\n{README_END}{tail}"
