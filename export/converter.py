@@ -11,8 +11,10 @@ Modes:
               converter fails to calibrate the int32 id inputs in this mode, so
               it raises a clear error for ALBERT classifiers today.
     int4      int4 weights (per channel) for the matrix multiplications, float
-              activations quantized on the fly: about half the size of
-              `dynamic`. Written by `ai-edge-quantizer` on the float32 model.
+              activations quantized on the fly. Written by `ai-edge-quantizer`
+              on the float32 model; it has no rule for GATHER, so the token
+              embedding table stays float32 (for a 30k vocabulary that makes the
+              file larger than `dynamic`; smaller vocabularies gain).
 
 Example:
 >>> tflite = to_tflite(classifier, mode="dynamic", max_length=128)  # doctest: +SKIP
