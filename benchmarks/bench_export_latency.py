@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--modes", default="float32,float16,dynamic,int8")
+    parser.add_argument("--modes", default="float32,float16,dynamic,int8,int16x8,int4")
     parser.add_argument("--ref-python", default=None, help="python of a venv with torch etc.")
     parser.add_argument("--skip", default="", help="comma list: ours,keras_hub,peers")
     parser.add_argument(
