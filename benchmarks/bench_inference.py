@@ -33,6 +33,7 @@ from benchmarks.common import (
     RESULTS_DIR,
     ROOT,
     bench_python,
+    command_line,
     missing_venv_reason,
     row,
     run_peer,
@@ -428,14 +429,20 @@ def main(argv: list[str] | None = None) -> int:
     ran = {TF_SYSTEMS.get(x) or PEER_SYSTEMS.get(x) for x in pooled}
     skipped = [x for x in unique.values() if x["system"] not in ran]
     # Keep an earlier run's rows for systems not measured now (a subset rerun).
+    command = command_line()
     previous = os.path.join(RESULTS_DIR, "inference.json")
     now = {TF_SYSTEMS.get(x) or PEER_SYSTEMS.get(x) for x in args.systems}
     if os.path.exists(previous):
         with open(previous, encoding="utf-8") as f:
             old = json.load(f)
         if old.get("settings", {}).get("preset") == args.preset:
-            rows = [r for r in old.get("rows", []) if r["system"] not in now] + rows
+            kept = [r for r in old.get("rows", []) if r["system"] not in now]
+            rows = kept + rows
             skipped += [x for x in old.get("skipped", []) if x["system"] not in now]
+            if kept:
+                command = (
+                    f"{old.get('command')}; then {command_line()} (for {', '.join(sorted(now))})"
+                )
 
     from benchmarks.common import machine_info
 
@@ -454,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         "inference",
         {
             "title": "Inference latency, throughput, size and memory (ALBERT-base shape)",
+            "command": command,
             "machine": machine,
             "settings": {"threads": args.threads, "preset": args.preset, "quick": args.quick},
             "notes": notes,
