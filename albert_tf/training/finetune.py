@@ -99,7 +99,13 @@ def finetune(
     steps = math.ceil(len(train.texts) / batch_size) * epochs
     compile_classifier(model, steps, learning_rate, warmup_fraction, weight_decay)
 
-    monitor = "val_loss" if val_ds is not None else "loss"
+    # Classifiers keep the epoch with the best validation accuracy: validation
+    # loss rises as soon as a model grows confident, often epochs before its
+    # accuracy peaks. Regression keeps the lowest loss.
+    by_accuracy = getattr(model, "problem_type", "regression") != "regression"
+    prefix = "val_" if val_ds is not None else ""
+    monitor = prefix + ("accuracy" if by_accuracy else "loss")
+    mode = "max" if by_accuracy else "min"
     callbacks: list[keras.callbacks.Callback] = []
     best_path = None
     if out_dir:
@@ -109,14 +115,14 @@ def finetune(
         callbacks += [
             keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")),
             keras.callbacks.ModelCheckpoint(
-                best_path, monitor=monitor, save_best_only=True, save_weights_only=True
+                best_path, monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True
             ),
             keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
         ]
     if val_ds is not None and patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor=monitor, patience=patience, restore_best_weights=True
+                monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
             )
         )
     history = model.fit(
@@ -132,7 +138,7 @@ def finetune(
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     best = {}
     if monitor in hist and hist[monitor]:
-        i = int(np.argmin(hist[monitor]))
+        i = int(np.argmax(hist[monitor]) if mode == "max" else np.argmin(hist[monitor]))
         best = {k: vals[i] for k, vals in hist.items() if len(vals) > i}
     result = FitResult(hist, None, time.time() - start, len(hist.get("loss", [])), best)
     if out_dir:
