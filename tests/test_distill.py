@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig, AlbertTokenizer
+from albert_tf.data.pipeline import make_tf_dataset
 from albert_tf.distillation import (
     UNLABELLED,
     Distiller,
@@ -17,7 +18,6 @@ from albert_tf.distillation import (
     distillation_dataset,
     load_teacher_logits,
 )
-from albert_tf.training.batches import make_batches
 from albert_tf.wordpiece import WordPieceTokenizer
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -141,8 +141,8 @@ def test_alpha_one_is_exactly_hard_label_training(tok):
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=False,
     )
-    features = tok(texts, max_length=32, padding="max_length")
-    plain.fit(make_batches(features, y, 8, bucket=False), epochs=2, verbose=0, shuffle=False)
+    batches = make_tf_dataset(texts, tok, y, max_length=32, batch_size=8)
+    plain.fit(batches, epochs=2, verbose=0, shuffle=False)
     # The teacher's logits are present but must change nothing at alpha = 1.
     noise = np.random.default_rng(0).normal(size=(24, 2)).astype("float32")
     distiller = Distiller(student, temperature=5.0, alpha=1.0)

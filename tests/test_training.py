@@ -77,11 +77,13 @@ def test_run_folder_round_trip(tmp_path, movie_reviews, tokenizer):
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp")]
 
 
-def test_batches_are_trimmed_to_their_longest_text(tokenizer):
-    from albert_tf.training.batches import encode_texts, make_batches
+def test_training_batches_are_trimmed_to_their_longest_text(tokenizer):
+    from albert_tf.data.pipeline import make_tf_dataset
 
-    features = encode_texts(tokenizer, ["short", "a somewhat longer sentence here"] * 4, None, 64)
-    widths = [int(x["token_ids"].shape[1]) for x, _ in make_batches(features, np.zeros(8), 2)]
+    texts = ["short", "a somewhat longer sentence here"] * 4
+    batches = make_tf_dataset(texts, tokenizer, np.zeros(8, "int32"), max_length=64,
+                              batch_size=2, shuffle=True)  # fmt: skip
+    widths = [int(x["token_ids"].shape[1]) for x, _ in batches]
     assert max(widths) < 64 and min(widths) < max(widths)
 
 

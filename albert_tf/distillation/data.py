@@ -29,7 +29,8 @@ def _batch_order(lengths: np.ndarray, batch_size: int, shuffle: bool, seed: int,
     if not bucket:
         return order
     # Sort within windows of 50 batches by length (less padding), then shuffle
-    # the batches, as albert_tf.training.batches.make_batches does.
+    # the batches (what albert_tf.data.pipeline.make_tf_dataset's bucketing
+    # does; here one fixed order must serve both tokenizations).
     window = batch_size * 50
     chunks = [order[i : i + window] for i in range(0, n, window)]
     order = np.concatenate([c[np.argsort(lengths[c], kind="stable")] for c in chunks])
@@ -63,7 +64,7 @@ def distillation_dataset(
             `teacher_token_ids` / `teacher_segment_ids` / `teacher_padding_mask`.
         teacher_logits: precomputed [len(texts), num_labels] teacher logits.
         max_length, teacher_max_length: token budgets (the teacher's defaults to the student's).
-        shuffle, seed, bucket: example order, as in `make_batches`.
+        shuffle, seed, bucket: example order (bucket: sort by length in windows).
 
     Example:
     >>> ds = distillation_dataset(["good", "bad", "meh"], [1, 0, UNLABELLED], tok,

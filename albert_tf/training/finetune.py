@@ -12,7 +12,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from albert_tf.training.batches import encode_texts, make_batches
+from albert_tf.data.pipeline import make_tf_dataset
+from albert_tf.data.readers import TextDataset
 from albert_tf.training.optimizers import create_optimizer
 from albert_tf.training.run_folder import save_run
 
@@ -90,12 +91,16 @@ def finetune(
     is lost.
     """
     start = time.time()
-    train_x = encode_texts(tokenizer, train.texts, train.pairs, max_length)
-    train_ds = make_batches(train_x, train.labels, batch_size, shuffle=True, seed=seed)
+    train_ds = make_tf_dataset(
+        _as_text_dataset(train), tokenizer, train.labels, max_length=max_length,
+        batch_size=batch_size, shuffle=True, seed=seed,
+    )  # fmt: skip
     val_ds = None
     if validation is not None and len(validation.texts):
-        val_x = encode_texts(tokenizer, validation.texts, validation.pairs, max_length)
-        val_ds = make_batches(val_x, validation.labels, batch_size)
+        val_ds = make_tf_dataset(
+            _as_text_dataset(validation), tokenizer, validation.labels,
+            max_length=max_length, batch_size=batch_size,
+        )  # fmt: skip
     steps = math.ceil(len(train.texts) / batch_size) * epochs
     compile_classifier(model, steps, learning_rate, warmup_fraction, weight_decay)
 
@@ -163,14 +168,13 @@ def finetune(
 def predict_logits(
     model, tokenizer, split: Split | list[str], max_length: int, batch_size: int = 64
 ):
-    """Logits in input order (batches are length-bucketed, then un-sorted)."""
-    texts, pairs = (split.texts, split.pairs) if isinstance(split, Split) else (list(split), None)
-    features = encode_texts(tokenizer, texts, pairs, max_length)
-    lengths = features["padding_mask"].sum(1)
-    order = np.argsort(lengths, kind="stable")
-    sorted_features = {k: v[order] for k, v in features.items()}
-    ds = make_batches(sorted_features, None, batch_size, bucket=False)
-    logits = np.concatenate([np.asarray(model(batch, training=False)) for batch in ds])
-    out = np.empty_like(logits)
-    out[order] = logits
-    return out
+    """Logits in input order."""
+    data = _as_text_dataset(split) if isinstance(split, Split) else list(split)
+    # Unshuffled, unbucketed: batches come back in input order, each padded
+    # only to its own longest text.
+    ds = make_tf_dataset(data, tokenizer, max_length=max_length, batch_size=batch_size)
+    return np.concatenate([np.asarray(model(batch, training=False)) for batch in ds])
+
+
+def _as_text_dataset(split: Split) -> TextDataset:
+    return TextDataset(texts=split.texts, labels=None, pairs=split.pairs)
