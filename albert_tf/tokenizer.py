@@ -332,11 +332,14 @@ class AlbertTokenizer:
 
 
 def pad_batch(
-    token_ids: Sequence[Sequence[int]], segment_ids: Sequence[Sequence[int]], width: int
+    token_ids: Sequence[Sequence[int]],
+    segment_ids: Sequence[Sequence[int]],
+    width: int,
+    pad_id: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Right-pad packed examples to `width` (pad id 0) as int32 arrays."""
+    """Right-pad packed examples to `width` with `pad_id` as int32 arrays."""
     n = len(token_ids)
-    out_ids = np.zeros((n, width), dtype=np.int32)
+    out_ids = np.full((n, width), pad_id, dtype=np.int32)
     out_seg = np.zeros((n, width), dtype=np.int32)
     out_mask = np.zeros((n, width), dtype=np.int32)
     for i, (ids, seg) in enumerate(zip(token_ids, segment_ids)):

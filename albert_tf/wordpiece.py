@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from albert_tf.tokenizer import pad_batch
+
 VOCAB_FILE = "vocab.txt"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 PADDING_MODES = ("longest", "max_length")
@@ -186,17 +188,7 @@ class WordPieceTokenizer:
             raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
         token_ids, segment_ids = self.pack(texts, pairs, max_length)
         width = int(max_length) if padding == "max_length" else max(map(len, token_ids))
-        n = len(token_ids)
-        out = {
-            "token_ids": np.full((n, width), self.pad_id, np.int32),
-            "segment_ids": np.zeros((n, width), np.int32),
-            "padding_mask": np.zeros((n, width), np.int32),
-        }
-        for i, (t, s) in enumerate(zip(token_ids, segment_ids)):
-            out["token_ids"][i, : len(t)] = t
-            out["segment_ids"][i, : len(s)] = s
-            out["padding_mask"][i, : len(t)] = 1
-        return out
+        return pad_batch(token_ids, segment_ids, width, pad_id=self.pad_id)
 
 
 def _longest_first(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
