@@ -12,9 +12,10 @@ Modes:
               it raises a clear error for ALBERT classifiers today.
     int4      int4 weights (per channel) for the matrix multiplications, float
               activations quantized on the fly. Written by `ai-edge-quantizer`
-              on the float32 model; it has no rule for GATHER, so the token
-              embedding table stays float32 (for a 30k vocabulary that makes the
-              file larger than `dynamic`; smaller vocabularies gain).
+              on the float32 model; it has no rule for GATHER, so the serving
+              graph itself stores the token embedding table as int4 rows packed
+              two per byte with a float scale per row and unpacks the gathered
+              rows with builtin ops (`export.embedding_quantization`).
 
 Example:
 >>> tflite = to_tflite(classifier, mode="dynamic", max_length=128)  # doctest: +SKIP
@@ -137,6 +138,7 @@ def to_tflite(
         task,
         first_token_only,
         multiplicative_mask=mode in CALIBRATED_MODES,
+        int4_token_table=mode == "int4",
     )
     with tempfile.TemporaryDirectory(prefix="albert-tf-export-") as tmp:
         saved = os.path.join(tmp, "saved_model")

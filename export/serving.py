@@ -1,12 +1,17 @@
 """The inference graph that goes into TFLite: ids/mask/segment_ids -> probability.
 
-Built from the trained classifier's own layers (no weights are copied), with two
+Built from the trained classifier's own layers (no weights are copied), with
 changes that only an exported classifier can afford:
+- batch 1: the encoder runs on [seq, width] tensors (`export.single_text_graph`),
+  so the dynamic-length graph has no shape arithmetic before every layer;
 - the last transformer block computes the [CLS] row only (`first_token_only`):
   the pooler reads nothing else, so the other rows of its feed-forward network
   and attention output are wasted work;
 - the output is already softmax (single label) or sigmoid (multi label)
   probabilities, the MediaPipe / Task Library contract;
+- for the int4 mode, the token table is read from int4 rows packed two per
+  byte (`export.embedding_quantization`): the int4 quantizer leaves GATHER
+  tables float32;
 - for integer-activation modes, padding is masked by multiplying the attention
   probabilities instead of adding -10000 to the scores: an int8 tensor that has
   to hold both -10000 and the real scores keeps no resolution for the scores
@@ -19,9 +24,11 @@ Example:
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import tensorflow as tf
+
+from export.embedding_quantization import lookup, pack_int4_rows
+from export.single_text_graph import embed_single, encode_single
 
 INPUT_NAMES = ("ids", "mask", "segment_ids")
 OUTPUT_NAME = "probability"
@@ -38,47 +45,6 @@ def _task_of(model, task: str | None) -> str:
     return task
 
 
-def _split_heads(block, x):
-    x = tf.reshape(x, (tf.shape(x)[0], -1, block.num_attention_heads, block.head_size))
-    return tf.transpose(x, (0, 2, 1, 3))
-
-
-def _block_multiplicative(block, x, keep, first_token_only):
-    """TransformerBlock.call (inference) with a multiplicative padding mask.
-
-    Same weights and result as the block: softmax over the kept positions equals
-    softmax over all positions, zeroed at padding, renormalized.
-    `keep` is [batch, 1, 1, seq] of 1.0 / 0.0.
-    """
-    queries_from = x[:, :1, :] if first_token_only else x
-    q = _split_heads(block, block.query(queries_from))
-    k = _split_heads(block, block.key(x))
-    v = _split_heads(block, block.value(x))
-    scores = tf.matmul(q, k, transpose_b=True) * (1.0 / math.sqrt(block.head_size))
-    probs = tf.nn.softmax(scores, axis=-1) * keep
-    probs = probs / (tf.reduce_sum(probs, axis=-1, keepdims=True) + 1e-9)
-    context = tf.transpose(tf.matmul(probs, v), (0, 2, 1, 3))
-    context = tf.reshape(context, (tf.shape(context)[0], -1, block.hidden_size))
-    h = block.attention_layer_norm(queries_from + block.attention_output(context))
-    ffn = block.output_dense(block._activation(block.intermediate(h)))
-    return block.output_layer_norm(h + ffn)
-
-
-def _encode_multiplicative(encoder, x, mask, first_token_only):
-    keep = tf.cast(mask, x.dtype)[:, None, None, :]
-    for layer_index in range(encoder.num_hidden_layers):
-        group = encoder.group_of_layer(layer_index)
-        for inner in range(encoder.inner_group_num):
-            last = (
-                layer_index == encoder.num_hidden_layers - 1
-                and inner == encoder.inner_group_num - 1
-            )
-            x = _block_multiplicative(
-                encoder.block(group, inner), x, keep, first_token_only and last
-            )
-    return x
-
-
 def serving_module(
     model,
     max_length: int = 128,
@@ -86,6 +52,7 @@ def serving_module(
     task: str | None = None,
     first_token_only: bool = True,
     multiplicative_mask: bool = False,
+    int4_token_table: bool = False,
 ) -> tf.Module:
     """A `tf.Module` whose `serve` tf.function has the exported signature.
 
@@ -101,6 +68,8 @@ def serving_module(
         first_token_only: compute only the [CLS] row in the last block.
         multiplicative_mask: mask padding by multiplying attention
             probabilities (for int8 / int16 activations).
+        int4_token_table: gather token embeddings from a packed int4 copy of
+            the table (ALBERT backbones; other models keep their float table).
     """
     task = _task_of(model, task)
     backbone = getattr(model, "backbone", None)
@@ -111,6 +80,9 @@ def serving_module(
         raise ValueError(
             f"max_length {max_length} exceeds the model's max_position_embeddings {max_positions}."
         )
+    packed_table = None
+    if int4_token_table and layered and hasattr(backbone.embeddings, "token_embedding"):
+        packed_table = pack_int4_rows(np.asarray(backbone.embeddings.token_embedding.embeddings))
     seq = None if dynamic_length else int(max_length)
     spec = [tf.TensorSpec([1, seq], tf.int32, name=name) for name in INPUT_NAMES]
 
@@ -126,13 +98,13 @@ def serving_module(
         if dynamic_length:
             ids, mask, segment_ids = clip(ids), clip(mask), clip(segment_ids)
         if layered:
-            x = backbone.embeddings(ids, segment_ids)
-            if multiplicative_mask:
-                x = _encode_multiplicative(backbone.encoder, x, mask, first_token_only)
-            else:
-                x = backbone.encoder(x, mask, first_token_only=first_token_only)
-            pooled = backbone.pooler(x[:, 0, :])
-            logits = logits_layer(pooled)
+            # Batch 1 always: the encoder runs on [seq, width] (single_text_graph).
+            token_lookup = None
+            if packed_table is not None:
+                token_lookup = lambda t: lookup(packed_table, t[None, :])[0]  # noqa: E731
+            x = embed_single(backbone.embeddings, ids[0], segment_ids[0], token_lookup)
+            x = encode_single(backbone.encoder, x, mask[0], first_token_only, multiplicative_mask)
+            logits = logits_layer(backbone.pooler(x[:1]))
         else:
             logits = model(
                 {"token_ids": ids, "segment_ids": segment_ids, "padding_mask": mask},
