@@ -1,7 +1,9 @@
 """The inference graph that goes into TFLite: ids/mask/segment_ids -> probability.
 
-Built from the trained classifier's own layers (no weights are copied), with two
+Built from the trained classifier's own layers (no weights are copied), with
 changes that only an exported classifier can afford:
+- batch 1: the encoder runs on [seq, width] tensors (`export.single_text_graph`),
+  so the dynamic-length graph has no shape arithmetic before every layer;
 - the last transformer block computes the [CLS] row only (`first_token_only`):
   the pooler reads nothing else, so the other rows of its feed-forward network
   and attention output are wasted work;
@@ -22,12 +24,11 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import tensorflow as tf
 
-from export.embedding_quantization import int4_embeddings, pack_int4_rows
+from export.embedding_quantization import lookup, pack_int4_rows
+from export.single_text_graph import embed_single, encode_single
 
 INPUT_NAMES = ("ids", "mask", "segment_ids")
 OUTPUT_NAME = "probability"
@@ -42,47 +43,6 @@ def _task_of(model, task: str | None) -> str:
             f"(expected one of {TASKS})."
         )
     return task
-
-
-def _split_heads(block, x):
-    x = tf.reshape(x, (tf.shape(x)[0], -1, block.num_attention_heads, block.head_size))
-    return tf.transpose(x, (0, 2, 1, 3))
-
-
-def _block_multiplicative(block, x, keep, first_token_only):
-    """TransformerBlock.call (inference) with a multiplicative padding mask.
-
-    Same weights and result as the block: softmax over the kept positions equals
-    softmax over all positions, zeroed at padding, renormalized.
-    `keep` is [batch, 1, 1, seq] of 1.0 / 0.0.
-    """
-    queries_from = x[:, :1, :] if first_token_only else x
-    q = _split_heads(block, block.query(queries_from))
-    k = _split_heads(block, block.key(x))
-    v = _split_heads(block, block.value(x))
-    scores = tf.matmul(q, k, transpose_b=True) * (1.0 / math.sqrt(block.head_size))
-    probs = tf.nn.softmax(scores, axis=-1) * keep
-    probs = probs / (tf.reduce_sum(probs, axis=-1, keepdims=True) + 1e-9)
-    context = tf.transpose(tf.matmul(probs, v), (0, 2, 1, 3))
-    context = tf.reshape(context, (tf.shape(context)[0], -1, block.hidden_size))
-    h = block.attention_layer_norm(queries_from + block.attention_output(context))
-    ffn = block.output_dense(block._activation(block.intermediate(h)))
-    return block.output_layer_norm(h + ffn)
-
-
-def _encode_multiplicative(encoder, x, mask, first_token_only):
-    keep = tf.cast(mask, x.dtype)[:, None, None, :]
-    for layer_index in range(encoder.num_hidden_layers):
-        group = encoder.group_of_layer(layer_index)
-        for inner in range(encoder.inner_group_num):
-            last = (
-                layer_index == encoder.num_hidden_layers - 1
-                and inner == encoder.inner_group_num - 1
-            )
-            x = _block_multiplicative(
-                encoder.block(group, inner), x, keep, first_token_only and last
-            )
-    return x
 
 
 def serving_module(
@@ -138,16 +98,13 @@ def serving_module(
         if dynamic_length:
             ids, mask, segment_ids = clip(ids), clip(mask), clip(segment_ids)
         if layered:
+            # Batch 1 always: the encoder runs on [seq, width] (single_text_graph).
+            token_lookup = None
             if packed_table is not None:
-                x = int4_embeddings(backbone.embeddings, ids, segment_ids, packed_table)
-            else:
-                x = backbone.embeddings(ids, segment_ids)
-            if multiplicative_mask:
-                x = _encode_multiplicative(backbone.encoder, x, mask, first_token_only)
-            else:
-                x = backbone.encoder(x, mask, first_token_only=first_token_only)
-            pooled = backbone.pooler(x[:, 0, :])
-            logits = logits_layer(pooled)
+                token_lookup = lambda t: lookup(packed_table, t[None, :])[0]  # noqa: E731
+            x = embed_single(backbone.embeddings, ids[0], segment_ids[0], token_lookup)
+            x = encode_single(backbone.encoder, x, mask[0], first_token_only, multiplicative_mask)
+            logits = logits_layer(backbone.pooler(x[:1]))
         else:
             logits = model(
                 {"token_ids": ids, "segment_ids": segment_ids, "padding_mask": mask},
