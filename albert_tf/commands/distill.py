@@ -35,6 +35,28 @@ def register(subparsers) -> None:
     )
     p.add_argument("--preset", default="small", help="student shape: tiny, small, base, ...")
     p.add_argument("--tokenizer", help="student spiece.model (default: train one on the data)")
+    p.add_argument(
+        "--student-from-teacher",
+        type=int,
+        default=0,
+        metavar="E",
+        help="instead of --preset: a student initialised from the teacher (its tokenizer, "
+        "a rank-(E-1) SVD factorized embedding, shared copies of --teacher-layers); "
+        "E <= the teacher's embedding width",
+    )
+    p.add_argument("--student-layers", type=int, help="default: the teacher's layer count")
+    p.add_argument(
+        "--teacher-layers",
+        type=int,
+        nargs="+",
+        help="0-based teacher layers to copy, one per shared group (default: the last)",
+    )
+    p.add_argument("--student-basis", choices=["tokens", "sum"], default="tokens")
+    p.add_argument(
+        "--student-init",
+        help="backbone checkpoint to initialise the student from instead of the teacher "
+        "(e.g. the teacher's pretrained, not fine-tuned, weights)",
+    )
     p.add_argument("--vocab-size", type=int, default=8000)
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--alpha", type=float, default=0.5, help="weight of the hard-label loss")
@@ -61,6 +83,12 @@ def read_lines(path: str) -> list[str]:
     if not texts:
         raise ValueError(f"{path}: no non-empty lines.")
     return texts
+
+
+def _init_backbone(source: str):
+    from albert_tf.convert import load_backbone
+
+    return load_backbone(source)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,6 +124,11 @@ def run(args: argparse.Namespace) -> int:
         max_length=args.max_length,
         teacher_max_length=args.teacher_max_length,
         info={"dataset": args.dataset or args.data, "text_column": args.text_column},
+        student_from_teacher=args.student_from_teacher,
+        student_layers=args.student_layers,
+        teacher_layers=args.teacher_layers,
+        student_basis=args.student_basis,
+        init_backbone=_init_backbone(args.student_init) if args.student_init else None,
     )
     print(json.dumps({k: v for k, v in result.items() if not isinstance(v, np.ndarray)}, indent=2))
     return 0

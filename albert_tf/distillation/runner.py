@@ -103,6 +103,34 @@ class RestoreBestStudent(keras.callbacks.Callback):
             self.student.set_weights(self.best_weights)
 
 
+def save_wordpiece_run(
+    run_dir: str, model, tokenizer, labels: list[str], info: dict[str, Any]
+) -> str:
+    """A run folder for a model with a WordPiece tokenizer (a student that kept its
+    teacher's vocabulary): model.keras, vocab.txt, labels and run info, each
+    written atomically; `load_teacher` reads it back."""
+    from albert_tf.training.run_folder import (
+        CONFIG_FILE,
+        LABELS_FILE,
+        MODEL_FILE,
+        RUN_FILE,
+        write_labels,
+        write_text_atomic,
+    )
+
+    os.makedirs(run_dir, exist_ok=True)
+    tmp = os.path.join(run_dir, f".tmp-{MODEL_FILE}")
+    model.save(tmp)
+    os.replace(tmp, os.path.join(run_dir, MODEL_FILE))
+    backbone = getattr(model, "backbone", None)
+    if backbone is not None:
+        write_text_atomic(os.path.join(run_dir, CONFIG_FILE), backbone.config.to_json_string())
+    tokenizer.save(run_dir)
+    write_labels(os.path.join(run_dir, LABELS_FILE), list(labels))
+    write_text_atomic(os.path.join(run_dir, RUN_FILE), json.dumps(info, indent=2, default=str))
+    return run_dir
+
+
 def _same_tokenizer(a, b) -> bool:
     return getattr(a, "serialized_model", None) is not None and getattr(
         a, "serialized_model", None
@@ -132,11 +160,22 @@ def distill_run(
     seed: int = 0,
     info: dict[str, Any] | None = None,
     verbose: int | str = 2,
+    student_from_teacher: int = 0,
+    student_layers: int | None = None,
+    teacher_layers: list[int] | None = None,
+    student_basis: str = "tokens",
+    init_backbone=None,
 ) -> dict[str, Any]:
     """Distill `teacher` into a fresh student of `preset`; returns metrics.
 
     `train`/`validation`/`test` are `albert_tf.training.finetune.Split`s with int
     labels. The teacher's logits are cached in `out_dir/teacher_logits*.npz`.
+
+    `student_from_teacher=E` (> 0) replaces the preset student with
+    `albert_tf.distillation.student_init.student_from_teacher(init_backbone, E,
+    student_layers, teacher_layers, student_basis)`: the teacher's tokenizer, a
+    rank-(E-1) factorized embedding and shared copies of teacher layers.
+    `init_backbone` defaults to the teacher's own backbone.
     """
     from albert_tf.config import AlbertConfig
     from albert_tf.models import AlbertBackbone, AlbertClassifier
@@ -160,18 +199,29 @@ def distill_run(
         )
         return logits if order is None else logits[:, order]
 
-    tokenizer = build_tokenizer(train.texts, out_dir, vocab_size, tokenizer_path)
     keras.utils.set_random_seed(seed)
-    config = AlbertConfig.from_preset(
-        preset, vocab_size=tokenizer.vocab_size, max_position_embeddings=max(512, max_length)
-    )
-    student = AlbertClassifier(AlbertBackbone(config), num_labels=len(labels))
+    if student_from_teacher:
+        from albert_tf.distillation.student_init import student_from_teacher as from_teacher
+
+        source = init_backbone if init_backbone is not None else teacher.model.backbone
+        tokenizer = teacher.tokenizer
+        backbone = from_teacher(
+            source, student_from_teacher, student_layers, teacher_layers, student_basis
+        )
+        preset = f"from_teacher(E={student_from_teacher})"
+    else:
+        tokenizer = build_tokenizer(train.texts, out_dir, vocab_size, tokenizer_path)
+        config = AlbertConfig.from_preset(
+            preset, vocab_size=tokenizer.vocab_size, max_position_embeddings=max(512, max_length)
+        )
+        backbone = AlbertBackbone(config)
+    student = AlbertClassifier(backbone, num_labels=len(labels))
 
     extra = list(unlabelled or [])
     texts = list(train.texts) + extra
     y = np.concatenate([np.asarray(train.labels), np.full(len(extra), UNLABELLED)]).astype(np.int32)
     live = hidden_weight > 0 or attention_weight > 0
-    same = _same_tokenizer(tokenizer, teacher.tokenizer)
+    same = tokenizer is teacher.tokenizer or _same_tokenizer(tokenizer, teacher.tokenizer)
     common = dict(
         tokenizer=tokenizer,
         teacher_tokenizer=None if same else teacher.tokenizer,
@@ -250,7 +300,17 @@ def distill_run(
         "metrics": {k: v for k, v in metrics.items() if k != "history"},
         **(info or {}),
     }
-    save_run(out_dir, student, tokenizer, labels, run_info)
+    if student_from_teacher:
+        run_info["distillation"].update(
+            student_from_teacher=student_from_teacher,
+            student_layers=student.backbone.config.num_hidden_layers,
+            teacher_layers=list(teacher_layers) if teacher_layers is not None else None,
+            student_basis=student_basis,
+        )
+    if getattr(tokenizer, "serialized_model", None) is not None:
+        save_run(out_dir, student, tokenizer, labels, run_info)
+    else:
+        save_wordpiece_run(out_dir, student, tokenizer, labels, run_info)
     write_text_atomic(
         os.path.join(out_dir, "history.json"), json.dumps(metrics["history"], indent=1)
     )

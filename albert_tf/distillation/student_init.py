@@ -1,0 +1,211 @@
+"""A small ALBERT student that starts from its teacher's weights, through ALBERT's
+own two parameter savings.
+
+1. Factorized embedding: the teacher's token table (V x d) becomes a V x E table
+   and an E -> H projection: a truncated SVD, i.e. the best low-rank
+   approximation of the teacher's (centered) embeddings. Position and segment
+   tables are projected onto the same basis, and the projection also carries
+   the teacher's embedding LayerNorm gain/bias (and its own projection, if any).
+2. Cross-layer sharing: each of the student's `num_groups` shared blocks is a
+   copy of one teacher layer; the student applies them `num_layers` times.
+
+The pooler is the teacher's. With E = d (and one teacher layer per student
+layer) the student computes exactly the teacher's backbone.
+
+Why not a plain SVD of the token table: ALBERT normalizes in the E-wide space
+(LayerNorm before the projection), the teacher in its d-wide space, and
+LayerNorm does not commute with a projection. So the basis is chosen inside
+the mean-zero subspace of R^d (the LayerNorm centering removes the mean
+anyway) and written into E coordinates that are themselves mean-zero: then the
+student's E-wide LayerNorm does the same centering and scaling as the
+teacher's, and E = d reproduces the teacher's embedding output to rounding.
+The price is one of the E dimensions: the rank is E - 1.
+
+Example (MiniLM, 22.7M parameters -> a 4.9M-parameter ALBERT):
+>>> from albert_tf.convert import load_minilm  # doctest: +SKIP
+>>> student = student_from_teacher(load_minilm(), embedding_size=96,
+...                                num_layers=6, teacher_layers=[5])  # doctest: +SKIP
+>>> AlbertClassifier(student, num_labels=2).count_params()  # doctest: +SKIP
+4939970
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+BASES = ("tokens", "sum")
+
+
+def _zero_mean_basis(n: int) -> np.ndarray:
+    """n x (n - 1), orthonormal columns spanning {x : sum(x) = 0} (Helmert)."""
+    if n < 2:
+        raise ValueError("A LayerNorm over one dimension has no zero-mean subspace.")
+    basis = np.zeros((n, n - 1))
+    for j in range(1, n):
+        basis[:j, j - 1] = 1.0
+        basis[j, j - 1] = -j
+        basis[:, j - 1] /= np.sqrt(j * (j + 1))
+    return basis
+
+
+def embedding_basis(
+    token_table: np.ndarray,
+    rank: int,
+    position_table: np.ndarray | None = None,
+    segment_table: np.ndarray | None = None,
+    basis: str = "tokens",
+) -> np.ndarray:
+    """d x `rank` orthonormal columns, each of zero mean: the top right singular
+    vectors of the centered token table (`basis="tokens"`), or the top
+    eigenvectors of the summed second moments of the centered token, position
+    and segment tables, each averaged over its rows (`basis="sum"`: the second
+    moment of token + position + segment when the three are independent)."""
+    if basis not in BASES:
+        raise ValueError(f"basis must be one of {BASES}, got {basis!r}.")
+    d = token_table.shape[1]
+    if not 1 <= rank <= d - 1:
+        raise ValueError(f"rank must be in [1, {d - 1}], got {rank}.")
+    zero_mean = _zero_mean_basis(d)
+    tables = [token_table]
+    if basis == "sum":
+        tables += [t for t in (position_table, segment_table) if t is not None]
+    moment = np.zeros((d - 1, d - 1))
+    for table in tables:
+        x = np.asarray(table, np.float64) @ zero_mean
+        moment += x.T @ x / len(x)
+    # eigh of the (d-1)^2 second moment = right singular vectors of the
+    # table, without an SVD of the V x d table.
+    values, vectors = np.linalg.eigh(moment)
+    top = vectors[:, np.argsort(values)[::-1][:rank]]
+    return zero_mean @ top
+
+
+def factorized_embedding_weights(
+    teacher_embeddings,
+    embedding_size: int,
+    basis: str = "tokens",
+    max_position_embeddings: int | None = None,
+) -> dict[str, np.ndarray]:
+    """The student's FactorizedEmbedding weights from the teacher's.
+
+    Returns numpy arrays keyed `token`, `position`, `segment`, `gamma`,
+    `beta`, `kernel`, `bias` (the E -> H projection)."""
+    t = teacher_embeddings
+    token = np.asarray(t.token_embedding.embeddings, np.float64)
+    position = np.asarray(t.position_embedding.embeddings, np.float64)
+    segment = np.asarray(t.segment_embedding.embeddings, np.float64)
+    if max_position_embeddings is not None:
+        if max_position_embeddings > len(position):
+            raise ValueError(
+                f"The teacher has {len(position)} positions, fewer than "
+                f"max_position_embeddings={max_position_embeddings}."
+            )
+        position = position[:max_position_embeddings]
+    d = token.shape[1]
+    k = int(embedding_size)
+    if not 2 <= k <= d:
+        raise ValueError(f"embedding_size must be in [2, {d}] (the teacher's width), got {k}.")
+    gamma = np.asarray(t.layer_norm.gamma, np.float64)
+    beta = np.asarray(t.layer_norm.beta, np.float64)
+    if t.projection_layer is not None:
+        out_kernel = np.asarray(t.projection_layer.kernel, np.float64)
+        out_bias = np.asarray(t.projection_layer.bias, np.float64)
+    else:
+        out_kernel, out_bias = np.eye(d), np.zeros(d)
+    to_teacher = embedding_basis(token, k - 1, position, segment, basis)  # d x (k-1)
+    to_student = _zero_mean_basis(k).T  # (k-1) x k, rows of zero mean
+    down = to_teacher @ to_student  # d x k
+    # LN_k makes the k-wide z of RMS 1 (norm sqrt(k)); the teacher's LayerNorm
+    # makes its d-wide vector of norm sqrt(d): sqrt(d / k) restores that norm.
+    kernel = np.sqrt(d / k) * (down.T * gamma[None, :]) @ out_kernel
+    return {
+        "token": token @ down,
+        "position": position @ down,
+        "segment": segment @ down,
+        "gamma": np.ones(k),
+        "beta": np.zeros(k),
+        "kernel": kernel,
+        "bias": beta @ out_kernel + out_bias,
+    }
+
+
+def student_from_teacher(
+    teacher_backbone,
+    embedding_size: int,
+    num_layers: int | None = None,
+    teacher_layers: Sequence[int] | None = None,
+    basis: str = "tokens",
+    max_position_embeddings: int | None = None,
+):
+    """An `AlbertBackbone` initialised from `teacher_backbone` (an AlbertBackbone,
+    e.g. `albert_tf.convert.load_minilm()`): same width, heads, feed-forward size
+    and activation; a rank-(E-1) factorized embedding; `len(teacher_layers)`
+    shared groups, group g a copy of teacher layer `teacher_layers[g]`, applied
+    over `num_layers` layers as ALBERT does (layer i runs group
+    int(i * groups / layers)).
+
+    Args:
+        teacher_backbone: the teacher AlbertBackbone (BERT-style: any groups).
+        embedding_size: the student's E, 2 <= E <= the teacher's embedding width.
+        num_layers: student layers; default the teacher's.
+        teacher_layers: teacher layer indices (0-based) to copy, one per group;
+            default `[last layer]`.
+        basis: "tokens" (SVD of the token table) or "sum" (token + position +
+            segment second moments); see `embedding_basis`.
+        max_position_embeddings: keep the first rows of the position table only
+            (fewer parameters); default all of the teacher's.
+
+    Example:
+    >>> from albert_tf import AlbertBackbone, AlbertConfig
+    >>> teacher = AlbertBackbone(AlbertConfig(vocab_size=50, embedding_size=16,
+    ...     hidden_size=16, num_hidden_layers=2, num_hidden_groups=2,
+    ...     num_attention_heads=2, intermediate_size=32))
+    >>> student = student_from_teacher(teacher, embedding_size=8, num_layers=4,
+    ...                                teacher_layers=[1])
+    >>> student.config.num_hidden_groups, student.config.embedding_size
+    (1, 8)
+    """
+    from albert_tf.models import AlbertBackbone
+
+    config = teacher_backbone.config
+    n_teacher = config.num_hidden_layers
+    layers = list(teacher_layers) if teacher_layers is not None else [n_teacher - 1]
+    if not layers:
+        raise ValueError("teacher_layers must name at least one teacher layer.")
+    bad = [i for i in layers if not 0 <= int(i) < n_teacher]
+    if bad:
+        raise ValueError(f"teacher_layers {bad} out of range: the teacher has {n_teacher} layers.")
+    num_layers = int(num_layers or n_teacher)
+    if num_layers % len(layers):
+        raise ValueError(
+            f"num_layers {num_layers} is not divisible by the {len(layers)} shared groups."
+        )
+    weights = factorized_embedding_weights(
+        teacher_backbone.embeddings, embedding_size, basis, max_position_embeddings
+    )
+    student_config = config.replace(
+        embedding_size=int(embedding_size),
+        num_hidden_layers=num_layers,
+        num_hidden_groups=len(layers),
+        max_position_embeddings=int(len(weights["position"])),
+        # E = H still needs the projection: it carries the teacher's LayerNorm.
+        embedding_projection=True,
+    )
+    student = AlbertBackbone(student_config)
+    emb = student.embeddings
+    emb.token_embedding.embeddings.assign(weights["token"].astype("float32"))
+    emb.position_embedding.embeddings.assign(weights["position"].astype("float32"))
+    emb.segment_embedding.embeddings.assign(weights["segment"].astype("float32"))
+    emb.layer_norm.gamma.assign(weights["gamma"].astype("float32"))
+    emb.layer_norm.beta.assign(weights["beta"].astype("float32"))
+    emb.projection_layer.kernel.assign(weights["kernel"].astype("float32"))
+    emb.projection_layer.bias.assign(weights["bias"].astype("float32"))
+    t_enc, s_enc = teacher_backbone.encoder, student.encoder
+    for group, layer in enumerate(layers):
+        t_group = t_enc.group_of_layer(int(layer))
+        for inner in range(t_enc.inner_group_num):
+            s_enc.block(group, inner).set_weights(t_enc.block(t_group, inner).get_weights())
+    student.pooler.set_weights(teacher_backbone.pooler.get_weights())
+    return student
