@@ -78,26 +78,3 @@ def lookup(table: PackedInt4Table, ids: tf.Tensor, dtype=tf.float32) -> tf.Tenso
     if q.shape[-1] != table.width:
         q = q[:, :, : table.width]
     return tf.cast(q * scales[:, :, None], dtype)
-
-
-def int4_embeddings(embeddings, token_ids: tf.Tensor, segment_ids: tf.Tensor, table=None):
-    """`FactorizedEmbedding.call` (inference) with the token table read from `table`.
-
-    Position and segment embeddings, LayerNorm and the E -> H projection are the
-    layer's own (float; the quantizer then handles the projection like any
-    dense layer). `table` defaults to packing the layer's current token table.
-    """
-    if table is None:
-        table = pack_int4_rows(np.asarray(embeddings.token_embedding.embeddings))
-    dtype = embeddings.token_embedding.compute_dtype
-    seq_len = tf.shape(token_ids)[1]
-    positions = tf.range(seq_len, dtype=tf.int32)[None, :]
-    x = (
-        lookup(table, token_ids, dtype)
-        + embeddings.position_embedding(positions)
-        + embeddings.segment_embedding(segment_ids)
-    )
-    x = embeddings.layer_norm(x)
-    if embeddings.projection_layer is not None:
-        x = embeddings.projection_layer(x)
-    return x
