@@ -114,6 +114,9 @@ class SharedEncoder(keras.layers.Layer):
         `first_token_only` makes the very last block compute the [CLS] row only.
         """
         mask = additive_attention_mask(padding_mask, hidden_states.dtype)
+        kernels = [None] * len(self.blocks)
+        if self.compute_dtype != self.variable_dtype:
+            kernels = [block.compute_dtype_kernels() for block in self.blocks]
         x = hidden_states
         all_hidden, all_attn = [x], []
         for layer_index in range(self.num_hidden_layers):
@@ -128,6 +131,7 @@ class SharedEncoder(keras.layers.Layer):
                     training=training,
                     return_attention=True,
                     first_token_only=first_token_only and last,
+                    kernels=kernels[group * self.inner_group_num + inner],
                 )
                 all_attn.append(probs)
             all_hidden.append(x)

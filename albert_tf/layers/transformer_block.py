@@ -99,6 +99,35 @@ class TransformerBlock(keras.layers.Layer):
         self.output_layer_norm.build(h)
         self.built = True
 
+    def compute_dtype_kernels(self) -> dict:
+        """The six dense kernels, read once (and cast once under mixed precision).
+
+        Keras casts a float32 variable to the compute dtype on every read. A
+        shared block is called once per layer, so without this each of its
+        kernels would be cast (and its gradient cast back and summed in
+        float32) `num_hidden_layers` times per step; called inside the
+        encoder's autocast scope this casts each kernel once.
+        """
+        # ops.cast, not convert_to_tensor: the latter hands back the variable
+        # itself, which would still be cast at every use.
+        return {
+            layer.name: ops.cast(layer.kernel, self.compute_dtype)
+            for layer in (
+                self.query,
+                self.key,
+                self.value,
+                self.attention_output,
+                self.intermediate,
+                self.output_dense,
+            )
+        }
+
+    @staticmethod
+    def _dense(layer, x, kernels):
+        if kernels is None:
+            return layer(x)
+        return ops.add(ops.matmul(x, kernels[layer.name]), ops.cast(layer.bias, x.dtype))
+
     def _split_heads(self, x):
         # [batch, seq, H] -> [batch, heads, seq, head_size]
         x = ops.reshape(x, (ops.shape(x)[0], -1, self.num_attention_heads, self.head_size))
@@ -111,6 +140,7 @@ class TransformerBlock(keras.layers.Layer):
         training=None,
         return_attention: bool = False,
         first_token_only: bool = False,
+        kernels: dict | None = None,
     ):
         """Args:
         hidden_states: [batch, seq, H].
@@ -118,11 +148,13 @@ class TransformerBlock(keras.layers.Layer):
         return_attention: also return the attention probabilities.
         first_token_only: compute queries and the feed-forward network for the
             first ([CLS]) position only; a classifier's last block needs no more.
+        kernels: the dense kernels already in the compute dtype, from
+            `compute_dtype_kernels()` (see there).
         """
         queries_from = hidden_states[:, :1, :] if first_token_only else hidden_states
-        q = self._split_heads(self.query(queries_from))
-        k = self._split_heads(self.key(hidden_states))
-        v = self._split_heads(self.value(hidden_states))
+        q = self._split_heads(self._dense(self.query, queries_from, kernels))
+        k = self._split_heads(self._dense(self.key, hidden_states, kernels))
+        v = self._split_heads(self._dense(self.value, hidden_states, kernels))
 
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
         scores = scores * ops.cast(1.0 / math.sqrt(self.head_size), scores.dtype)
@@ -135,12 +167,12 @@ class TransformerBlock(keras.layers.Layer):
         context = ops.transpose(context, (0, 2, 1, 3))
         context = ops.reshape(context, (ops.shape(context)[0], -1, self.hidden_size))
 
-        attn = self.attention_output(context)
+        attn = self._dense(self.attention_output, context, kernels)
         attn = self.hidden_dropout_layer(attn, training=training)
         x = self.attention_layer_norm(queries_from + attn)
 
-        ffn = self._activation(self.intermediate(x))
-        ffn = self.output_dense(ffn)
+        ffn = self._activation(self._dense(self.intermediate, x, kernels))
+        ffn = self._dense(self.output_dense, ffn, kernels)
         ffn = self.hidden_dropout_layer(ffn, training=training)
         out = self.output_layer_norm(x + ffn)
         if return_attention:
