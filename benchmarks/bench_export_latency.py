@@ -380,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, ROOT)
+    from benchmarks.common import cpu_features
+
     skip = set(filter(None, args.skip.split(",")))
     results = []
     with tempfile.TemporaryDirectory(prefix="albert-tf-bench-") as work:
@@ -396,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "machine": {
             "cpus": os.cpu_count(),
+            "cpu_features": cpu_features(),
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "platform": platform.platform(),
         },

@@ -54,6 +54,24 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# The instruction sets that decide which kernels TensorFlow / XNNPACK can use:
+# bfloat16 matmuls are only fast with AVX512_BF16 (or AMX), int8 ones with VNNI.
+_CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
+
+
+def cpu_features() -> list[str]:
+    """The SIMD features of `_CPU_FEATURES` this CPU has (from /proc/cpuinfo)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [name for name in _CPU_FEATURES if name in flags]
+    except OSError:
+        pass
+    return []
+
+
 def _memory_gib() -> float | None:
     try:
         with open("/proc/meminfo", encoding="utf-8") as f:
@@ -84,6 +102,7 @@ def machine_info() -> dict[str, Any]:
         usable = os.cpu_count()
     return {
         "cpu": _cpu_model(),
+        "cpu_features": cpu_features(),
         "cores": os.cpu_count(),
         "usable_cores": usable,
         "memory_gib": _memory_gib(),
