@@ -15,10 +15,26 @@ Steps (each cached under `runs/bench_distill/`, so a rerun skips what is done):
 5. export: both students to dynamic-range TFLite bundles; size and latency
    through the TensorFlow-free edge runtime.
 
+With `--student-from-teacher E` the student instead inherits the pretrained
+MiniLM through ALBERT's own factorization
+(`albert_tf.distillation.student_from_teacher`): the teacher's WordPiece
+vocabulary, a rank-(E-1) SVD factorized embedding, and one shared block copied
+from teacher layer `--teacher-layers`, applied `--student-layers` times. The
+baseline is then that same student (same init, seed, schedule) trained on the
+hard labels only; the old from-scratch preset student is reported as
+`baseline_scratch` (trained, or with `--scratch-baseline earlier` copied from
+the previous distill.json, marked `copied_from`). WordPiece students have no
+SentencePiece bundle: their TFLite size/latency are taken like the teacher's.
+
 Writes benchmarks/results/distill.json and benchmarks/results/distill.png.
 
-Example:
-    nohup .venv/bin/python -m benchmarks.bench_distill > runs/bench_distill.log 2>&1 &
+Example (the configuration of distill_student_init.json; `--only-baseline` in
+a second process trains the baseline side by side):
+    nohup .venv/bin/python -m benchmarks.bench_distill --student-from-teacher 112 \
+        --student-layers 3 --teacher-layers 3 --basis sum --augment-copies 0 \
+        --baseline-copies 0 --epochs 2 --baseline-epochs 2 --learning-rate 1e-4 \
+        --temperature 2 --alpha 0.2 --scratch-baseline earlier \
+        --results-name distill_student_init > runs/bench_distill.log 2>&1 &
 """
 
 from __future__ import annotations
@@ -184,9 +200,28 @@ class BestWeights:
         return _Callback()
 
 
-def train_student(name, texts, labels, teacher_logits, val, val_logits, tokenizer, args):
+def init_backbone(args):
+    """The teacher-initialised student backbone (before fine-tuning): built from the
+    *pretrained* MiniLM, not the fine-tuned teacher, so that the same-init student
+    trained without a teacher has seen no fine-tuned teacher at all."""
+    from albert_tf.convert import load_minilm
+    from albert_tf.distillation.student_init import student_from_teacher
+
+    return student_from_teacher(
+        load_minilm(),
+        embedding_size=args.student_from_teacher,
+        num_layers=args.student_layers,
+        teacher_layers=args.teacher_layers,
+        basis=args.basis,
+    )
+
+
+def train_student(
+    name, texts, labels, teacher_logits, val, val_logits, tokenizer, args, from_teacher=False
+):
     """One student (same seed, shape and schedule) with the Distiller; alpha=1 and no
-    teacher logits is plain hard-label training (tests/test_distill.py proves it)."""
+    teacher logits is plain hard-label training (tests/test_distill.py proves it).
+    `from_teacher`: the student of `init_backbone` (else preset `args.preset`)."""
     import keras
 
     from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig, Distiller
@@ -194,8 +229,13 @@ def train_student(name, texts, labels, teacher_logits, val, val_logits, tokenize
     from albert_tf.training.optimizers import create_optimizer
 
     keras.utils.set_random_seed(args.seed)
-    config = AlbertConfig.from_preset(args.preset, vocab_size=tokenizer.vocab_size)
-    student = AlbertClassifier(AlbertBackbone(config), num_labels=2)
+    if from_teacher:
+        backbone = init_backbone(args)
+    else:
+        backbone = AlbertBackbone(
+            AlbertConfig.from_preset(args.preset, vocab_size=tokenizer.vocab_size)
+        )
+    student = AlbertClassifier(backbone, num_labels=2)
     distilled = teacher_logits is not None
     distiller = Distiller(
         student,
@@ -248,31 +288,49 @@ def student_stage(name, train_fn, tokenizer, labels, test, max_length, extra):
 
     run_dir = os.path.join(CACHE, name)
     facts_path = os.path.join(run_dir, "student.json")
+    lock = run_dir + ".lock"
+    # Another process (`--only-baseline`, run side by side) may be training it.
+    while not os.path.isfile(facts_path) and _lock_alive(lock):
+        time.sleep(30)
     if os.path.isfile(facts_path):
         log(f"{name}: reusing {run_dir}")
         with open(facts_path, encoding="utf-8") as f:
             return run_dir, json.load(f)
-    student, info = train_fn()
+    with open(lock, "w", encoding="utf-8") as f:
+        f.write(str(os.getpid()))
+    try:
+        student, info = train_fn()
+    finally:
+        os.remove(lock)
     acc, _ = test_accuracy(student, tokenizer, test, max_length)
     info.update(test_accuracy=acc, parameters=int(student.count_params()))
     log(f"{name}: test accuracy {acc:.4f}")
-    save_run(
-        run_dir,
-        student,
-        tokenizer,
-        labels,
-        {
-            "task": "single_label",
-            "max_length": max_length,
-            "dataset": "movie_reviews",
-            "metrics": {"test": {"accuracy": acc}},
-            **extra,
-        },
-    )
+    run_info = {
+        "task": "single_label",
+        "max_length": max_length,
+        "dataset": "movie_reviews",
+        "metrics": {"test": {"accuracy": acc}},
+        **extra,
+    }
+    if getattr(tokenizer, "serialized_model", None) is not None:
+        save_run(run_dir, student, tokenizer, labels, run_info)
+    else:  # WordPiece: the folder layout `albert_tf.distillation.runner.load_teacher` reads
+        from albert_tf.distillation.runner import save_wordpiece_run
+
+        save_wordpiece_run(run_dir, student, tokenizer, labels, run_info)
     with open(facts_path + ".tmp", "w", encoding="utf-8") as f:
         json.dump(info, f, indent=1)
     os.replace(facts_path + ".tmp", facts_path)
     return run_dir, info
+
+
+def _lock_alive(lock: str) -> bool:
+    try:
+        with open(lock, encoding="utf-8") as f:
+            os.kill(int(f.read().strip()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def test_accuracy(model, tokenizer, split, max_length):
@@ -307,9 +365,10 @@ def export_student(run_dir, test_texts, args):
     }
 
 
-def teacher_tflite(teacher, teacher_tok, test_texts, args):
-    """The teacher's size and latency as dynamic-range TFLite (WordPiece, so no
-    SentencePiece bundle: the same converter, timed with the LiteRT interpreter)."""
+def teacher_tflite(teacher, teacher_tok, test_texts, args, folder=None):
+    """Size and latency of a WordPiece model (the teacher, or a student that kept the
+    teacher's tokenizer) as dynamic-range TFLite: no SentencePiece bundle, so the
+    same converter, timed with the LiteRT interpreter."""
     try:
         from ai_edge_litert.interpreter import Interpreter
 
@@ -318,7 +377,7 @@ def teacher_tflite(teacher, teacher_tok, test_texts, args):
         return {"pending": f"export helper not importable: {e}"}
     try:
         flat = to_tflite(teacher, "dynamic", args.max_length)
-        path = os.path.join(CACHE, "teacher", "model_dynamic.tflite")
+        path = os.path.join(folder or os.path.join(CACHE, "teacher"), "model_dynamic.tflite")
         with open(path + ".tmp", "wb") as f:
             f.write(flat)
         os.replace(path + ".tmp", path)
@@ -357,11 +416,16 @@ def plot(results, path):
 
     names = ["teacher", "baseline", "distilled"]
     titles = ["MiniLM teacher", "student, no teacher", "student, distilled"]
+    colors = ["#777777", "#d08c2f", "#2f7dd0"]
+    if "baseline_scratch" in results:
+        names.insert(1, "baseline_scratch")
+        titles[1] = "same init,\nno teacher"
+        titles.insert(1, "small, scratch,\nno teacher")
+        colors.insert(1, "#c9b27c")
     acc = [results[n]["test_accuracy"] * 100 for n in names]
     params = [results[n]["parameters"] / 1e6 for n in names]
     sizes = [results[n].get("tflite", {}).get("tflite_mb") for n in names]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    colors = ["#777777", "#d08c2f", "#2f7dd0"]
+    fig, axes = plt.subplots(1, 3, figsize=(4.5 * 3, 4))
     axes[0].bar(titles, acc, color=colors)
     axes[0].set_ylim(min(acc) - 10, 100)
     axes[0].axhline(0.97 * acc[0], color="k", ls="--", lw=1, label="97% of teacher")
@@ -386,6 +450,31 @@ def plot(results, path):
     os.replace(tmp, path)
 
 
+def _load_model(run_dir):
+    import keras
+
+    import albert_tf  # noqa: F401  (registers the layers)
+
+    return keras.models.load_model(os.path.join(run_dir, "model.keras"), compile=False)
+
+
+def earlier_scratch_baseline() -> dict:
+    """The from-scratch preset student of the earlier distill.json (same data,
+    split, seed and code path; it never depends on the teacher), marked as copied."""
+    path = os.path.join(RESULTS_DIR, "distill.json")
+    with open(path, encoding="utf-8") as f:
+        before = json.load(f)
+    if "baseline_scratch" in before.get("results", {}):
+        return dict(before["results"]["baseline_scratch"])
+    copied = dict(before["results"]["baseline"])
+    copied["copied_from"] = {
+        "file": "benchmarks/results/distill.json",
+        "finished": before.get("finished"),
+        "command": before.get("command"),
+    }
+    return copied
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--teacher-epochs", type=int, default=1)
@@ -404,7 +493,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--baseline-copies", type=int, help="default: --augment-copies")
     p.add_argument("--baseline-epochs", type=int, help="default: --epochs")
+    p.add_argument(
+        "--student-from-teacher",
+        type=int,
+        default=0,
+        metavar="E",
+        help="student = albert_tf.distillation.student_from_teacher(pretrained MiniLM, E): "
+        "the teacher's WordPiece vocabulary, a rank-(E-1) factorized embedding and shared "
+        "copies of --teacher-layers; 0: the --preset student with its own SentencePiece",
+    )
+    p.add_argument("--student-layers", type=int, default=6)
+    p.add_argument("--scratch-learning-rate", type=float, default=2e-4)
+    p.add_argument("--teacher-layers", type=int, nargs="+", default=[5], help="0-based")
+    p.add_argument("--basis", choices=["tokens", "sum"], default="sum")
+    p.add_argument(
+        "--scratch-baseline",
+        choices=["run", "earlier", "skip"],
+        default="run",
+        help="with --student-from-teacher, also the --preset student from scratch without a "
+        "teacher (baseline_scratch): train it, or copy it from the earlier distill.json "
+        "run recorded with the same data and settings (marked as such)",
+    )
+    p.add_argument(
+        "--results-name",
+        default="distill",
+        help="write benchmarks/results/NAME.json and NAME.png",
+    )
     p.add_argument("--only-teacher", action="store_true")
+    p.add_argument(
+        "--only-baseline",
+        action="store_true",
+        help="train only the student without a teacher (another process may run the rest)",
+    )
     p.add_argument("--only-logits", action="store_true", help="stop after caching logits")
     args = p.parse_args(argv)
     os.makedirs(CACHE, exist_ok=True)
@@ -432,17 +552,63 @@ def main(argv: list[str] | None = None) -> int:
         copy_texts.append([all_copies[k * n_train + i] for i in rows])
     tok_path = os.path.join(CACHE, f"student_spiece_{args.vocab_size}.model")
     if os.path.exists(tok_path):
-        tokenizer = AlbertTokenizer.load(tok_path)
+        sp_tokenizer = AlbertTokenizer.load(tok_path)
     else:
-        tokenizer = AlbertTokenizer.train(
+        sp_tokenizer = AlbertTokenizer.train(
             train.texts, vocab_size=args.vocab_size, model_path=tok_path
         )
+    from_teacher = args.student_from_teacher > 0
+    # A teacher-initialised student keeps the teacher's WordPiece vocabulary.
+    tokenizer = teacher_tok if from_teacher else sp_tokenizer
+
+    # The student without a teacher sees the same training sentences and
+    # augmented copies, each copy with its source sentence's gold label (the
+    # unlabelled Rotten Tomatoes texts have no label it could use).
+    b_copies = args.baseline_copies if args.baseline_copies is not None else args.augment_copies
+    b_epochs = args.baseline_epochs or args.epochs
+    base_texts = train.texts + [t for k in range(b_copies) for t in copy_texts[k]]
+    base_labels = np.concatenate(
+        [train.labels, *[train.labels[r] for r in copy_rows[:b_copies]]]
+    ).astype(np.int32)
+
+    test_texts = test.texts[: args.latency_texts]
+    common = f"c{args.augment_copies}_e{args.epochs}_lr{args.learning_rate}_s{args.seed}"
+    shape = ""
+    if from_teacher:
+        layers = "-".join(map(str, args.teacher_layers))
+        shape = f"_init_E{args.student_from_teacher}_L{args.student_layers}_k{layers}_{args.basis}"
+    base_args = argparse.Namespace(**{**vars(args), "epochs": b_epochs})
+    L = args.max_length
+
+    def run_baseline():
+        return student_stage(
+            f"baseline{shape}_c{b_copies}_e{b_epochs}_lr{args.learning_rate}_s{args.seed}",
+            lambda: train_student(
+                "baseline",
+                base_texts,
+                base_labels,
+                None,
+                val,
+                None,
+                tokenizer,
+                base_args,
+                from_teacher,
+            ),
+            tokenizer,
+            labels,
+            test,
+            L,
+            {"distilled": False},
+        )
+
+    if args.only_baseline:
+        run_baseline()
+        return 0
 
     log(
         f"teacher logits for {n_train} train + {copies} augmented copies + "
         f"{len(transfer)} Rotten Tomatoes + {len(val.texts)} validation texts"
     )
-    L = args.max_length
     logits_train = compute_teacher_logits(
         teacher, teacher_tok, train.texts, L, path=os.path.join(CACHE, "logits_train.npz")
     )
@@ -465,44 +631,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_logits:
         return 0
     augmented = [t for k in range(args.augment_copies) for t in copy_texts[k]]
-    logits_aug = np.concatenate(copy_logits[: args.augment_copies])
-    source_aug = np.concatenate([train.labels[r] for r in copy_rows[: args.augment_copies]])
-    teacher_agreement_aug = float((logits_aug.argmax(-1) == source_aug).mean())
-
-    # The student without a teacher sees the same training sentences and
-    # augmented copies, each copy with its source sentence's gold label (the
-    # unlabelled Rotten Tomatoes texts have no label it could use).
-    b_copies = args.baseline_copies if args.baseline_copies is not None else args.augment_copies
-    b_epochs = args.baseline_epochs or args.epochs
-    base_texts = train.texts + [t for k in range(b_copies) for t in copy_texts[k]]
-    base_labels = np.concatenate(
-        [train.labels, *[train.labels[r] for r in copy_rows[:b_copies]]]
-    ).astype(np.int32)
+    logits_aug = np.concatenate(
+        [np.zeros((0, len(labels)), np.float32)] + copy_logits[: args.augment_copies]
+    )
+    source_aug = np.concatenate(
+        [np.zeros(0, np.int64)] + [train.labels[r] for r in copy_rows[: args.augment_copies]]
+    )
+    teacher_agreement_aug = (
+        float((logits_aug.argmax(-1) == source_aug).mean()) if len(source_aug) else None
+    )
 
     results = {"teacher": dict(teacher_info)}
-    test_texts = test.texts[: args.latency_texts]
-    common = f"c{args.augment_copies}_e{args.epochs}_lr{args.learning_rate}_s{args.seed}"
-    base_args = argparse.Namespace(**{**vars(args), "epochs": b_epochs})
-    run_base, base_info = student_stage(
-        f"baseline_c{b_copies}_e{b_epochs}_lr{args.learning_rate}_s{args.seed}",
-        lambda: train_student(
-            "baseline", base_texts, base_labels, None, val, None, tokenizer, base_args
-        ),
-        tokenizer,
-        labels,
-        test,
-        L,
-        {"distilled": False},
-    )
     d_texts = train.texts + augmented + transfer
     d_labels = np.concatenate(
         [train.labels, np.full(len(augmented) + len(transfer), UNLABELLED)]
     ).astype(np.int32)
     d_logits = np.concatenate([logits_train, logits_aug, logits_rt])
     run_dist, dist_info = student_stage(
-        f"distilled_{common}_T{args.temperature}_a{args.alpha}",
+        f"distilled{shape}_{common}_T{args.temperature}_a{args.alpha}",
         lambda: train_student(
-            "distilled", d_texts, d_labels, d_logits, val, logits_val, tokenizer, args
+            "distilled",
+            d_texts,
+            d_labels,
+            d_logits,
+            val,
+            logits_val,
+            tokenizer,
+            args,
+            from_teacher,
         ),
         tokenizer,
         labels,
@@ -515,11 +671,48 @@ def main(argv: list[str] | None = None) -> int:
             "alpha": args.alpha,
         },
     )
+    # After the distilled student: an `--only-baseline` process may train it meanwhile.
+    run_base, base_info = run_baseline()
     results["baseline"], results["distilled"] = base_info, dist_info
+    run_scratch = None
+    if from_teacher and args.scratch_baseline == "run":
+        # The old student: preset shape, own SentencePiece vocabulary, from scratch,
+        # the old schedule (--scratch-* settings are those of the earlier runs).
+        scratch_args = argparse.Namespace(
+            **{**vars(args), "epochs": b_epochs, "learning_rate": args.scratch_learning_rate}
+        )
+        sp_base_texts = train.texts + [t for k in range(b_copies) for t in copy_texts[k]]
+        run_scratch, results["baseline_scratch"] = student_stage(
+            f"baseline_c{b_copies}_e{b_epochs}_lr{args.scratch_learning_rate}_s{args.seed}",
+            lambda: train_student(
+                "baseline_scratch",
+                sp_base_texts,
+                base_labels,
+                None,
+                val,
+                None,
+                sp_tokenizer,
+                scratch_args,
+            ),
+            sp_tokenizer,
+            labels,
+            test,
+            L,
+            {"distilled": False},
+        )
+    elif from_teacher and args.scratch_baseline == "earlier":
+        results["baseline_scratch"] = earlier_scratch_baseline()
 
-    log("export: dynamic-range TFLite bundles and latency")
-    results["baseline"]["tflite"] = export_student(run_base, test_texts, args)
-    results["distilled"]["tflite"] = export_student(run_dist, test_texts, args)
+    log("export: dynamic-range TFLite and latency")
+    if from_teacher:
+        for name, run_dir in (("baseline", run_base), ("distilled", run_dist)):
+            model = _load_model(run_dir)
+            results[name]["tflite"] = teacher_tflite(model, teacher_tok, test_texts, args, run_dir)
+    else:
+        results["baseline"]["tflite"] = export_student(run_base, test_texts, args)
+        results["distilled"]["tflite"] = export_student(run_dist, test_texts, args)
+    if run_scratch is not None:
+        results["baseline_scratch"]["tflite"] = export_student(run_scratch, test_texts, args)
     results["teacher"]["tflite"] = teacher_tflite(teacher, teacher_tok, test_texts, args)
 
     t_acc = results["teacher"]["test_accuracy"]
@@ -534,12 +727,28 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "target_97_percent_met": results["distilled"]["test_accuracy"] >= 0.97 * t_acc,
     }
+    if "baseline_scratch" in results:
+        scratch = results["baseline_scratch"]
+        summary["baseline_scratch_test_accuracy"] = scratch["test_accuracy"]
+        summary["baseline_scratch_over_teacher"] = round(scratch["test_accuracy"] / t_acc, 4)
+        summary["baseline_scratch_parameters"] = scratch["parameters"]
+    summary["student_parameters"] = results["distilled"]["parameters"]
+    summary["teacher_parameters"] = results["teacher"]["parameters"]
+    summary["student_parameter_limit"] = results["teacher"]["parameters"] // 4
+    # Flat copies, so that the BENCHMARKS.md summary table shows them.
+    for name, facts in results.items():
+        if "copied_from" in facts:  # timed in another run, with another method
+            continue
+        for key in ("tflite_mb", "p50_ms", "p95_ms"):
+            value = facts.get("tflite", {}).get(key)
+            if value is not None:
+                summary[f"{name}_tflite_{key.replace('tflite_', '')}"] = value
     log(f"summary: {summary}")
-    png = os.path.join(RESULTS_DIR, "distill.png")
+    png = os.path.join(RESULTS_DIR, f"{args.results_name}.png")
     os.makedirs(RESULTS_DIR, exist_ok=True)
     plot(results, png)
     earlier = []
-    previous = os.path.join(RESULTS_DIR, "distill.json")
+    previous = os.path.join(RESULTS_DIR, f"{args.results_name}.json")
     if os.path.isfile(previous):
         with open(previous, encoding="utf-8") as f:
             before = json.load(f)
@@ -548,7 +757,7 @@ def main(argv: list[str] | None = None) -> int:
             keep = ("summary", "finished")
             earlier.append({**{k: before.get(k) for k in keep}, "settings": before.get("settings")})
     write_results(
-        "distill",
+        args.results_name,
         {
             "earlier_runs": earlier,
             "summary": summary,

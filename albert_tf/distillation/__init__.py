@@ -14,6 +14,7 @@ from albert_tf.distillation.distiller import (
     albert_forward,
     uniform_layer_map,
 )
+from albert_tf.distillation.student_init import student_from_teacher
 from albert_tf.distillation.teacher_logits import (
     compute_teacher_logits,
     load_teacher_logits,
@@ -28,5 +29,6 @@ __all__ = [
     "distillation_dataset",
     "load_teacher_logits",
     "save_teacher_logits",
+    "student_from_teacher",
     "uniform_layer_map",
 ]
