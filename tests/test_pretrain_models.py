@@ -93,6 +93,31 @@ def test_pretrainer_weight_names_and_output_shapes():
     assert tuple(out["sop_logits"].shape) == (4, 2)
 
 
+@pytest.mark.parametrize("groups,inner", [(1, 1), (2, 1), (1, 2)])
+def test_last_block_at_read_rows_equals_full_sequence_output(groups, inner):
+    # The pretrainer's last block computes only [CLS] and the masked rows; the
+    # result must equal running the whole backbone and gathering afterwards.
+    config = _config()
+    config = AlbertConfig(
+        **{
+            **config.to_dict(),
+            "num_hidden_layers": 4,
+            "num_hidden_groups": groups,
+            "inner_group_num": inner,
+        }
+    )
+    backbone = AlbertBackbone(config)
+    model = AlbertPretrainer(backbone)
+    x, _ = _batch(np.random.default_rng(2))
+    x["padding_mask"][1, 7:] = 0
+    full = backbone({k: x[k] for k in ("token_ids", "segment_ids", "padding_mask")})
+    mlm = model.mlm_head(full["sequence_output"], x["mask_positions"])
+    sop = model.sop_classifier(full["pooled_output"])
+    out = model(x)
+    np.testing.assert_allclose(out["mlm_logits"], mlm, atol=1e-5)
+    np.testing.assert_allclose(out["sop_logits"], sop, atol=1e-5)
+
+
 def test_pretrainer_loss_is_weighted_mlm_plus_sop_cross_entropy():
     model = AlbertPretrainer(AlbertBackbone(_config()))
     model.compile(optimizer="sgd")

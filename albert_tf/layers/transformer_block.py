@@ -141,6 +141,7 @@ class TransformerBlock(keras.layers.Layer):
         return_attention: bool = False,
         first_token_only: bool = False,
         kernels: dict | None = None,
+        query_positions=None,
     ):
         """Args:
         hidden_states: [batch, seq, H].
@@ -150,8 +151,16 @@ class TransformerBlock(keras.layers.Layer):
             first ([CLS]) position only; a classifier's last block needs no more.
         kernels: the dense kernels already in the compute dtype, from
             `compute_dtype_kernels()` (see there).
+        query_positions: int [batch, P]: compute queries and the feed-forward
+            network for these positions only (output [batch, P, H]); a
+            pre-training last block needs [CLS] and the masked positions.
         """
-        queries_from = hidden_states[:, :1, :] if first_token_only else hidden_states
+        queries_from = hidden_states
+        if first_token_only:
+            queries_from = hidden_states[:, :1, :]
+        elif query_positions is not None:
+            index = ops.expand_dims(ops.cast(query_positions, "int32"), axis=-1)
+            queries_from = ops.take_along_axis(hidden_states, index, axis=1)
         q = self._split_heads(self._dense(self.query, queries_from, kernels))
         k = self._split_heads(self._dense(self.key, hidden_states, kernels))
         v = self._split_heads(self._dense(self.value, hidden_states, kernels))
