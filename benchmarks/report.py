@@ -28,10 +28,14 @@ ORDER = (
     "accuracy",
     "inference",
     "export_latency",
+    "export_latency_quiet",
+    "export_latency_avx2",
     "training",
     "pretrain_throughput",
+    "pretrain_throughput_quiet",
     "scaling",
     "distill",
+    "distill_student_init",
 )
 TITLES = {
     "accuracy": "Accuracy on real data",
@@ -41,6 +45,10 @@ TITLES = {
     "pretrain_throughput": "Pre-training throughput (pre-training helper)",
     "scaling": "How cost grows with sequence length and model size",
     "distill": "Knowledge distillation (distillation helper)",
+    "export_latency_quiet": "Exported bundles, quiet rerun (2026-11-28 machine, bfloat16-capable CPU)",
+    "export_latency_avx2": "Exported bundles on an AVX2-only CPU (no VNNI/BF16, 2026-11-30)",
+    "pretrain_throughput_quiet": "Pre-training throughput, quiet rerun (2026-11-28 machine, bfloat16-capable CPU)",
+    "distill_student_init": "Distillation into a student initialised from the teacher (SVD)",
 }
 
 
