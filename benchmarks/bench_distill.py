@@ -312,12 +312,7 @@ def student_stage(name, train_fn, tokenizer, labels, test, max_length, extra):
         "metrics": {"test": {"accuracy": acc}},
         **extra,
     }
-    if getattr(tokenizer, "serialized_model", None) is not None:
-        save_run(run_dir, student, tokenizer, labels, run_info)
-    else:  # WordPiece: the folder layout `albert_tf.distillation.runner.load_teacher` reads
-        from albert_tf.distillation.runner import save_wordpiece_run
-
-        save_wordpiece_run(run_dir, student, tokenizer, labels, run_info)
+    save_run(run_dir, student, tokenizer, labels, run_info)  # spiece.model or vocab.txt
     with open(facts_path + ".tmp", "w", encoding="utf-8") as f:
         json.dump(info, f, indent=1)
     os.replace(facts_path + ".tmp", facts_path)

@@ -103,34 +103,6 @@ class RestoreBestStudent(keras.callbacks.Callback):
             self.student.set_weights(self.best_weights)
 
 
-def save_wordpiece_run(
-    run_dir: str, model, tokenizer, labels: list[str], info: dict[str, Any]
-) -> str:
-    """A run folder for a model with a WordPiece tokenizer (a student that kept its
-    teacher's vocabulary): model.keras, vocab.txt, labels and run info, each
-    written atomically; `load_teacher` reads it back."""
-    from albert_tf.training.run_folder import (
-        CONFIG_FILE,
-        LABELS_FILE,
-        MODEL_FILE,
-        RUN_FILE,
-        write_labels,
-        write_text_atomic,
-    )
-
-    os.makedirs(run_dir, exist_ok=True)
-    tmp = os.path.join(run_dir, f".tmp-{MODEL_FILE}")
-    model.save(tmp)
-    os.replace(tmp, os.path.join(run_dir, MODEL_FILE))
-    backbone = getattr(model, "backbone", None)
-    if backbone is not None:
-        write_text_atomic(os.path.join(run_dir, CONFIG_FILE), backbone.config.to_json_string())
-    tokenizer.save(run_dir)
-    write_labels(os.path.join(run_dir, LABELS_FILE), list(labels))
-    write_text_atomic(os.path.join(run_dir, RUN_FILE), json.dumps(info, indent=2, default=str))
-    return run_dir
-
-
 def _same_tokenizer(a, b) -> bool:
     return getattr(a, "serialized_model", None) is not None and getattr(
         a, "serialized_model", None
@@ -307,10 +279,7 @@ def distill_run(
             teacher_layers=list(teacher_layers) if teacher_layers is not None else None,
             student_basis=student_basis,
         )
-    if getattr(tokenizer, "serialized_model", None) is not None:
-        save_run(out_dir, student, tokenizer, labels, run_info)
-    else:
-        save_wordpiece_run(out_dir, student, tokenizer, labels, run_info)
+    save_run(out_dir, student, tokenizer, labels, run_info)  # spiece.model or vocab.txt
     write_text_atomic(
         os.path.join(out_dir, "history.json"), json.dumps(metrics["history"], indent=1)
     )

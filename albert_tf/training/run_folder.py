@@ -78,7 +78,11 @@ def save_run(
     info: dict[str, Any],
 ) -> str:
     """Write a run folder; files are written to temp names and renamed, so a
-    crash never leaves a half-written model behind."""
+    crash never leaves a half-written model behind.
+
+    The tokenizer goes in as spiece.model (SentencePiece), or through its own
+    `save` (a WordPiece tokenizer writes vocab.txt: a student that kept its
+    BERT teacher's vocabulary)."""
     os.makedirs(run_dir, exist_ok=True)
     tmp_model = os.path.join(run_dir, f".tmp-{MODEL_FILE}")
     model.save(tmp_model)
@@ -86,10 +90,13 @@ def save_run(
     backbone = getattr(model, "backbone", None)
     if backbone is not None:
         write_text_atomic(os.path.join(run_dir, CONFIG_FILE), backbone.config.to_json_string())
-    tok_tmp = os.path.join(run_dir, f".tmp-{TOKENIZER_FILE}")
-    with open(tok_tmp, "wb") as f:
-        f.write(tokenizer.serialized_model)
-    os.replace(tok_tmp, os.path.join(run_dir, TOKENIZER_FILE))
+    if getattr(tokenizer, "serialized_model", None) is None:
+        tokenizer.save(run_dir)
+    else:
+        tok_tmp = os.path.join(run_dir, f".tmp-{TOKENIZER_FILE}")
+        with open(tok_tmp, "wb") as f:
+            f.write(tokenizer.serialized_model)
+        os.replace(tok_tmp, os.path.join(run_dir, TOKENIZER_FILE))
     write_labels(os.path.join(run_dir, LABELS_FILE), list(labels))
     write_text_atomic(os.path.join(run_dir, RUN_FILE), json.dumps(info, indent=2, default=str))
     return run_dir
