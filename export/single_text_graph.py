@@ -25,8 +25,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-# The additive mask value of albert_tf.layers.shared_encoder (kept in sync by a test).
-MASK_NEGATIVE = -10000.0
+from albert_tf.layers.shared_encoder import MASK_NEGATIVE
 
 
 def embed_single(

@@ -9,8 +9,6 @@ import pytest
 import tensorflow as tf
 
 from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
-from albert_tf.layers import shared_encoder
-from export import single_text_graph
 from export.serving import serving_module
 
 
@@ -67,10 +65,6 @@ def test_dynamic_length_signature_runs_any_length():
         ids, mask, segs = _inputs(length, length)
         ours = module.serve(ids=ids, mask=mask, segment_ids=segs)["probability"].numpy()
         np.testing.assert_allclose(ours, _keras_probs(model, ids, mask, segs), atol=1e-5)
-
-
-def test_mask_value_matches_the_encoder():
-    assert single_text_graph.MASK_NEGATIVE == shared_encoder.MASK_NEGATIVE
 
 
 def _op_counts(tflite_bytes: bytes) -> Counter:

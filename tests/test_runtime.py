@@ -150,10 +150,11 @@ def test_dynamic_length_runs_exact_lengths_with_bounded_interpreters(trained, tm
     fixed = Classifier(bundle(tmp_path_factory, "dynamic"))
     texts = ["fine " * n for n in (2, 20, 40, 2, 25, 7)]  # 40 words: cut at MAX_LENGTH
     packed = [min(len(dynamic.encoder.pieces(t)) + 2, MAX_LENGTH) for t in texts]
-    assert [dynamic.bucket_length(n) for n in packed] == packed
+    assert [dynamic.input_length(n) for n in packed] == packed
     assert len(set(packed)) > 2  # more lengths than interpreters: some get resized
     np.testing.assert_allclose(dynamic.predict_proba(texts), fixed.predict_proba(texts), atol=0.02)
     # One at a time, in an order that revisits lengths after they were evicted.
     one_by_one = np.concatenate([dynamic.predict_proba([t]) for t in texts + texts[::-1]])
     np.testing.assert_allclose(one_by_one, fixed.predict_proba(texts + texts[::-1]), atol=0.02)
     assert len(dynamic._by_length) <= 2
+    assert set(dynamic._by_length) <= set(packed)  # allocated at text lengths, not buckets

@@ -147,7 +147,7 @@ def test_low_rank_student_embedding_is_the_projected_teacher():
     proj = s @ basis @ basis.T
     rms = np.sqrt((proj**2).sum(-1, keepdims=True) / H)
     want = proj / rms * np.asarray(emb.layer_norm.gamma) + np.asarray(emb.layer_norm.beta)
-    student = student_from_teacher(teacher, embedding_size=6)
+    student = student_from_teacher(teacher, embedding_size=6, basis="tokens")
     got = np.asarray(student.embeddings(x["token_ids"], x["segment_ids"]))
     np.testing.assert_allclose(got, want, atol=1e-4)
     assert weights["token"].shape == (V, 6) and weights["kernel"].shape == (6, H)

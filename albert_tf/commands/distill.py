@@ -51,7 +51,7 @@ def register(subparsers) -> None:
         nargs="+",
         help="0-based teacher layers to copy, one per shared group (default: the last)",
     )
-    p.add_argument("--student-basis", choices=["tokens", "sum"], default="tokens")
+    p.add_argument("--student-basis", choices=["tokens", "sum"], default="sum")
     p.add_argument(
         "--student-init",
         help="backbone checkpoint to initialise the student from instead of the teacher "
@@ -85,16 +85,11 @@ def read_lines(path: str) -> list[str]:
     return texts
 
 
-def _init_backbone(source: str):
-    from albert_tf.convert import load_backbone
-
-    return load_backbone(source)
-
-
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from albert_tf.commands.train import load_splits
+    from albert_tf.convert import load_backbone
     from albert_tf.distillation.runner import distill_run, load_teacher
     from albert_tf.training.splits import label_vocabulary, to_split
 
@@ -128,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         student_layers=args.student_layers,
         teacher_layers=args.teacher_layers,
         student_basis=args.student_basis,
-        init_backbone=_init_backbone(args.student_init) if args.student_init else None,
+        init_backbone=load_backbone(args.student_init) if args.student_init else None,
     )
     print(json.dumps({k: v for k, v in result.items() if not isinstance(v, np.ndarray)}, indent=2))
     return 0

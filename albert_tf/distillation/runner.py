@@ -135,7 +135,7 @@ def distill_run(
     student_from_teacher: int = 0,
     student_layers: int | None = None,
     teacher_layers: list[int] | None = None,
-    student_basis: str = "tokens",
+    student_basis: str = "sum",
     init_backbone=None,
 ) -> dict[str, Any]:
     """Distill `teacher` into a fresh student of `preset`; returns metrics.

@@ -136,7 +136,7 @@ def student_from_teacher(
     embedding_size: int,
     num_layers: int | None = None,
     teacher_layers: Sequence[int] | None = None,
-    basis: str = "tokens",
+    basis: str = "sum",
     max_position_embeddings: int | None = None,
 ):
     """An `AlbertBackbone` initialised from `teacher_backbone` (an AlbertBackbone,
@@ -152,8 +152,11 @@ def student_from_teacher(
         num_layers: student layers; default the teacher's.
         teacher_layers: teacher layer indices (0-based) to copy, one per group;
             default `[last layer]`.
-        basis: "tokens" (SVD of the token table) or "sum" (token + position +
-            segment second moments); see `embedding_basis`.
+        basis: "sum" (token + position + segment second moments) or "tokens"
+            (SVD of the token table); see `embedding_basis`. "sum" is the
+            default: on MiniLM (E=112, 6 layers) the fresh student's output had
+            cosine 0.157 with the teacher's against at most 0.076 for "tokens"
+            (one side measurement on 200 movie_reviews validation texts).
         max_position_embeddings: keep the first rows of the position table only
             (fewer parameters); default all of the teacher's.
 

@@ -104,7 +104,6 @@ class SharedEncoder(keras.layers.Layer):
         training=None,
         output_hidden_states: bool = False,
         output_attentions: bool = False,
-        first_token_only: bool = False,
         last_layer_positions=None,
     ):
         """Run all layers.
@@ -112,9 +111,8 @@ class SharedEncoder(keras.layers.Layer):
         Returns the last hidden state, or with `output_hidden_states` /
         `output_attentions` a dict with `sequence_output`, `hidden_states` (the
         input and each layer's output, as in Hugging Face) and `attentions`.
-        `first_token_only` makes the very last block compute the [CLS] row only;
-        `last_layer_positions` (int [batch, P]) makes it compute those rows only
-        (the output is then [batch, P, H]).
+        `last_layer_positions` (int [batch, P]) makes the very last block compute
+        those rows only (the output is then [batch, P, H]).
         """
         mask = additive_attention_mask(padding_mask, hidden_states.dtype)
         kernels = [None] * len(self.blocks)
@@ -133,7 +131,6 @@ class SharedEncoder(keras.layers.Layer):
                     mask,
                     training=training,
                     return_attention=True,
-                    first_token_only=first_token_only and last,
                     kernels=kernels[group * self.inner_group_num + inner],
                     query_positions=last_layer_positions if last else None,
                 )

@@ -139,7 +139,6 @@ class TransformerBlock(keras.layers.Layer):
         attention_mask=None,
         training=None,
         return_attention: bool = False,
-        first_token_only: bool = False,
         kernels: dict | None = None,
         query_positions=None,
     ):
@@ -147,8 +146,6 @@ class TransformerBlock(keras.layers.Layer):
         hidden_states: [batch, seq, H].
         attention_mask: additive mask [batch, 1, 1, seq] (0 keep, large negative drop).
         return_attention: also return the attention probabilities.
-        first_token_only: compute queries and the feed-forward network for the
-            first ([CLS]) position only; a classifier's last block needs no more.
         kernels: the dense kernels already in the compute dtype, from
             `compute_dtype_kernels()` (see there).
         query_positions: int [batch, P]: compute queries and the feed-forward
@@ -156,9 +153,7 @@ class TransformerBlock(keras.layers.Layer):
             pre-training last block needs [CLS] and the masked positions.
         """
         queries_from = hidden_states
-        if first_token_only:
-            queries_from = hidden_states[:, :1, :]
-        elif query_positions is not None:
+        if query_positions is not None:
             index = ops.expand_dims(ops.cast(query_positions, "int32"), axis=-1)
             queries_from = ops.take_along_axis(hidden_states, index, axis=1)
         q = self._split_heads(self._dense(self.query, queries_from, kernels))
