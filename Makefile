@@ -28,8 +28,11 @@ data: setup
 demo: setup data
 	$(PY) -m albert_tf.cli demo --out runs/demo
 
+# Two pytest workers: most of a test's time is single-threaded graph tracing, so a
+# second process uses the second core. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: setup data
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15 tests
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow tests
