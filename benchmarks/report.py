@@ -36,6 +36,7 @@ ORDER = (
     "scaling",
     "distill",
     "distill_student_init",
+    "distill_student_init_l6",
 )
 TITLES = {
     "accuracy": "Accuracy on real data",
@@ -49,6 +50,7 @@ TITLES = {
     "export_latency_avx2": "Exported bundles on an AVX2-only CPU (no VNNI/BF16, 2026-11-30)",
     "pretrain_throughput_quiet": "Pre-training throughput, quiet rerun (2026-11-28 machine, bfloat16-capable CPU)",
     "distill_student_init": "Distillation into a student initialised from the teacher (SVD)",
+    "distill_student_init_l6": "The same teacher-initialised student applied 6 times (teacher depth)",
 }
 
 
