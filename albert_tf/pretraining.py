@@ -205,8 +205,9 @@ def pretrain_on_texts(
         callbacks=callbacks,
         verbose=verbose,
     )
-    history.chance_levels = chance_levels(arrays)
-    message = plateau_message(history.history, history.chance_levels)
+    # A corpus whose texts are all too short to mask has no MLM chance level.
+    history.chance_levels = chance_levels(arrays) if arrays["mlm_weights"].any() else {}
+    message = history.chance_levels and plateau_message(history.history, history.chance_levels)
     if message:
         warnings.warn(message, PretrainingPlateauWarning, stacklevel=2)
     return history
