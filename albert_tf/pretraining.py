@@ -28,7 +28,7 @@ def chance_levels(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     weights = np.asarray(arrays["mlm_weights"]) > 0
     masked = np.asarray(arrays["mlm_labels"])[weights]
     sop = np.asarray(arrays["sop_labels"]).reshape(-1)
-    if not len(masked) or not len(sop):
+    if not len(masked):
         raise ValueError("chance_levels needs at least one example with a masked token.")
     return {
         "mlm_chance": float(np.bincount(masked).max() / len(masked)),

@@ -145,7 +145,7 @@ def train_text_classifier(
                 verbose=verbose,
             )
             pretrain_metrics = {k: round(float(v[-1]), 4) for k, v in history.history.items() if v}
-            chance = getattr(history, "chance_levels", {})
+            chance = history.chance_levels
             pretrain_metrics.update(
                 {k: round(float(chance[k]), 4) for k in ("mlm_chance", "sop_chance") if k in chance}
             )
