@@ -203,7 +203,8 @@ class BestWeights:
 def init_backbone(args):
     """The teacher-initialised student backbone (before fine-tuning): built from the
     *pretrained* MiniLM, not the fine-tuned teacher, so that the same-init student
-    trained without a teacher has seen no fine-tuned teacher at all."""
+    trained without a teacher has seen no fine-tuned teacher at all. With
+    `--prune-vocab`, only the teacher tokens in `args.kept_token_ids`."""
     from albert_tf.convert import load_minilm
     from albert_tf.distillation.student_init import student_from_teacher
 
@@ -213,6 +214,7 @@ def init_backbone(args):
         num_layers=args.student_layers,
         teacher_layers=args.teacher_layers,
         basis=args.basis,
+        token_ids=getattr(args, "kept_token_ids", None),
     )
 
 
@@ -502,6 +504,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--teacher-layers", type=int, nargs="+", default=[5], help="0-based")
     p.add_argument("--basis", choices=["tokens", "sum"], default="sum")
     p.add_argument(
+        "--prune-vocab",
+        action="store_true",
+        help="with --student-from-teacher: keep only the teacher tokens that the training "
+        "and transfer texts use, plus specials and single characters (prune_vocabulary)",
+    )
+    p.add_argument(
         "--scratch-baseline",
         choices=["run", "earlier", "skip"],
         default="run",
@@ -553,8 +561,15 @@ def main(argv: list[str] | None = None) -> int:
             train.texts, vocab_size=args.vocab_size, model_path=tok_path
         )
     from_teacher = args.student_from_teacher > 0
-    # A teacher-initialised student keeps the teacher's WordPiece vocabulary.
+    # A teacher-initialised student keeps the teacher's WordPiece vocabulary,
+    # or (--prune-vocab) the part of it that its training texts use.
     tokenizer = teacher_tok if from_teacher else sp_tokenizer
+    kept = None
+    if from_teacher and args.prune_vocab:
+        from albert_tf.distillation import prune_vocabulary
+
+        tokenizer, kept = prune_vocabulary(teacher_tok, train.texts + transfer)
+        log(f"student vocabulary: {len(kept)} of the teacher's {teacher_tok.vocab_size} tokens")
 
     # The student without a teacher sees the same training sentences and
     # augmented copies, each copy with its source sentence's gold label (the
@@ -572,7 +587,9 @@ def main(argv: list[str] | None = None) -> int:
     if from_teacher:
         layers = "-".join(map(str, args.teacher_layers))
         shape = f"_init_E{args.student_from_teacher}_L{args.student_layers}_k{layers}_{args.basis}"
-    base_args = argparse.Namespace(**{**vars(args), "epochs": b_epochs})
+        shape += f"_pv{len(kept)}" if kept is not None else ""
+    base_args = argparse.Namespace(**{**vars(args), "epochs": b_epochs, "kept_token_ids": kept})
+    student_args = argparse.Namespace(**{**vars(args), "kept_token_ids": kept})
     L = args.max_length
 
     def run_baseline():
@@ -652,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
             val,
             logits_val,
             tokenizer,
-            args,
+            student_args,
             from_teacher,
         ),
         tokenizer,
@@ -702,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
     if from_teacher:
         for name, run_dir in (("baseline", run_base), ("distilled", run_dist)):
             model = _load_model(run_dir)
-            results[name]["tflite"] = teacher_tflite(model, teacher_tok, test_texts, args, run_dir)
+            results[name]["tflite"] = teacher_tflite(model, tokenizer, test_texts, args, run_dir)
     else:
         results["baseline"]["tflite"] = export_student(run_base, test_texts, args)
         results["distilled"]["tflite"] = export_student(run_dist, test_texts, args)
@@ -763,6 +780,7 @@ def main(argv: list[str] | None = None) -> int:
                     "baseline_augmented_with_source_labels": len(base_texts) - n_train,
                     "rotten_tomatoes": len(transfer),
                     "rotten_tomatoes_dropped_overlap": dropped,
+                    "student_vocabulary": tokenizer.vocab_size,
                     "teacher_agrees_with_source_label_on_augmented": teacher_agreement_aug,
                 },
             },

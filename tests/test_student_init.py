@@ -222,3 +222,82 @@ def test_distill_cli_student_from_teacher(tmp_path):
     info = json.load(open(os.path.join(out, "run.json")))
     assert info["distillation"]["student_from_teacher"] == 8
     assert info["distillation"]["teacher_layers"] == [1]
+
+
+def test_kept_tokens_give_the_teacher_backbone_on_their_ids():
+    # A pruned vocabulary: student id i is teacher id kept[i]; at full rank with
+    # the teacher's layers, the student on ids i is the teacher on ids kept[i].
+    teacher = _teacher()
+    kept = np.array([0, 3, 4, 9, 17, 20, 31, 44, 45, 59])
+    student = student_from_teacher(
+        teacher, embedding_size=H, teacher_layers=[0, 1, 2], token_ids=kept
+    )
+    assert student.config.vocab_size == len(kept)
+    rng = np.random.default_rng(3)
+    x = _inputs()
+    x["token_ids"] = rng.integers(0, len(kept), x["token_ids"].shape).astype("int32")
+    on_teacher = {**x, "token_ids": kept[x["token_ids"]].astype("int32")}
+    np.testing.assert_allclose(
+        np.asarray(student(x)["sequence_output"]),
+        np.asarray(teacher(on_teacher)["sequence_output"]),
+        atol=1e-4,
+    )
+
+
+def test_bad_token_ids():
+    teacher = _teacher()
+    with pytest.raises(ValueError, match="out of range"):
+        student_from_teacher(teacher, embedding_size=4, token_ids=[0, 5, V])
+    with pytest.raises(ValueError, match="repeats"):
+        student_from_teacher(teacher, embedding_size=4, token_ids=[0, 5, 5])
+    with pytest.raises(ValueError, match="integer"):
+        student_from_teacher(teacher, embedding_size=4, token_ids=[0.5, 1.5])
+
+
+def test_distill_cli_prunes_a_wordpiece_teacher_vocabulary(tmp_path):
+    import json
+    import os
+
+    from albert_tf.cli import main
+    from albert_tf.training.run_folder import save_run
+    from albert_tf.wordpiece import WordPieceTokenizer
+
+    vocab = os.path.join(os.path.dirname(__file__), "fixtures", "hf", "bert_tiny", "vocab.txt")
+    tok = WordPieceTokenizer.load(vocab)
+    keras.utils.set_random_seed(0)
+    config = AlbertConfig(
+        vocab_size=tok.vocab_size,
+        embedding_size=16,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_hidden_groups=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+    )
+    teacher_dir = str(tmp_path / "teacher")
+    save_run(
+        teacher_dir,
+        AlbertClassifier(AlbertBackbone(config), num_labels=2),
+        tok,
+        ["neg", "pos"],
+        {"task": "single_label", "max_length": 16},
+    )
+    data = tmp_path / "train.csv"
+    rows = [("a charming film", "pos"), ("a dull plot", "neg")] * 8
+    data.write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in rows))
+    out = str(tmp_path / "student")
+    args = ["distill", "--teacher", teacher_dir, "--data", str(data), "--out", out]
+    args += ["--epochs", "1", "--batch-size", "8", "--max-length", "16"]
+    with pytest.raises(ValueError, match="needs --student-from-teacher"):
+        main(args + ["--prune-vocab", "--debug"])
+    assert main(args + ["--student-from-teacher", "8", "--prune-vocab"]) == 0
+    model = keras.models.load_model(os.path.join(out, "model.keras"), compile=False)
+    pruned = WordPieceTokenizer.load(out)
+    # bert_tiny's single-character pieces are "a", ".", ",", "!", "?", "'", "i"
+    # and "##s": 5 specials + those 8 + "charming", "film", "dull", "plot".
+    assert pruned.vocab_size == 17
+    assert model.backbone.config.vocab_size == 17
+    assert pruned.tokenize("a charming plot") == ["a", "charming", "plot"]
+    info = json.load(open(os.path.join(out, "run.json")))
+    assert info["distillation"]["student_vocabulary"] == 17

@@ -53,6 +53,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("--student-basis", choices=["tokens", "sum"], default="sum")
     p.add_argument(
+        "--prune-vocab",
+        action="store_true",
+        help="with --student-from-teacher and a WordPiece teacher: the student keeps only the "
+        "tokens its training and --unlabelled texts use (plus specials, single characters)",
+    )
+    p.add_argument(
         "--student-init",
         help="backbone checkpoint to initialise the student from instead of the teacher "
         "(e.g. the teacher's pretrained, not fine-tuned, weights)",
@@ -93,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
     from albert_tf.distillation.runner import distill_run, load_teacher
     from albert_tf.training.splits import label_vocabulary, to_split
 
+    if args.prune_vocab and not args.student_from_teacher:
+        raise ValueError(
+            "--prune-vocab prunes the teacher's vocabulary: it needs --student-from-teacher."
+        )
     teacher = load_teacher(args.teacher)
     train, validation, test = load_splits(args)
     vocab = label_vocabulary(train, "single_label")
@@ -124,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         teacher_layers=args.teacher_layers,
         student_basis=args.student_basis,
         init_backbone=load_backbone(args.student_init) if args.student_init else None,
+        prune_vocab=args.prune_vocab,
     )
     print(json.dumps({k: v for k, v in result.items() if not isinstance(v, np.ndarray)}, indent=2))
     return 0

@@ -20,6 +20,7 @@ from albert_tf.distillation.teacher_logits import (
     load_teacher_logits,
     save_teacher_logits,
 )
+from albert_tf.distillation.vocabulary import prune_vocabulary
 
 __all__ = [
     "UNLABELLED",
@@ -28,6 +29,7 @@ __all__ = [
     "compute_teacher_logits",
     "distillation_dataset",
     "load_teacher_logits",
+    "prune_vocabulary",
     "save_teacher_logits",
     "student_from_teacher",
     "uniform_layer_map",

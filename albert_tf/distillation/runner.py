@@ -103,6 +103,18 @@ class RestoreBestStudent(keras.callbacks.Callback):
             self.student.set_weights(self.best_weights)
 
 
+def _pruned(teacher: Teacher, texts: list[str]):
+    from albert_tf.distillation.vocabulary import prune_vocabulary
+    from albert_tf.wordpiece import WordPieceTokenizer
+
+    if not isinstance(teacher.tokenizer, WordPieceTokenizer):
+        raise ValueError(
+            f"Vocabulary pruning needs a WordPiece teacher (vocab.txt); the teacher "
+            f"{teacher.source!r} has a {type(teacher.tokenizer).__name__}."
+        )
+    return prune_vocabulary(teacher.tokenizer, texts)
+
+
 def _same_tokenizer(a, b) -> bool:
     return getattr(a, "serialized_model", None) is not None and getattr(
         a, "serialized_model", None
@@ -137,6 +149,7 @@ def distill_run(
     teacher_layers: list[int] | None = None,
     student_basis: str = "sum",
     init_backbone=None,
+    prune_vocab: bool = False,
 ) -> dict[str, Any]:
     """Distill `teacher` into a fresh student of `preset`; returns metrics.
 
@@ -147,7 +160,9 @@ def distill_run(
     `albert_tf.distillation.student_init.student_from_teacher(init_backbone, E,
     student_layers, teacher_layers, student_basis)`: the teacher's tokenizer, a
     rank-(E-1) factorized embedding and shared copies of teacher layers.
-    `init_backbone` defaults to the teacher's own backbone.
+    `init_backbone` defaults to the teacher's own backbone. With `prune_vocab`
+    the student keeps only the teacher's WordPiece tokens that the training and
+    unlabelled texts use (`albert_tf.distillation.prune_vocabulary`).
     """
     from albert_tf.config import AlbertConfig
     from albert_tf.models import AlbertBackbone, AlbertClassifier
@@ -176,9 +191,16 @@ def distill_run(
         from albert_tf.distillation.student_init import student_from_teacher as from_teacher
 
         source = init_backbone if init_backbone is not None else teacher.model.backbone
-        tokenizer = teacher.tokenizer
+        tokenizer, kept = teacher.tokenizer, None
+        if prune_vocab:
+            tokenizer, kept = _pruned(teacher, list(train.texts) + list(unlabelled or []))
         backbone = from_teacher(
-            source, student_from_teacher, student_layers, teacher_layers, student_basis
+            source,
+            student_from_teacher,
+            student_layers,
+            teacher_layers,
+            student_basis,
+            token_ids=kept,
         )
         preset = f"from_teacher(E={student_from_teacher})"
     else:
@@ -278,6 +300,8 @@ def distill_run(
             student_layers=student.backbone.config.num_hidden_layers,
             teacher_layers=list(teacher_layers) if teacher_layers is not None else None,
             student_basis=student_basis,
+            student_vocabulary=tokenizer.vocab_size,
+            pruned_vocabulary=bool(prune_vocab),
         )
     save_run(out_dir, student, tokenizer, labels, run_info)  # spiece.model or vocab.txt
     write_text_atomic(

