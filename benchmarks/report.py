@@ -37,6 +37,8 @@ ORDER = (
     "distill",
     "distill_student_init",
     "distill_student_init_l6",
+    "distill_pruned_vocab_l4",
+    "distill_pruned_vocab_l2",
 )
 TITLES = {
     "accuracy": "Accuracy on real data",
@@ -51,6 +53,8 @@ TITLES = {
     "pretrain_throughput_quiet": "Pre-training throughput, quiet rerun (2026-11-28 machine, bfloat16-capable CPU)",
     "distill_student_init": "Distillation into a student initialised from the teacher (SVD)",
     "distill_student_init_l6": "The same teacher-initialised student applied 6 times (teacher depth)",
+    "distill_pruned_vocab_l4": "Pruned vocabulary pays for 2 shared groups (teacher layers 1, 4), 4 layers",
+    "distill_pruned_vocab_l2": "Pruned vocabulary, 2 shared groups (teacher layers 1, 4), 2 layers",
 }
 
 
