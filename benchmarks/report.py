@@ -39,6 +39,7 @@ ORDER = (
     "distill_student_init_l6",
     "distill_pruned_vocab_l4",
     "distill_pruned_vocab_l2",
+    "distill_latency",
 )
 TITLES = {
     "accuracy": "Accuracy on real data",
@@ -55,6 +56,7 @@ TITLES = {
     "distill_student_init_l6": "The same teacher-initialised student applied 6 times (teacher depth)",
     "distill_pruned_vocab_l4": "Pruned vocabulary pays for 2 shared groups (teacher layers 1, 4), 4 layers",
     "distill_pruned_vocab_l2": "Pruned vocabulary, 2 shared groups (teacher layers 1, 4), 2 layers",
+    "distill_latency": "Teacher and distilled students: TFLite latency side by side",
 }
 
 
