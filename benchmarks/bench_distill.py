@@ -38,6 +38,13 @@ a second process trains the baseline side by side):
         --baseline-copies 0 --epochs 2 --baseline-epochs 2 --learning-rate 1e-4 \
         --temperature 2 --alpha 0.2 --scratch-baseline earlier \
         --results-name distill_student_init > runs/bench_distill.log 2>&1 &
+
+The best student so far (distill_pruned_vocab_l4.json, 98.0% of the teacher):
+    .venv/bin/python -m benchmarks.bench_distill --student-from-teacher 112 \
+        --student-layers 4 --teacher-layers 1 4 --basis sum --prune-vocab \
+        --augment-copies 6 --baseline-copies 0 --epochs 3 --baseline-epochs 3 \
+        --learning-rate 1e-4 --temperature 2 --alpha 0.2 --scratch-baseline earlier \
+        --results-name distill_pruned_vocab_l4
 """
 
 from __future__ import annotations
