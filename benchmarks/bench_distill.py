@@ -372,6 +372,15 @@ def export_student(run_dir, test_texts, args):
     }
 
 
+def invoke_once(interp, inputs: dict, output: int, enc: dict, i: int) -> np.ndarray:
+    """Row `i` of the encoded batch `enc` through a LiteRT interpreter (batch 1)."""
+    interp.set_tensor(inputs["ids"], enc["token_ids"][i : i + 1])
+    interp.set_tensor(inputs["mask"], enc["padding_mask"][i : i + 1])
+    interp.set_tensor(inputs["segment_ids"], enc["segment_ids"][i : i + 1])
+    interp.invoke()
+    return interp.get_tensor(output)
+
+
 def teacher_tflite(teacher, teacher_tok, test_texts, args, folder=None):
     """Size and latency of a WordPiece model (the teacher, or a teacher-initialised
     student with its WordPiece tokenizer) as dynamic-range TFLite: no SentencePiece bundle, so the
@@ -397,11 +406,7 @@ def teacher_tflite(teacher, teacher_tok, test_texts, args, folder=None):
         for _ in range(args.latency_runs):
             for i in range(len(test_texts)):
                 t0 = time.perf_counter()
-                interp.set_tensor(inputs["ids"], enc["token_ids"][i : i + 1])
-                interp.set_tensor(inputs["mask"], enc["padding_mask"][i : i + 1])
-                interp.set_tensor(inputs["segment_ids"], enc["segment_ids"][i : i + 1])
-                interp.invoke()
-                interp.get_tensor(out)
+                invoke_once(interp, inputs, out, enc, i)
                 times.append(time.perf_counter() - t0)
         ms = np.array(times) * 1000
         return {

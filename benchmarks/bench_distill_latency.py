@@ -54,14 +54,6 @@ def _interpreter(run_dir: str, max_length: int):
     return interp, inputs, output, WordPieceTokenizer.load(run_dir), len(flat) / 1e6, params
 
 
-def _run(interp, inputs, output, enc, i: int) -> np.ndarray:
-    interp.set_tensor(inputs["ids"], enc["token_ids"][i : i + 1])
-    interp.set_tensor(inputs["mask"], enc["padding_mask"][i : i + 1])
-    interp.set_tensor(inputs["segment_ids"], enc["segment_ids"][i : i + 1])
-    interp.invoke()
-    return interp.get_tensor(output)
-
-
 def plot(rows: dict, path: str) -> None:
     import matplotlib
 
@@ -102,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results-name", default="distill_latency")
     args = p.parse_args(argv)
 
-    from benchmarks.bench_distill import load_data
+    from benchmarks.bench_distill import invoke_once, load_data
 
     folders = {"teacher": os.path.join(CACHE, "teacher")}
     for spec in args.student:
@@ -126,12 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(len(texts)):
             for name, (interp, inputs, output, *_rest) in models.items():
                 t0 = time.perf_counter()
-                _run(interp, inputs, output, encoded[name], i)
+                invoke_once(interp, inputs, output, encoded[name], i)
                 times[name].append(time.perf_counter() - t0)
     rows = {}
     for name, m in models.items():
         enc = m[3](test.texts, max_length=args.max_length, padding="max_length")
-        pred = [int(_run(*m[:3], enc, i).argmax()) for i in range(len(test.texts))]
+        pred = [int(invoke_once(*m[:3], enc, i).argmax()) for i in range(len(test.texts))]
         ms = np.array(times[name]) * 1000
         rows[name] = {
             "run_folder": os.path.relpath(folders[name], ROOT),

@@ -176,17 +176,37 @@ def test_bad_arguments():
         student_from_teacher(teacher, embedding_size=4, basis="words")
 
 
+def _distill_cli_args(tmp_path, tok, config, rows, max_length):
+    """`albert-tf distill` arguments for a random teacher run (tokenizer `tok`) and a
+    CSV of `rows` (text, label) pairs, repeated 8 times."""
+    from albert_tf.training.run_folder import save_run
+
+    keras.utils.set_random_seed(0)
+    teacher_dir = str(tmp_path / "teacher")
+    save_run(
+        teacher_dir,
+        AlbertClassifier(AlbertBackbone(config), num_labels=2),
+        tok,
+        ["neg", "pos"],
+        {"task": "single_label", "max_length": max_length},
+    )
+    data = tmp_path / "train.csv"
+    data.write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in rows * 8))
+    out = str(tmp_path / "student")
+    args = ["distill", "--teacher", teacher_dir, "--data", str(data), "--out", out]
+    return args + ["--epochs", "1", "--batch-size", "8", "--max-length", str(max_length)]
+
+
 def test_distill_cli_student_from_teacher(tmp_path):
     import json
     import os
 
     from albert_tf import AlbertTokenizer
     from albert_tf.cli import main
-    from albert_tf.training.run_folder import load_run, save_run
+    from albert_tf.training.run_folder import load_run
 
     spiece = os.path.join(os.path.dirname(__file__), "fixtures", "tiny_spiece.model")
     tok = AlbertTokenizer.load(spiece)
-    keras.utils.set_random_seed(0)
     config = AlbertConfig(
         vocab_size=tok.vocab_size,
         embedding_size=16,
@@ -196,21 +216,13 @@ def test_distill_cli_student_from_teacher(tmp_path):
         intermediate_size=64,
         max_position_embeddings=64,
     )
-    teacher_dir = str(tmp_path / "teacher")
-    save_run(
-        teacher_dir,
-        AlbertClassifier(AlbertBackbone(config), num_labels=2),
-        tok,
-        ["neg", "pos"],
-        {"task": "single_label", "max_length": 32},
-    )
-    data = tmp_path / "train.csv"
-    rows = [("a good film", "pos"), ("a dull plot", "neg")] * 8
-    data.write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in rows))
+    rows = [("a good film", "pos"), ("a dull plot", "neg")]
+    args = _distill_cli_args(tmp_path, tok, config, rows, max_length=32)
     out = str(tmp_path / "student")
-    args = ["distill", "--teacher", teacher_dir, "--data", str(data), "--out", out]
     args += ["--student-from-teacher", "8", "--student-layers", "4", "--teacher-layers", "1"]
-    assert main(args + ["--epochs", "1", "--batch-size", "8", "--max-length", "32"]) == 0
+    with pytest.raises(ValueError, match="needs a WordPiece teacher"):
+        main(args + ["--prune-vocab", "--debug"])
+    assert main(args) == 0
     run = load_run(out)
     student = run.model.backbone.config
     assert (student.embedding_size, student.num_hidden_layers, student.num_hidden_groups) == (
@@ -259,12 +271,10 @@ def test_distill_cli_prunes_a_wordpiece_teacher_vocabulary(tmp_path):
     import os
 
     from albert_tf.cli import main
-    from albert_tf.training.run_folder import save_run
     from albert_tf.wordpiece import WordPieceTokenizer
 
     vocab = os.path.join(os.path.dirname(__file__), "fixtures", "hf", "bert_tiny", "vocab.txt")
     tok = WordPieceTokenizer.load(vocab)
-    keras.utils.set_random_seed(0)
     config = AlbertConfig(
         vocab_size=tok.vocab_size,
         embedding_size=16,
@@ -275,20 +285,9 @@ def test_distill_cli_prunes_a_wordpiece_teacher_vocabulary(tmp_path):
         intermediate_size=32,
         max_position_embeddings=32,
     )
-    teacher_dir = str(tmp_path / "teacher")
-    save_run(
-        teacher_dir,
-        AlbertClassifier(AlbertBackbone(config), num_labels=2),
-        tok,
-        ["neg", "pos"],
-        {"task": "single_label", "max_length": 16},
-    )
-    data = tmp_path / "train.csv"
-    rows = [("a charming film", "pos"), ("a dull plot", "neg")] * 8
-    data.write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in rows))
+    rows = [("a charming film", "pos"), ("a dull plot", "neg")]
+    args = _distill_cli_args(tmp_path, tok, config, rows, max_length=16)
     out = str(tmp_path / "student")
-    args = ["distill", "--teacher", teacher_dir, "--data", str(data), "--out", out]
-    args += ["--epochs", "1", "--batch-size", "8", "--max-length", "16"]
     with pytest.raises(ValueError, match="needs --student-from-teacher"):
         main(args + ["--prune-vocab", "--debug"])
     assert main(args + ["--student-from-teacher", "8", "--prune-vocab"]) == 0

@@ -59,7 +59,7 @@ def test_bad_input():
     teacher = WordPieceTokenizer.load(BERT_TINY)
     with pytest.raises(ValueError, match="no texts"):
         prune_vocabulary(teacher, [])
-    with pytest.raises(TypeError, match=r"texts\[1\] is int"):
+    with pytest.raises(TypeError, match=r"texts\[1\] must be str, got int"):
         prune_vocabulary(teacher, ["good", 3])
     spiece = AlbertTokenizer.load(os.path.join(FIXTURES, "tiny_spiece.model"))
     with pytest.raises(TypeError, match="WordPieceTokenizer"):

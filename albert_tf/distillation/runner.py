@@ -186,6 +186,8 @@ def distill_run(
         )
         return logits if order is None else logits[:, order]
 
+    extra = list(unlabelled or [])
+    texts = list(train.texts) + extra
     keras.utils.set_random_seed(seed)
     if student_from_teacher:
         from albert_tf.distillation.student_init import student_from_teacher as from_teacher
@@ -193,7 +195,7 @@ def distill_run(
         source = init_backbone if init_backbone is not None else teacher.model.backbone
         tokenizer, kept = teacher.tokenizer, None
         if prune_vocab:
-            tokenizer, kept = _pruned(teacher, list(train.texts) + list(unlabelled or []))
+            tokenizer, kept = _pruned(teacher, texts)
         backbone = from_teacher(
             source,
             student_from_teacher,
@@ -211,8 +213,6 @@ def distill_run(
         backbone = AlbertBackbone(config)
     student = AlbertClassifier(backbone, num_labels=len(labels))
 
-    extra = list(unlabelled or [])
-    texts = list(train.texts) + extra
     y = np.concatenate([np.asarray(train.labels), np.full(len(extra), UNLABELLED)]).astype(np.int32)
     live = hidden_weight > 0 or attention_weight > 0
     same = tokenizer is teacher.tokenizer or _same_tokenizer(tokenizer, teacher.tokenizer)

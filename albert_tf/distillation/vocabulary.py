@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from albert_tf.wordpiece import SPECIAL_TOKENS, WordPieceTokenizer
+from albert_tf.wordpiece import SPECIAL_TOKENS, WordPieceTokenizer, _as_list
 
 
 def _is_character(token: str) -> bool:
@@ -56,14 +56,11 @@ def prune_vocabulary(
         raise TypeError(
             f"prune_vocabulary needs a WordPieceTokenizer, got {type(tokenizer).__name__}."
         )
-    texts = list(texts)
+    texts = _as_list(texts, "texts")
     if not texts:
         raise ValueError("prune_vocabulary: no texts to count word pieces on.")
     used = np.zeros(tokenizer.vocab_size, bool)
     for start in range(0, len(texts), batch_size):
-        for i, text in enumerate(texts[start : start + batch_size]):
-            if not isinstance(text, str):
-                raise TypeError(f"texts[{start + i}] is {type(text).__name__}, not str.")
         for row in tokenizer._encode_batch(texts[start : start + batch_size]):
             used[row] = True
     for token in SPECIAL_TOKENS:
