@@ -13,7 +13,7 @@ export PYTHONHASHSEED ?= 0
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[train,dev]'
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -1,39 +1,53 @@
-"""albert-tf: ALBERT (A Lite BERT) for Keras 3, from training to quantized TFLite."""
+"""albert-tf: ALBERT (A Lite BERT) for Keras 3, from training to quantized TFLite.
 
+The public names load lazily (on first use), so that `albert-tf predict` and
+`albert-tf bench`, which run the TensorFlow-free edge runtime, never import
+TensorFlow; `from albert_tf import AlbertBackbone` works as before.
+
+Example:
+>>> from albert_tf import AlbertConfig
+>>> AlbertConfig.from_preset("tiny").num_hidden_layers  # doctest: +SKIP
+2
+"""
+
+from __future__ import annotations
+
+import importlib
 import os
 
 # TensorFlow's C++ start-up chatter hides our own messages; users can still
-# raise the level by setting the variable themselves.
+# raise the level by setting the variable themselves. Set before any module of
+# ours imports TensorFlow.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from albert_tf.config import AlbertConfig, ConfigError  # noqa: E402
-from albert_tf.distillation import Distiller  # noqa: E402
-from albert_tf.models import (  # noqa: E402
-    AlbertBackbone,
-    AlbertClassifier,
-    AlbertMaskedLM,
-    AlbertMultipleChoice,
-    AlbertPretrainer,
-    AlbertQuestionAnswerer,
-    AlbertTokenClassifier,
-)
-from albert_tf.tokenizer import AlbertTokenizer  # noqa: E402
-from albert_tf.wordpiece import WordPieceTokenizer  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AlbertBackbone",
-    "AlbertClassifier",
-    "AlbertMaskedLM",
-    "AlbertMultipleChoice",
-    "AlbertPretrainer",
-    "AlbertQuestionAnswerer",
-    "AlbertTokenClassifier",
-    "AlbertTokenizer",
-    "AlbertConfig",
-    "ConfigError",
-    "Distiller",
-    "WordPieceTokenizer",
-    "__version__",
-]
+# Public name -> the module that defines it.
+_LAZY = {
+    "AlbertConfig": "albert_tf.config",
+    "ConfigError": "albert_tf.config",
+    "Distiller": "albert_tf.distillation",
+    "AlbertBackbone": "albert_tf.models",
+    "AlbertClassifier": "albert_tf.models",
+    "AlbertMaskedLM": "albert_tf.models",
+    "AlbertMultipleChoice": "albert_tf.models",
+    "AlbertPretrainer": "albert_tf.models",
+    "AlbertQuestionAnswerer": "albert_tf.models",
+    "AlbertTokenClassifier": "albert_tf.models",
+    "AlbertTokenizer": "albert_tf.tokenizer",
+    "WordPieceTokenizer": "albert_tf.wordpiece",
+}
+
+__all__ = [*sorted(_LAZY), "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip this hook
+        return value
+    raise AttributeError(f"module 'albert_tf' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,5 +1,10 @@
 """The `albert-tf` command. Each sub-command lives in `albert_tf/commands/<name>.py`
-and exposes `register(subparsers)`; this file only lists them."""
+and exposes `register(subparsers)`; this file only lists them.
+
+Building the parser imports no TensorFlow (each command imports what it needs
+when it runs), so `albert-tf predict` and `albert-tf bench` work on an edge
+install that has only the runtime's packages (the base install, no `[train]` extra).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,23 @@ COMMAND_MODULES = [
     "export",
     "predict",
 ]
+
+# Packages of the `train` extra (pyproject.toml): a command that needs one of
+# them on a runtime-only install says which extra to install.
+TRAIN_EXTRA_MODULES = {
+    "tensorflow",
+    "tensorflow_text",
+    "keras",
+    "keras_hub",
+    "safetensors",
+    "tqdm",
+    "matplotlib",
+    "tensorboard",
+    "mediapipe",
+    "ai_edge_quantizer",
+    "tensorflow_lite_support",
+}
+TRAIN_EXTRA_HINT = "pip install 'albert-tf[train]'"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except ModuleNotFoundError as e:
+        if getattr(args, "debug", False) or (e.name or "").split(".")[0] not in TRAIN_EXTRA_MODULES:
+            raise
+        print(
+            f"albert-tf {args.command}: error: this command needs {e.name!r}, which is not "
+            f"installed (an edge install has only the runtime); install it with "
+            f"{TRAIN_EXTRA_HINT}",
+            file=sys.stderr,
+        )
+        return 2
     except (ValueError, FileNotFoundError, OSError, KeyError) as e:
         # User errors (bad files, columns, labels) end with one readable line,
         # not a stack trace from inside TensorFlow.

@@ -29,6 +29,34 @@ from typing import Any
 
 import numpy as np
 
+from albert_tf.config import AlbertConfig
+from albert_tf.convert import (
+    load_multiple_choice,
+    load_question_answerer,
+    load_token_classifier,
+    load_tokenizer,
+)
+from albert_tf.data.labels import LabelVocabulary
+from albert_tf.data.multiple_choice import multiple_choice_arrays, read_multiple_choice
+from albert_tf.data.readers import read_table
+from albert_tf.data.squad import (
+    decode_predictions,
+    features_to_arrays,
+    read_squad,
+    squad_evaluate,
+    squad_features,
+)
+from albert_tf.data.token_labels import label_list, read_conll, token_label_arrays, word_predictions
+from albert_tf.models.backbone import AlbertBackbone
+from albert_tf.models.classifier import AlbertClassifier
+from albert_tf.models.multiple_choice import AlbertMultipleChoice
+from albert_tf.models.question_answerer import AlbertQuestionAnswerer
+from albert_tf.models.token_classifier import AlbertTokenClassifier
+from albert_tf.training.fit_and_save import fit_and_save
+from albert_tf.training.optimizers import create_optimizer
+from albert_tf.training.recipe import build_tokenizer
+from albert_tf.training.run_folder import save_run
+
 TASKS = ("classify", "pairs", "regression", "multi_label", "token", "qa", "multiple_choice")
 # Tasks whose head is not an AlbertClassifier (the classify tasks go through
 # albert_tf.training.recipe.train_text_classifier).
@@ -81,22 +109,15 @@ def build_task_model(task: str, backbone, num_labels: int = 2, **head_kwargs):
     """The head model for `task` on `backbone` (`num_labels` is ignored by qa/multiple_choice)."""
     _check_task(task)
     if task in _PROBLEM_TYPES:
-        from albert_tf.models.classifier import AlbertClassifier
-
         if task == "regression":
             num_labels = 1
         return AlbertClassifier(
             backbone, num_labels=num_labels, problem_type=_PROBLEM_TYPES[task], **head_kwargs
         )
     if task == "token":
-        from albert_tf.models.token_classifier import AlbertTokenClassifier
-
         return AlbertTokenClassifier(backbone, num_labels=num_labels, **head_kwargs)
     if task == "qa":
-        from albert_tf.models.question_answerer import AlbertQuestionAnswerer
-
         return AlbertQuestionAnswerer(backbone, **head_kwargs)
-    from albert_tf.models.multiple_choice import AlbertMultipleChoice
 
     return AlbertMultipleChoice(backbone, **head_kwargs)
 
@@ -138,8 +159,6 @@ def make_task_dataset(
     """
     _check_task(task)
     if task == "qa":
-        from albert_tf.data.squad import features_to_arrays, read_squad, squad_features
-
         examples = read_squad(path)
         features = squad_features(
             examples,
@@ -151,15 +170,11 @@ def make_task_dataset(
         x, y = features_to_arrays(features)
         return TaskData(task, x, y, examples=examples, features=features)
     if task == "token":
-        from albert_tf.data.token_labels import label_list, read_conll, token_label_arrays
-
         sentences = read_conll(path)
         labels = list(labels) if labels else label_list(sentences)
         x, y, word_ids = token_label_arrays(sentences, tokenizer, labels, max_length)
         return TaskData(task, x, y, labels=labels, examples=sentences, word_ids=word_ids)
     if task == "multiple_choice":
-        from albert_tf.data.multiple_choice import multiple_choice_arrays, read_multiple_choice
-
         examples = read_multiple_choice(path)
         x, y = multiple_choice_arrays(examples, tokenizer, max_length)
         if y is None:
@@ -171,9 +186,6 @@ def make_task_dataset(
 
 
 def _classification_data(task, path, tokenizer, max_length, labels, text, pair, label) -> TaskData:
-    from albert_tf.data.labels import LabelVocabulary
-    from albert_tf.data.readers import read_table
-
     if task == "pairs" and not pair:
         raise ValueError("The pairs task needs pair_column (the second text's column).")
     data = read_table(path, text_column=text, label_column=label, pair_column=pair)
@@ -226,8 +238,6 @@ def evaluate_task(
     """
     _check_task(task)
     if task == "qa":
-        from albert_tf.data.squad import decode_predictions, squad_evaluate
-
         out = model.predict(data.x, batch_size=batch_size, verbose=0)
         v2 = any(e.is_impossible for e in data.examples)
         predictions = decode_predictions(
@@ -241,8 +251,6 @@ def evaluate_task(
         )
         return squad_evaluate(data.examples, predictions.answers)
     if task == "token":
-        from albert_tf.data.token_labels import word_predictions
-
         logits = model.predict(data.x, batch_size=batch_size, verbose=0)
         predicted = word_predictions(logits, data.word_ids, data.labels)
         correct = total = found = gold_count = hits = 0
@@ -277,17 +285,11 @@ def evaluate_task(
 def task_texts(task: str, path: str) -> list[str]:
     """The raw texts of a head task's file (to train a tokenizer on)."""
     if task == "token":
-        from albert_tf.data.token_labels import read_conll
-
         return [" ".join(words) for words, _ in read_conll(path)]
     if task == "qa":
-        from albert_tf.data.squad import read_squad
-
         examples = read_squad(path)
         return sorted({e.context for e in examples}) + [e.question for e in examples]
     if task == "multiple_choice":
-        from albert_tf.data.multiple_choice import read_multiple_choice
-
         examples = read_multiple_choice(path)
         return [e["context"] for e in examples] + [c for e in examples for c in e["choices"]]
     raise ValueError(f"task_texts handles {HEAD_TASKS}, not {task!r}.")
@@ -318,6 +320,7 @@ def train_task(
     learning_rate: float = 1e-4,
     max_length: int = 128,
     doc_stride: int = 128,
+    patience: int = 2,
     info: dict[str, Any] | None = None,
     verbose: int | str = "auto",
 ) -> dict[str, Any]:
@@ -326,16 +329,14 @@ def train_task(
     The tokenizer is `tokenizer_path`, the pretrained checkpoint's, or one
     trained on the training file's texts; the model is the checkpoint's (with
     its head when it carries one) or a fresh `preset`. AdamW with warmup and
-    linear decay. Metrics (`evaluate_task`) on the validation and test files
+    linear decay, trained through `fit_and_save` (early stopping on validation
+    loss after `patience` epochs, best checkpoint, TensorBoard logs, resume).
+    Metrics (`evaluate_task`) on the validation and test files
     go into run.json, whose "task" is the task name.
 
     Returns `{"run_dir", "metrics", "parameters"}`.
     """
     import math
-
-    from albert_tf.config import AlbertConfig
-    from albert_tf.training.optimizers import create_optimizer
-    from albert_tf.training.run_folder import save_run
 
     if task not in HEAD_TASKS:
         raise ValueError(
@@ -344,23 +345,13 @@ def train_task(
         )
     os.makedirs(out_dir, exist_ok=True)
     if tokenizer_path or not pretrained:
-        from albert_tf.training.recipe import build_tokenizer
-
         texts = [] if tokenizer_path else task_texts(task, train_path)
         tokenizer = build_tokenizer(texts, out_dir, vocab_size, tokenizer_path)
     else:
-        from albert_tf.convert import load_tokenizer
-
         tokenizer = load_tokenizer(pretrained)
     options = dict(max_length=max_length, doc_stride=doc_stride)
     train = make_task_dataset(task, train_path, tokenizer, **options)
     if pretrained:
-        from albert_tf.convert import (
-            load_multiple_choice,
-            load_question_answerer,
-            load_token_classifier,
-        )
-
         if task == "token":
             model = load_token_classifier(pretrained, num_labels=train.num_labels)
         elif task == "qa":
@@ -368,8 +359,6 @@ def train_task(
         else:
             model = load_multiple_choice(pretrained)
     else:
-        from albert_tf.models.backbone import AlbertBackbone
-
         config = AlbertConfig.from_preset(
             preset, vocab_size=tokenizer.vocab_size, max_position_embeddings=max(512, max_length)
         )
@@ -382,21 +371,31 @@ def train_task(
     for name, path in (("validation", validation_path), ("test", test_path)):
         if path:
             splits[name] = make_task_dataset(task, path, tokenizer, labels=train.labels, **options)
-    history = model.fit(
+    fit = fit_and_save(
+        model,
         train.dataset(batch_size, shuffle=True),
-        validation_data=splits["validation"].dataset(batch_size)
-        if "validation" in splits
-        else None,
+        splits["validation"].dataset(batch_size) if "validation" in splits else None,
         epochs=epochs,
+        out_dir=out_dir,
+        patience=patience,
         verbose=verbose,
     )
-    metrics: dict[str, Any] = {"train_loss": float(history.history["loss"][-1])}
+    metrics: dict[str, Any] = {"train_loss": fit.history["loss"][-1], "best_validation": fit.best}
     for name, data in splits.items():
         metrics[name] = evaluate_task(task, model, data, batch_size=batch_size)
     run_info = {
         "task": task,
         "max_length": max_length,
-        "dataset": train_path,
+        "data": {"train": train_path, "validation": validation_path, "test": test_path},
+        "settings": {
+            "preset": preset,
+            "pretrained": pretrained,
+            "epochs": epochs,
+            "epochs_run": fit.epochs_run,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "patience": patience,
+        },
         "metrics": metrics,
         **({"doc_stride": doc_stride} if task == "qa" else {}),
         **(info or {}),

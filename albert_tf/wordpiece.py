@@ -18,9 +18,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from albert_tf.files import write_text_atomic
 from albert_tf.tokenizer import pad_batch
 
 VOCAB_FILE = "vocab.txt"
+CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 PADDING_MODES = ("longest", "max_length")
 
@@ -69,7 +71,7 @@ class WordPieceTokenizer:
             vocab.pop()
         if lower_case is None:
             lower_case = True
-            config = os.path.join(os.path.dirname(path), "tokenizer_config.json")
+            config = os.path.join(os.path.dirname(path), CONFIG_FILE)
             if os.path.isfile(config):
                 with open(config, encoding="utf-8") as f:
                     lower_case = bool(json.load(f).get("do_lower_case", True))
@@ -79,14 +81,14 @@ class WordPieceTokenizer:
             raise ValueError(f"{path}: {e}") from e
 
     def save(self, folder: str | os.PathLike) -> str:
-        """Write `folder/vocab.txt` (atomically) and return its path."""
+        """Write `folder/vocab.txt` and `folder/tokenizer_config.json` (its
+        `do_lower_case`, which `load` reads back), atomically; returns vocab.txt's path."""
         folder = os.fspath(folder)
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, VOCAB_FILE)
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write("\n".join(self.vocab) + "\n")
-        os.replace(tmp, path)
+        write_text_atomic(path, "\n".join(self.vocab) + "\n")
+        config = json.dumps({"do_lower_case": self.lower_case}, indent=2)
+        write_text_atomic(os.path.join(folder, CONFIG_FILE), config)
         return path
 
     # ------------------------------------------------------------ properties

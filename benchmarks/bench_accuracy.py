@@ -68,17 +68,14 @@ class _Reused:
     """A finished run read back from its run.json (`--reuse-runs`)."""
 
     def __init__(self, out_dir: str):
-        with open(os.path.join(out_dir, "run.json"), encoding="utf-8") as f:
-            info = json.load(f)
+        from albert_tf.training.run_folder import RunFolder
+
+        folder = RunFolder(out_dir)
+        info = folder.read_info()
         self.metrics = info["metrics"]
         self.parameters = int(info["parameters"])
         self.seconds = float(info.get("train_seconds", 0.0))
-        self.vocab_size = None
-        spm = os.path.join(out_dir, "spiece.model")
-        if os.path.exists(spm):
-            import sentencepiece as sp
-
-            self.vocab_size = sp.SentencePieceProcessor(model_file=spm).vocab_size()
+        self.vocab_size = folder.read_tokenizer(info).vocab_size
 
 
 def albert_run(name, data, train, out_dir, args, pretrain: bool):

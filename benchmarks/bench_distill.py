@@ -109,19 +109,17 @@ def load_data():
 
 def teacher_stage(splits, labels, args):
     """Fine-tune MiniLM once; later runs load the saved classifier."""
-    import keras
-
     from albert_tf.convert import load_minilm, minilm_tokenizer
     from albert_tf.models import AlbertClassifier
     from albert_tf.training.finetune import finetune, predict_logits
-    from albert_tf.wordpiece import WordPieceTokenizer
+    from albert_tf.training.run_folder import RunFolder
 
     folder = os.path.join(CACHE, "teacher")
     info_path = os.path.join(folder, "teacher.json")
     if os.path.exists(info_path):
         log(f"teacher: loading the fine-tuned MiniLM from {folder}")
-        model = keras.models.load_model(os.path.join(folder, "model.keras"), compile=False)
-        tokenizer = WordPieceTokenizer.load(folder)
+        cached = RunFolder(folder)
+        model, tokenizer = cached.read_model(), cached.read_tokenizer()
         with open(info_path, encoding="utf-8") as f:
             return model, tokenizer, json.load(f)
     log("teacher: fine-tuning MiniLM on movie_reviews")
@@ -463,11 +461,9 @@ def plot(results, path):
 
 
 def _load_model(run_dir):
-    import keras
+    from albert_tf.training.run_folder import RunFolder
 
-    import albert_tf  # noqa: F401  (registers the layers)
-
-    return keras.models.load_model(os.path.join(run_dir, "model.keras"), compile=False)
+    return RunFolder(run_dir).read_model()
 
 
 def earlier_scratch_baseline() -> dict:

@@ -37,21 +37,20 @@ CACHE = os.path.join(ROOT, "runs", "bench_distill")
 
 def _interpreter(run_dir: str, max_length: int):
     """(interpreter, input indices, output index, tokenizer, MB) of one run folder."""
-    import keras
     from ai_edge_litert.interpreter import Interpreter
 
-    import albert_tf  # noqa: F401  (registers the layers)
-    from albert_tf.wordpiece import WordPieceTokenizer
+    from albert_tf.training.run_folder import load_run
     from export.converter import to_tflite
 
-    model = keras.models.load_model(os.path.join(run_dir, "model.keras"), compile=False)
+    run = load_run(run_dir)
+    model = run.model
     flat = to_tflite(model, "dynamic", max_length)
     interp = Interpreter(model_content=flat, num_threads=1)
     interp.allocate_tensors()
     inputs = {d["name"]: d["index"] for d in interp.get_input_details()}
     output = interp.get_output_details()[0]["index"]
     params = int(model.count_params())
-    return interp, inputs, output, WordPieceTokenizer.load(run_dir), len(flat) / 1e6, params
+    return interp, inputs, output, run.tokenizer, len(flat) / 1e6, params
 
 
 def plot(rows: dict, path: str) -> None:

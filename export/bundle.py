@@ -1,5 +1,11 @@
 """Run folder -> verified bundle folder (model.tflite with metadata, labels, tokenizer, manifest).
 
+Either tokenizer: a SentencePiece run's bundle holds spiece.model, a WordPiece
+run's (a student that kept its BERT teacher's vocabulary) holds vocab.txt, and
+the model's metadata names the same file, so MediaPipe tokenizes by itself.
+The manifest names the tokenizer and records no path of the building machine
+(only the run folder's base name).
+
 Everything is written into a temporary folder next to the destination, verified
 there, and only then renamed into place; a failed or refused export leaves the
 destination as it was.
@@ -20,14 +26,15 @@ import time
 import zipfile
 from collections.abc import Callable
 
+from export.bundle_tokenizer import run_tokenizer_asset
 from export.converter import MODES, representative_inputs, to_tflite
 from export.metadata import add_classifier_metadata
 from export.runtime import (
-    BUNDLE_FILES,
     LABELS_FILE,
     MANIFEST_FILE,
     MODEL_FILE,
-    SPIECE_FILE,
+    bundle_files,
+    read_manifest,
     sha256_of,
 )
 from export.serving import INPUT_NAMES, OUTPUT_NAME
@@ -46,13 +53,29 @@ def _write_bytes(path: str, data: bytes) -> None:
         f.write(data)
 
 
-def _file_entries(folder: str) -> dict:
+def _file_entries(folder: str, tokenizer_file: str) -> dict:
+    """sha256, size and role ("kind") of each bundle file."""
+    kinds = {MODEL_FILE: "model", LABELS_FILE: "labels", tokenizer_file: "tokenizer"}
     return {
         name: {
+            "kind": kind,
             "sha256": sha256_of(os.path.join(folder, name)),
             "bytes": os.path.getsize(os.path.join(folder, name)),
         }
-        for name in BUNDLE_FILES
+        for name, kind in kinds.items()
+    }
+
+
+def _run_summary(run, run_dir: str) -> dict:
+    """What the manifest says about the run: no path of the building machine."""
+    dataset = (getattr(run, "data", None) or {}).get("dataset", run.info.get("dataset"))
+    if isinstance(dataset, str) and (os.sep in dataset or "/" in dataset):
+        dataset = os.path.basename(dataset)  # older run.json files stored a data path here
+    return {
+        "name": os.path.basename(os.path.abspath(run_dir)),
+        "task": run.task,
+        "dataset": dataset,
+        "metrics": run.info.get("metrics"),
     }
 
 
@@ -86,8 +109,9 @@ def zip_bundle(bundle_dir: str, zip_path: str | None = None) -> str:
     zip_path = zip_path or bundle_dir.rstrip(os.sep) + ".zip"
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(zip_path)), suffix=".zip")
     os.close(fd)
+    names = bundle_files(read_manifest(bundle_dir))
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in (*BUNDLE_FILES, MANIFEST_FILE):
+        for name in (*names, MANIFEST_FILE):
             zf.write(os.path.join(bundle_dir, name), arcname=name)
     os.replace(tmp, zip_path)
     return zip_path
@@ -102,6 +126,8 @@ def export_run(
     force: bool = False,
     make_zip: bool = False,
     texts_file: str | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
     num_verify: int = 200,
     num_calibration: int = 200,
     use_mediapipe: bool = True,
@@ -119,8 +145,10 @@ def export_run(
         dynamic_length: model inputs [1, None]: short texts run faster.
         force: write the bundle even when verification fails.
         make_zip: also write `<out_dir>.zip`.
-        texts_file: held-out texts (`label<TAB>text` or one text per line) for
-            verification and calibration, when run.json names no dataset we can load.
+        texts_file: held-out texts for verification and calibration instead of the
+            data run.json records: CSV/TSV/JSONL (with `text_column`/`label_column`,
+            as `albert-tf train` reads them), or `label<TAB>text` / plain text lines.
+        text_column, label_column: the columns of a CSV/TSV/JSONL `texts_file`.
         num_verify: held-out texts to verify on.
         num_calibration: training texts for int8/int16x8 calibration.
         use_mediapipe: also verify with MediaPipe's TextClassifier.
@@ -138,24 +166,28 @@ def export_run(
     start = time.time()
     run = load_run(run_dir)
     max_length = int(max_length or run.max_length)
-    task = run.task
+    task = run.problem_type
+    asset = run_tokenizer_asset(run.tokenizer)
     label_index = {label: i for i, label in enumerate(run.labels)}
-    calib_texts, verify_texts, verify_gold = load_texts(run, texts_file, label_index)
+    texts = load_texts(run, texts_file, label_index, text_column, label_column)
+    log(f"[export] held-out texts: {texts.source}")
+    calib_texts, verify_texts, verify_gold = texts.calibration, texts.held_out, texts.gold
     verify_texts, verify_gold = (
         verify_texts[:num_verify],
         (verify_gold[:num_verify] if verify_gold is not None else None),
     )
 
     log(
-        f"[export] converting {run_dir} to TFLite ({mode}, max_length={max_length}"
-        f"{', dynamic length' if dynamic_length else ''})"
+        f"[export] converting {run_dir} to TFLite ({mode}, max_length={max_length}, "
+        f"{asset.kind} tokenizer{', dynamic length' if dynamic_length else ''})"
     )
-    spiece = run.tokenizer.serialized_model
     representative = None
     if mode in ("int8", "int16x8"):
-        representative = representative_inputs(calib_texts, spiece, max_length, num_calibration)
+        representative = representative_inputs(
+            calib_texts, asset.encoder(), max_length, num_calibration
+        )
     tflite = to_tflite(run.model, mode, max_length, dynamic_length, representative, task)
-    tflite = add_classifier_metadata(tflite, spiece, run.labels)
+    tflite = add_classifier_metadata(tflite, asset.data, run.labels, tokenizer_kind=asset.kind)
 
     out_dir = os.path.abspath(out_dir)
     parent = os.path.dirname(out_dir)
@@ -163,7 +195,7 @@ def export_run(
     staging = tempfile.mkdtemp(dir=parent, prefix=".tmp-bundle-")
     try:
         _write_bytes(os.path.join(staging, MODEL_FILE), tflite)
-        _write_bytes(os.path.join(staging, SPIECE_FILE), spiece)
+        _write_bytes(os.path.join(staging, asset.file), asset.data)
         _write_bytes(
             os.path.join(staging, LABELS_FILE),
             "".join(f"{label}\n" for label in run.labels).encode("utf-8"),
@@ -176,6 +208,7 @@ def export_run(
             "max_length": max_length,
             "dynamic_length": bool(dynamic_length),
             "quantization": mode,
+            "tokenizer": asset.entry(),
             "tensors": {
                 "inputs": {name: name for name in INPUT_NAMES},
                 "output": OUTPUT_NAME,
@@ -183,12 +216,8 @@ def export_run(
             },
             "truncation": f"texts longer than {max_length - 2} pieces lose their end",
             "config": config.to_dict() if config is not None else None,
-            "run": {
-                "path": os.path.abspath(run_dir),
-                "dataset": run.info.get("dataset"),
-                "metrics": run.info.get("metrics"),
-            },
-            "files": _file_entries(staging),
+            "run": _run_summary(run, run_dir),
+            "files": _file_entries(staging, asset.file),
         }
         _write_manifest(staging, manifest)
         log(

@@ -78,12 +78,22 @@ def check_io_names(tflite_bytes: bytes) -> dict[str, list[str]]:
 
 
 def representative_inputs(
-    texts: Iterable[str], spiece_model: bytes, max_length: int, limit: int = 200
+    texts: Iterable[str], encoder, max_length: int, limit: int = 200
 ) -> list[dict[str, np.ndarray]]:
-    """Calibration inputs for int8 / int16x8 from raw texts."""
-    from export.text_encoder import TextEncoder
+    """Calibration inputs for int8 / int16x8 from raw texts.
 
-    encoder = TextEncoder(spiece_model)
+    Args:
+        texts: training texts.
+        encoder: the bundle's edge encoder (`TextEncoder` or `WordPieceEncoder`,
+            e.g. `TokenizerAsset.encoder()`), so calibration sees the ids the
+            device will feed.
+        max_length: the model's input length (every sample is padded to it).
+        limit: at most this many samples.
+    """
+    if not hasattr(encoder, "encode"):
+        raise TypeError(
+            f"representative_inputs needs an encoder with .encode(), got {type(encoder).__name__}"
+        )
     samples = []
     for text in texts:
         ids, mask, segs = encoder.encode(text, max_length, pad_to=max_length)

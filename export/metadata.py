@@ -4,8 +4,15 @@ MediaPipe Tasks' `TextClassifier` (and the TFLite Task Library's BertNLClassifie
 read three things from a model's metadata: which input tensor holds the token ids,
 the mask and the segment ids (by the metadata tensor names `ids`, `mask`,
 `segment_ids`), the tokenizer (an input process unit pointing at an associated
-SentencePiece model) and the label file of the output tensor. Associated files
-travel inside the .tflite: the flatbuffer is followed by a zip archive holding them.
+file) and the label file of the output tensor. Associated files travel inside
+the .tflite: the flatbuffer is followed by a zip archive holding them.
+
+Two tokenizers, as MediaPipe Model Maker writes them:
+- "sentencepiece": `SentencePieceTokenizerOptions` naming `spiece.model`;
+- "wordpiece": `BertTokenizerOptions` whose `vocabFile` is `vocab.txt`, an
+  associated file of type VOCABULARY (one token per line, line i = id i).
+  MediaPipe builds its C++ `BertTokenizer` from it with default options; see
+  `export.wordpiece_encoder` for what that tokenizer does.
 
 We build the metadata flatbuffer with the schema classes generated from
 `metadata_schema.fbs` (shipped in the `mediapipe` wheel) and populate it ourselves:
@@ -14,6 +21,9 @@ and tflite-support pins an old protobuf.
 
 Example:
 >>> tflite = add_classifier_metadata(tflite_bytes, spiece_bytes, ["neg", "pos"])  # doctest: +SKIP
+>>> tflite = add_classifier_metadata(
+...     tflite_bytes, vocab_bytes, ["neg", "pos"], tokenizer_kind="wordpiece"
+... )  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,7 +31,9 @@ from __future__ import annotations
 import io
 import zipfile
 
-SPIECE_FILE = "spiece.model"
+# SPIECE_FILE and VOCAB_FILE are re-exported for readers of the metadata.
+from export.bundle_tokenizer import SPIECE_FILE, TOKENIZER_FILES, VOCAB_FILE  # noqa: F401
+
 LABELS_FILE = "labels.txt"
 METADATA_NAME = "TFLITE_METADATA"
 # Lowest metadata parser that understands input process units (tokenizers):
@@ -67,7 +79,26 @@ def _tensor_metadata(meta_fb, name, description, associated_files=None, float_ra
     return md
 
 
-def _build_metadata(input_names, output_names, name, description):
+def _tokenizer_unit(meta_fb, kind: str):
+    """The input process unit MediaPipe's BertPreprocessor builds its tokenizer from."""
+    tokenizer = meta_fb.ProcessUnitT()
+    file = meta_fb.AssociatedFileT()
+    file.name = TOKENIZER_FILES[kind]
+    if kind == "wordpiece":
+        file.description = "Vocabulary file for the BertTokenizer (one token per line)."
+        file.type = meta_fb.AssociatedFileType.VOCABULARY
+        tokenizer.optionsType = meta_fb.ProcessUnitOptions.BertTokenizerOptions
+        tokenizer.options = meta_fb.BertTokenizerOptionsT()
+        tokenizer.options.vocabFile = [file]
+    else:
+        file.description = "The SentencePiece model file."
+        tokenizer.optionsType = meta_fb.ProcessUnitOptions.SentencePieceTokenizerOptions
+        tokenizer.options = meta_fb.SentencePieceTokenizerOptionsT()
+        tokenizer.options.sentencePieceModel = [file]
+    return tokenizer
+
+
+def _build_metadata(input_names, output_names, name, description, tokenizer_kind):
     meta_fb, _ = _schemas()
     expected_inputs = {"ids", "mask", "segment_ids"}
     if set(input_names) != expected_inputs:
@@ -94,13 +125,7 @@ def _build_metadata(input_names, output_names, name, description):
         float_range=True,
     )
 
-    sp_file = meta_fb.AssociatedFileT()
-    sp_file.name = SPIECE_FILE
-    sp_file.description = "The SentencePiece model file."
-    tokenizer = meta_fb.ProcessUnitT()
-    tokenizer.optionsType = meta_fb.ProcessUnitOptions.SentencePieceTokenizerOptions
-    tokenizer.options = meta_fb.SentencePieceTokenizerOptionsT()
-    tokenizer.options.sentencePieceModel = [sp_file]
+    tokenizer = _tokenizer_unit(meta_fb, tokenizer_kind)
 
     subgraph = meta_fb.SubGraphMetadataT()
     subgraph.inputTensorMetadata = inputs
@@ -142,22 +167,33 @@ def _inline_offset_buffers(model, tflite_bytes: bytes) -> None:
 
 def add_classifier_metadata(
     tflite_bytes: bytes,
-    spiece_model: bytes,
+    tokenizer_file: bytes,
     labels: list[str],
     name: str = "ALBERT text classifier",
     description: str = "Classifies a text into one of the labels (albert-tf export).",
+    tokenizer_kind: str = "sentencepiece",
 ) -> bytes:
     """Return `tflite_bytes` with classifier metadata and the tokenizer and labels packed in.
+
+    Args:
+        tflite_bytes: the converted model (inputs ids/mask/segment_ids, output probability).
+        tokenizer_file: the bytes of `spiece.model` or `vocab.txt`.
+        labels: label names in output order.
+        tokenizer_kind: "sentencepiece" or "wordpiece" (see `TOKENIZER_FILES`).
 
     Any metadata already in the model is replaced.
     """
     import flatbuffers
 
+    if tokenizer_kind not in TOKENIZER_FILES:
+        raise ValueError(
+            f"Unknown tokenizer kind {tokenizer_kind!r}; expected one of {sorted(TOKENIZER_FILES)}."
+        )
     meta_fb, model_fb = _schemas()
     if tflite_bytes[4:8] != _TFLITE_IDENTIFIER:
         raise ValueError("Not a TFLite flatbuffer (file identifier is not TFL3).")
     inputs, outputs = tensor_names(tflite_bytes)
-    model_md = _build_metadata(inputs, outputs, name, description)
+    model_md = _build_metadata(inputs, outputs, name, description, tokenizer_kind)
     builder = flatbuffers.Builder(0)
     builder.Finish(model_md.Pack(builder), _METADATA_IDENTIFIER)
     metadata_buf = bytes(builder.Output())
@@ -182,7 +218,7 @@ def add_classifier_metadata(
     out = io.BytesIO()
     out.write(bytes(builder.Output()))
     with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as zf:
-        zf.writestr(SPIECE_FILE, spiece_model)
+        zf.writestr(TOKENIZER_FILES[tokenizer_kind], tokenizer_file)
         zf.writestr(LABELS_FILE, "\n".join(labels))
     return out.getvalue()
 

@@ -1,7 +1,11 @@
-"""Run an exported bundle with no TensorFlow: numpy, sentencepiece and ai-edge-litert only.
+"""Run an exported bundle with no TensorFlow: numpy, ai-edge-litert and the tokenizer only.
 
 A bundle is the folder `albert-tf export` writes: model.tflite, labels.txt,
-spiece.model, manifest.json. `Classifier` checks the files against the manifest
+manifest.json and the tokenizer its manifest names (spiece.model for
+SentencePiece, read with `sentencepiece`; vocab.txt for WordPiece, read by the
+pure-Python `export.wordpiece_encoder`; a manifest without a "tokenizer" entry
+is an older SentencePiece bundle). Both encoders give the ids MediaPipe's
+TextClassifier gives. `Classifier` checks the files against the manifest
 (sha256 and labels) before it runs anything, so a corrupt or mixed-up bundle
 fails at load time with the file named.
 
@@ -30,12 +34,17 @@ from collections import OrderedDict
 
 import numpy as np
 
-from export.text_encoder import TextEncoder
+from export.bundle_tokenizer import (
+    SPIECE_FILE,
+    TokenizerEntryError,
+    load_encoder,
+    tokenizer_entry,
+)
 
 MODEL_FILE = "model.tflite"
 LABELS_FILE = "labels.txt"
-SPIECE_FILE = "spiece.model"
 MANIFEST_FILE = "manifest.json"
+# The files of a SentencePiece bundle; `bundle_files(manifest)` gives any bundle's.
 BUNDLE_FILES = (MODEL_FILE, LABELS_FILE, SPIECE_FILE)
 INPUT_NAMES = ("ids", "mask", "segment_ids")
 OUTPUT_NAME = "probability"
@@ -66,10 +75,23 @@ def read_manifest(bundle_dir: str) -> dict:
         raise BundleError(f"{path} is not valid JSON: {e}") from e
 
 
+def manifest_tokenizer(manifest: dict) -> dict:
+    """The manifest's checked "tokenizer" entry (SentencePiece for older bundles)."""
+    try:
+        return tokenizer_entry(manifest, MANIFEST_FILE)
+    except TokenizerEntryError as e:
+        raise BundleError(str(e)) from e
+
+
+def bundle_files(manifest: dict) -> tuple[str, str, str]:
+    """(model, labels, tokenizer file) of the bundle this manifest describes."""
+    return (MODEL_FILE, LABELS_FILE, manifest_tokenizer(manifest)["file"])
+
+
 def check_bundle(bundle_dir: str, manifest: dict | None = None) -> dict:
     """Check files, sha256 and labels against the manifest; return the manifest."""
     manifest = read_manifest(bundle_dir) if manifest is None else manifest
-    for name in BUNDLE_FILES:
+    for name in bundle_files(manifest):
         path = os.path.join(bundle_dir, name)
         if not os.path.exists(path):
             raise FileNotFoundError(f"Bundle {bundle_dir} has no {name}")
@@ -139,8 +161,15 @@ class Classifier:
         if check_files:
             check_bundle(bundle_dir, self.manifest)
         self.labels = read_labels(os.path.join(bundle_dir, LABELS_FILE))
-        with open(os.path.join(bundle_dir, SPIECE_FILE), "rb") as f:
-            self.encoder = TextEncoder(f.read(), source=os.path.join(bundle_dir, SPIECE_FILE))
+        self.tokenizer = manifest_tokenizer(self.manifest)
+        try:
+            self.encoder = load_encoder(bundle_dir, self.tokenizer)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"Bundle {bundle_dir} has no {self.tokenizer['file']}"
+            ) from None
+        except ValueError as e:
+            raise BundleError(str(e)) from e
         self.model_path = os.path.join(bundle_dir, MODEL_FILE)
         self.num_threads = num_threads
         self.interpreter = _make_interpreter(self.model_path, num_threads)

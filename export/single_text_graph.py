@@ -11,7 +11,10 @@ FULLY_CONNECTED and every reshape has a constant target shape, whatever the
 length.
 
 The functions reuse the trained model's own layers (no weights are copied), so
-the result equals the Keras model's (tests compare them).
+the result equals the Keras model's (tests compare them). This is the one
+documented second forward pass of the encoder: training, distillation
+(`AlbertBackbone.internals_model`) and evaluation all run the Keras graph; only
+the export needs these batch-free shapes. It uses the blocks' public parts only.
 
 Example:
 >>> x = embed_single(backbone.embeddings, ids[0], segment_ids[0])  # doctest: +SKIP
@@ -84,7 +87,7 @@ def block_single(
     context = tf.transpose(tf.matmul(probs, v), (1, 0, 2))
     context = tf.reshape(context, (-1, block.hidden_size))
     h = block.attention_layer_norm(queries_from + block.attention_output(context))
-    ffn = block.output_dense(block._activation(block.intermediate(h)))
+    ffn = block.output_dense(block.activation(block.intermediate(h)))
     return block.output_layer_norm(h + ffn)
 
 

@@ -5,7 +5,10 @@ Three independent paths classify the same held-out texts:
 - our edge runtime (`export.runtime.Classifier`: LiteRT + our own packing);
 - MediaPipe's TextClassifier (its own C++ tokenizer, reading only the metadata).
 The report holds each one's accuracy (when gold labels are given), label
-agreement with Keras and the largest probability difference.
+agreement with Keras and the largest probability difference, and how many texts
+the bundle's tokenizer (MediaPipe's) packs into other ids than the run's
+tokenizer does: for WordPiece bundles MediaPipe lower-cases ASCII only and keeps
+accents (`export.wordpiece_encoder`), so accented texts can differ.
 
 Example:
 >>> report = verify_bundle(model, tokenizer, "bundle_dir", texts, gold)  # doctest: +SKIP
@@ -60,6 +63,21 @@ def mediapipe_probabilities(model_path: str, texts, num_labels: int) -> np.ndarr
     return out
 
 
+def tokenization_difference(tokenizer, encoder, texts, max_length: int) -> dict:
+    """Texts whose packed ids differ between the run's tokenizer and the bundle's encoder."""
+    batch = tokenizer(list(texts), max_length=max_length, padding="max_length")
+    differing = 0
+    for i, text in enumerate(texts):
+        keras_ids = np.asarray(batch["token_ids"][i])[np.asarray(batch["padding_mask"][i]) > 0]
+        ids, mask, _ = encoder.encode(text, max_length)
+        differing += not np.array_equal(keras_ids, ids[0][mask[0] > 0])
+    return {
+        "kind": encoder.kind,
+        "texts_with_other_ids": int(differing),
+        "fraction": differing / max(len(texts), 1),
+    }
+
+
 def _decisions(probs: np.ndarray, task: str) -> np.ndarray:
     return probs > 0.5 if task == "multi_label" else probs.argmax(axis=-1)
 
@@ -110,6 +128,7 @@ def verify_bundle(
         "thresholds": {"min_agreement": min_agreement, "max_accuracy_drop": max_accuracy_drop},
         "keras": {"accuracy": _accuracy(keras_probs, gold, task)},
         "runtime": compare(keras_probs, runtime.predict_proba(texts), gold, task),
+        "tokenization": tokenization_difference(tokenizer, runtime.encoder, texts, max_length),
     }
     if use_mediapipe:
         mp_probs = mediapipe_probabilities(runtime.model_path, texts, len(runtime.labels))

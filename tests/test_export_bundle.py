@@ -99,6 +99,13 @@ def test_manifest_records_files_and_settings(tmp_path_factory):
     assert manifest["labels"] == LABELS
     assert manifest["tensors"]["output"] == "probability"
     assert manifest["config"]["hidden_size"] == 64
+    assert manifest["tokenizer"] == {
+        "kind": "sentencepiece",
+        "file": "spiece.model",
+        "lower_case": False,
+    }
+    assert manifest["files"]["spiece.model"]["kind"] == "tokenizer"
+    assert manifest["run"]["name"] == "run" and "path" not in manifest["run"]
 
 
 def test_refuses_bundle_below_threshold_unless_forced(trained, tmp_path):
@@ -177,10 +184,10 @@ def test_cli_export_and_predict(trained, tmp_path, capsys):
 
 def test_int16x8_converts_or_says_why(trained):
     from export.converter import check_io_names, representative_inputs, to_tflite
+    from export.text_encoder import TextEncoder
 
-    data = representative_inputs(
-        trained["texts"][:8], trained["tokenizer"].serialized_model, MAX_LENGTH
-    )
+    encoder = TextEncoder(trained["tokenizer"].serialized_model)
+    data = representative_inputs(trained["texts"][:8], encoder, MAX_LENGTH)
     try:
         flat = to_tflite(trained["model"], "int16x8", MAX_LENGTH, representative_data=data)
     except ValueError as e:  # TF 2.21's 16x8 calibration rejects int32 inputs
@@ -202,7 +209,9 @@ def test_held_out_texts_come_from_the_runs_dataset():
     from export.texts import load_texts
 
     run = SimpleNamespace(path="run", info={"dataset": "movie_reviews"})
-    calibration, held_out, gold = load_texts(run, None, {"negative": 0, "positive": 1})
+    texts = load_texts(run, None, {"negative": 0, "positive": 1})
+    calibration, held_out, gold = texts.calibration, texts.held_out, texts.gold
+    assert texts.source == f"{len(held_out)} texts, the test split of movie_reviews"
     assert len(calibration) > len(held_out) == len(gold) > 100
     assert set(gold) == {0, 1} and all(isinstance(t, str) and t for t in held_out[:20])
     with pytest.raises(ValueError, match="--texts"):

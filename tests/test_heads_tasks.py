@@ -100,6 +100,10 @@ def test_train_task_writes_a_loadable_run_folder(tmp_path):
     assert set(result["metrics"]["validation"]) >= {"word_accuracy", "entity_f1"}
     run = load_run(result["run_dir"])
     assert run.task == "token" and run.labels[0] == "O" and len(run.labels) == 7
+    assert run.problem_type is None and run.data["train"] == os.path.abspath(ner)
+    # The shared fit path: best checkpoint, TensorBoard logs, resume backup.
+    assert (tmp_path / "run" / "checkpoints" / "best.weights.h5").exists()
+    assert (tmp_path / "run" / "logs").is_dir()
     assert run.model.num_labels == 7
     with pytest.raises(ValueError, match="classifier task"):
         train_task("classify", ner, str(tmp_path / "x"))

@@ -81,6 +81,22 @@ def test_missing_file_is_named(bundle_copy):
         Classifier(str(bundle_copy))
 
 
+def test_bundle_from_before_wordpiece_support_still_loads(trained, bundle_copy):
+    # Older manifests name no tokenizer and no file kinds: they are SentencePiece bundles.
+    from export.runtime import Classifier
+
+    texts = trained["texts"][:5]
+    expected = Classifier(str(bundle_copy)).predict_proba(texts)
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    del manifest["tokenizer"]
+    for entry in manifest["files"].values():
+        del entry["kind"]
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    clf = Classifier(str(bundle_copy))
+    assert clf.encoder.kind == "sentencepiece"
+    np.testing.assert_array_equal(clf.predict_proba(texts), expected)
+
+
 def test_missing_manifest_is_named(bundle_copy):
     from export.runtime import Classifier
 

@@ -105,7 +105,8 @@ def test_cli_train_then_evaluate_with_an_unseen_label(tmp_path, capsys):
     ])  # fmt: skip
     assert code == 0
     info = json.loads((run_dir / "run.json").read_text())
-    assert info["task"] == "single_label" and "test" in info["metrics"]
+    assert (info["task"], info["problem_type"]) == ("classify", "single_label")
+    assert "test" in info["metrics"]
     assert (run_dir / "test_confusion_matrix.png").exists()
 
     write_csv(tmp_path / "eval.csv", [("fine", "pos"), ("meh", "neutral")])

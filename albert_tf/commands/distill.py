@@ -94,7 +94,7 @@ def read_lines(path: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from albert_tf.commands.train import load_splits
+    from albert_tf.commands.train import load_splits, recorded_data
     from albert_tf.convert import load_backbone
     from albert_tf.distillation.runner import distill_run, load_teacher
     from albert_tf.training.splits import label_vocabulary, to_split
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         max_length=args.max_length,
         teacher_max_length=args.teacher_max_length,
-        info={"dataset": args.dataset or args.data, "text_column": args.text_column},
+        info={"data": recorded_data(args)},  # export verifies on the same held-out part
         student_from_teacher=args.student_from_teacher,
         student_layers=args.student_layers,
         teacher_layers=args.teacher_layers,

@@ -38,8 +38,12 @@ def run(args: argparse.Namespace) -> int:
         data = load(args.dataset).test
     else:
         data = read_table(args.data, args.text_column, args.label_column, args.pair_column)
-    vocab = None if run.task == "regression" else LabelVocabulary(run.labels)
-    split = to_split(data, vocab, run.task)
+    if run.problem_type is None:
+        raise ValueError(
+            f"{args.run_dir}: evaluate scores classifier runs; this run's task is {run.task!r}."
+        )
+    vocab = None if run.problem_type == "regression" else LabelVocabulary(run.labels)
+    split = to_split(data, vocab, run.problem_type)
     metrics = evaluate_model(
         run.model,
         run.tokenizer,

@@ -29,7 +29,14 @@ def register(subparsers) -> None:
         action="store_true",
         help="inputs [1, None]: short texts cost less (texts are still cut at --max-length)",
     )
-    p.add_argument("--texts", default=None, help="held-out texts: 'label<TAB>text' lines or texts")
+    p.add_argument(
+        "--texts",
+        default=None,
+        help="held-out texts (default: the validation/test data recorded in the run): "
+        "CSV/TSV/JSONL with --text-column/--label-column, or 'label<TAB>text' lines",
+    )
+    p.add_argument("--text-column", default="text", help="text column of a --texts table")
+    p.add_argument("--label-column", default="label", help="label column of a --texts table")
     p.add_argument("--num-verify", type=int, default=200, help="held-out texts to verify on")
     p.add_argument("--no-mediapipe", action="store_true", help="skip MediaPipe verification")
     p.add_argument(
@@ -55,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         make_zip=args.zip,
         texts_file=args.texts,
+        text_column=args.text_column,
+        label_column=args.label_column,
         num_verify=args.num_verify,
         use_mediapipe=not args.no_mediapipe,
     )

@@ -1,7 +1,8 @@
 """`albert-tf predict BUNDLE "text" ...` and `albert-tf bench BUNDLE`: the edge runtime from the CLI.
 
-Both use only `export.runtime` (numpy, sentencepiece, LiteRT): what they measure
-is what an edge device without TensorFlow runs.
+Both use only `export.runtime` (numpy, sentencepiece, LiteRT) and import no
+TensorFlow: they run on an edge install (the base package, no `[train]` extra), and what
+`bench` measures (peak memory included) is what such a device runs.
 """
 
 from __future__ import annotations
@@ -60,11 +61,34 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    texts = _read_lines(args.file) if args.file else None
+    if _heavy_modules_loaded():
+        # Called from a process that already holds TensorFlow (a script or a test
+        # calling `albert_tf.cli.main`): its memory would be counted as the
+        # runtime's, so measure in a fresh process instead.
+        result = _bench_in_subprocess(args)
+    else:
+        from export.benchmark import DEFAULT_TEXTS, bench_bundle
+
+        result = bench_bundle(
+            args.bundle, texts or list(DEFAULT_TEXTS), args.threads, args.runs, args.warmup
+        )
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>22}: {value}")
+    return 0
+
+
+def _heavy_modules_loaded() -> bool:
+    return any(name in sys.modules for name in ("tensorflow", "keras", "torch"))
+
+
+def _bench_in_subprocess(args: argparse.Namespace) -> dict:
     import os
     import subprocess
 
-    # A fresh process: this one has TensorFlow loaded (the albert_tf package
-    # imports it), which would hide the runtime's real memory footprint.
     cmd = [sys.executable, "-m", "export.benchmark", args.bundle, "--threads", str(args.threads)]
     cmd += ["--runs", str(args.runs), "--warmup", str(args.warmup)]
     if args.file:
@@ -75,10 +99,4 @@ def run_bench(args: argparse.Namespace) -> int:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise ValueError(f"bench failed: {proc.stderr.strip().splitlines()[-1:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>22}: {value}")
-    return 0
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
-from albert_tf.tasks import HEAD_TASKS
+# The heads with their own file formats (albert_tf.tasks.HEAD_TASKS, which a test
+# keeps equal to this): named here so that building the parser imports no
+# TensorFlow, which `albert-tf predict` on an edge device does not have.
+HEAD_TASKS = ("token", "qa", "multiple_choice")
 
 TASKS = {
     "classify": "single_label",
@@ -13,6 +17,9 @@ TASKS = {
     "multi_label": "multi_label",
     "regression": "regression",
 }
+# Validation and test carved out of --data when no --validation/--test file is given;
+# run.json records it so that `albert-tf export` can make the same split again.
+DEFAULT_SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0}
 
 
 def register(subparsers) -> None:
@@ -82,7 +89,28 @@ def load_splits(args):
         validation = read_table(args.validation, **read) if args.validation else None
         test = read_table(args.test, **read) if args.test else None
         return train, validation, test
-    return split_dataset(train, (0.8, 0.1, 0.1), seed=0)
+    return split_dataset(train, DEFAULT_SPLIT["fractions"], seed=DEFAULT_SPLIT["seed"])
+
+
+def recorded_data(args: argparse.Namespace) -> dict:
+    """run.json's "data": where the examples came from and how they were read."""
+
+    def absolute(path: str | None) -> str | None:
+        return os.path.abspath(path) if path else None
+
+    from_file = not args.dataset
+    carved = from_file and not (args.validation or args.test)
+    return {
+        "dataset": args.dataset,
+        "train": absolute(args.data),
+        "validation": absolute(args.validation) if from_file else None,
+        "test": absolute(args.test) if from_file else None,
+        "split": dict(DEFAULT_SPLIT) if carved else None,
+        "text_column": args.text_column,
+        "label_column": args.label_column,
+        "pair_column": args.pair_column,
+        "encoding_errors": args.encoding_errors,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         patience=args.patience,
         pretrain_texts=train.texts if args.pretrain_epochs else None,
         pretrain_epochs=args.pretrain_epochs,
-        info={"dataset": args.dataset or args.data, "text_column": args.text_column},
+        info={"version": 2, "task": args.task, "problem_type": task, "data": recorded_data(args)},
     )
     print(
         json.dumps(
@@ -156,7 +184,16 @@ def run_head_task(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         max_length=args.max_length,
         doc_stride=args.doc_stride,
-        info={"dataset": args.data},
+        info={
+            "data": {
+                key: os.path.abspath(path) if path else None
+                for key, path in (
+                    ("train", args.data),
+                    ("validation", args.validation),
+                    ("test", args.test),
+                )
+            }
+        },
     )
     print(json.dumps(result, indent=2, default=str))
     return 0

@@ -31,6 +31,15 @@ from albert_tf.convert.weight_map import (
     backbone_entries,
     mlm_entries,
 )
+from albert_tf.models.backbone import AlbertBackbone
+from albert_tf.models.classifier import AlbertClassifier
+from albert_tf.models.masked_lm import AlbertMaskedLM
+from albert_tf.models.multiple_choice import AlbertMultipleChoice
+from albert_tf.models.pretrainer import AlbertPretrainer
+from albert_tf.models.question_answerer import AlbertQuestionAnswerer
+from albert_tf.models.token_classifier import AlbertTokenClassifier
+from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.wordpiece import WordPieceTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +143,7 @@ def load_tokenizer(source: str | os.PathLike | Checkpoint, **kwargs: Any):
     if path is None:
         return None
     if path.endswith(".txt"):
-        from albert_tf.wordpiece import WordPieceTokenizer
-
         return WordPieceTokenizer.load(path, **kwargs)
-    from albert_tf.tokenizer import AlbertTokenizer
 
     return AlbertTokenizer.load(path, **kwargs)
 
@@ -153,8 +159,6 @@ def _carries(ckpt: Checkpoint, prefix: str, head_classes: tuple[str, ...]) -> bo
 
 
 def _backbone(ckpt: Checkpoint, backbone_kwargs: dict[str, Any]):
-    from albert_tf.models.backbone import AlbertBackbone
-
     backbone = AlbertBackbone(ckpt.config, **backbone_kwargs)
     # Hugging Face heads built without a pooler (masked LM, token classification,
     # QA) save none; the pooler then keeps its initial weights, as in transformers.
@@ -216,7 +220,6 @@ def load_classifier(
         **kwargs: backbone arguments (`dtype`, `output_hidden_states`) and
             classifier arguments (`dropout`, `problem_type`).
     """
-    from albert_tf.models.classifier import AlbertClassifier
 
     ckpt = open_checkpoint(source)
     backbone_kw, head_kw = _split_kwargs(kwargs)
@@ -241,7 +244,6 @@ def load_classifier(
 
 def load_masked_lm(source: str | os.PathLike | Checkpoint, **kwargs: Any):
     """An `AlbertMaskedLM` (backbone + tied masked-LM head) with SOURCE's weights."""
-    from albert_tf.models.masked_lm import AlbertMaskedLM
 
     ckpt = open_checkpoint(source)
     model = AlbertMaskedLM(_backbone(ckpt, kwargs))
@@ -252,7 +254,6 @@ def load_masked_lm(source: str | os.PathLike | Checkpoint, **kwargs: Any):
 def load_pretrainer(source: str | os.PathLike | Checkpoint, **kwargs: Any):
     """An `AlbertPretrainer` (masked LM + sentence-order head), e.g. to continue
     pre-training. A checkpoint without the SOP head gets a fresh one."""
-    from albert_tf.models.pretrainer import AlbertPretrainer
 
     ckpt = open_checkpoint(source)
     model = AlbertPretrainer(_backbone(ckpt, kwargs))
@@ -266,7 +267,6 @@ def load_token_classifier(
     source: str | os.PathLike | Checkpoint, num_labels: int | None = None, **kwargs: Any
 ):
     """An `AlbertTokenClassifier`; head from `AlbertForTokenClassification` if carried."""
-    from albert_tf.models.token_classifier import AlbertTokenClassifier
 
     ckpt = open_checkpoint(source)
     backbone_kw, head_kw = _split_kwargs(kwargs)
@@ -286,7 +286,6 @@ def load_token_classifier(
 
 def load_question_answerer(source: str | os.PathLike | Checkpoint, **kwargs: Any):
     """An `AlbertQuestionAnswerer`; head from `AlbertForQuestionAnswering` if carried."""
-    from albert_tf.models.question_answerer import AlbertQuestionAnswerer
 
     ckpt = open_checkpoint(source)
     model = AlbertQuestionAnswerer(_backbone(ckpt, kwargs))
@@ -297,7 +296,6 @@ def load_question_answerer(source: str | os.PathLike | Checkpoint, **kwargs: Any
 
 def load_multiple_choice(source: str | os.PathLike | Checkpoint, **kwargs: Any):
     """An `AlbertMultipleChoice`; head from `AlbertForMultipleChoice` if carried."""
-    from albert_tf.models.multiple_choice import AlbertMultipleChoice
 
     ckpt = open_checkpoint(source)
     backbone_kw, head_kw = _split_kwargs(kwargs)

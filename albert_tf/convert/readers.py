@@ -24,7 +24,9 @@ import numpy as np
 from albert_tf.config import AlbertConfig, ConfigError
 from albert_tf.convert.checkpoint import Checkpoint, Tensor
 from albert_tf.convert.errors import CheckpointError
+from albert_tf.convert.keras_hub_weights import keras_hub_entries, keras_hub_to_config
 from albert_tf.convert.safetensors_io import SafetensorsFile
+from albert_tf.convert.weight_map import export_state, model_entries
 
 PICKLE_FILES = (
     "pytorch_model.bin",
@@ -319,9 +321,6 @@ def read_google(folder_or_prefix: str) -> Checkpoint:
 def read_keras_hub(folder: str) -> Checkpoint:
     import keras_hub
 
-    from albert_tf.convert.keras_hub_weights import keras_hub_entries, keras_hub_to_config
-    from albert_tf.convert.weight_map import export_state
-
     weights = os.path.join(folder, "model.weights.h5")
     try:
         kh = keras_hub.models.AlbertBackbone.from_preset(folder)
@@ -343,7 +342,6 @@ def read_albert_tf(folder: str) -> Checkpoint:
     import keras
 
     import albert_tf.models  # noqa: F401  (registers the classes for load_model)
-    from albert_tf.convert.weight_map import export_state, model_entries
 
     path = os.path.join(folder, "model.keras")
     try:

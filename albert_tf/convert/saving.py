@@ -21,8 +21,17 @@ from typing import Any
 import numpy as np
 
 from albert_tf.convert.errors import CheckpointError
+from albert_tf.convert.keras_hub_weights import config_to_keras_hub, keras_hub_entries
+from albert_tf.convert.readers import find_tokenizer_file
 from albert_tf.convert.safetensors_io import write_safetensors
-from albert_tf.convert.weight_map import InMemoryState, export_state, model_entries
+from albert_tf.convert.weight_map import (
+    InMemoryState,
+    assign_state,
+    backbone_entries,
+    export_state,
+    model_entries,
+)
+from albert_tf.models.backbone import AlbertBackbone
 
 _HF_ARCHITECTURES = {
     "AlbertBackbone": "AlbertModel",
@@ -77,8 +86,6 @@ def _copy_tokenizer(tokenizer: Any, folder: str, spm_name: str = "spiece.model")
     if isinstance(tokenizer, str | os.PathLike):
         src = os.fspath(tokenizer)
         if os.path.isdir(src):
-            from albert_tf.convert.readers import find_tokenizer_file
-
             src = find_tokenizer_file(src)
             if src is None:
                 raise FileNotFoundError(f"{tokenizer}: no spiece.model or vocab.txt in the folder.")
@@ -133,7 +140,6 @@ def _canonical_to_bert(name: str) -> str:
 
 def hf_state_dict(model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(tensors, config.json values) of `model` in Hugging Face format."""
-    from albert_tf.models.backbone import AlbertBackbone
 
     backbone_e, head_e = model_entries(model)
     backbone = model if isinstance(model, AlbertBackbone) else model.backbone
@@ -216,9 +222,6 @@ def save_keras_hub_preset(model, out_dir: str | os.PathLike, tokenizer: Any = No
 
     keras-hub presets here hold the backbone; heads are not written.
     """
-    from albert_tf.convert.keras_hub_weights import config_to_keras_hub, keras_hub_entries
-    from albert_tf.convert.weight_map import assign_state, backbone_entries
-    from albert_tf.models.backbone import AlbertBackbone
 
     backbone = model if isinstance(model, AlbertBackbone) else model.backbone
     config = backbone.config
@@ -249,7 +252,6 @@ def save_keras_hub_preset(model, out_dir: str | os.PathLike, tokenizer: Any = No
 
 def save_albert_tf(model, out_dir: str | os.PathLike, tokenizer: Any = None) -> str:
     """Write `model.keras` + `albert_config.json` (+ tokenizer file)."""
-    from albert_tf.models.backbone import AlbertBackbone
 
     backbone = model if isinstance(model, AlbertBackbone) else model.backbone
     with _atomic_dir(out_dir) as tmp:

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from albert_tf.convert.errors import CheckpointError
+from albert_tf.models.backbone import AlbertBackbone
 
 
 @dataclasses.dataclass
@@ -114,7 +115,6 @@ def mlm_entries(head) -> list[Entry]:
 
 def head_entries(model) -> list[Entry]:
     """Entries of the heads of an ALBERT task model (none for a backbone)."""
-    from albert_tf.models.backbone import AlbertBackbone
 
     if isinstance(model, AlbertBackbone):
         return []

@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from albert_tf.training.run_folder import LABELS_FILE, read_labels, write_labels
+from albert_tf.files import write_text_atomic
+
+LABELS_FILE = "labels.txt"
 
 
 class UnknownLabelError(ValueError):
@@ -162,6 +164,26 @@ class LabelVocabulary:
             if others:
                 msg += f" ({', '.join(repr(x) for x in others[:10])})"
         raise UnknownLabelError(msg)
+
+
+def write_labels(path: str, labels: Sequence[str]) -> None:
+    """labels.txt: one name a line, in output index order (atomic)."""
+    for label in labels:
+        if "\n" in label or not label.strip():
+            raise ValueError(
+                f"Label {label!r} cannot be written to {path}: empty or has a newline."
+            )
+    write_text_atomic(path, "".join(f"{label}\n" for label in labels))
+
+
+def read_labels(path: str) -> list[str]:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Labels file not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        labels = [line.rstrip("\n") for line in f if line.strip()]
+    if not labels:
+        raise ValueError(f"Labels file is empty: {path}")
+    return labels
 
 
 def _is_int(text: str) -> bool:

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from albert_tf.tokenizer import pad_batch
+
 
 class MultipleChoiceFormatError(ValueError):
     """A multiple-choice file that cannot be read; the message names file and line."""
@@ -76,7 +78,6 @@ def multiple_choice_arrays(
     `tokenizer` is an `AlbertTokenizer` (its `pack` truncates long pairs).
     Labels are `None` when any example has none.
     """
-    from albert_tf.tokenizer import pad_batch
 
     num_choices = len(examples[0]["choices"])
     contexts = [e["context"] for e in examples for _ in e["choices"]]

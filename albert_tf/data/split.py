@@ -1,13 +1,31 @@
-"""Deterministic, stratified train/validation/test splits."""
+"""Deterministic, stratified train/validation/test splits, and `Split`: one
+split's texts with their labels encoded for training."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from albert_tf.data.readers import TextDataset
+
+
+@dataclass
+class Split:
+    """Texts (and optional second texts) with encoded labels (int or float)."""
+
+    texts: list[str]
+    labels: np.ndarray
+    pairs: list[str] | None = None
+
+    def __post_init__(self):
+        self.labels = np.asarray(self.labels)
+        if len(self.texts) != len(self.labels):
+            raise ValueError(f"{len(self.texts)} texts but {len(self.labels)} labels.")
+        if self.pairs is not None and len(self.pairs) != len(self.texts):
+            raise ValueError(f"{len(self.texts)} texts but {len(self.pairs)} second texts.")
 
 
 def split_dataset(

@@ -19,25 +19,16 @@ TEACHER_LOGITS = "teacher_logits"
 
 def albert_forward(classifier, inputs: dict, training: bool = False):
     """Logits, hidden states and attention probabilities of an `AlbertClassifier`
-    in one pass over its own layers (its functional graph exposes logits only).
+    in one pass: the backbone's own graph (`AlbertBackbone.internals_model`),
+    then the classifier's head.
 
     Returns `(logits, hidden_states, attentions)`: hidden states are the
     embedding output and each layer's output; attentions are one
     [batch, heads, seq, seq] tensor per block application.
     """
-    backbone = classifier.backbone
-    x = backbone.embeddings(inputs["token_ids"], inputs["segment_ids"], training=training)
-    encoded = backbone.encoder(
-        x,
-        inputs["padding_mask"],
-        training=training,
-        output_hidden_states=True,
-        output_attentions=True,
-    )
-    pooled = backbone.pooler(encoded["sequence_output"][:, 0, :])
-    dropout = classifier.get_layer("classifier_dropout")
-    logits = classifier.logits_layer(dropout(pooled, training=training))
-    return logits, encoded["hidden_states"], encoded["attentions"]
+    internals = classifier.backbone.internals_model()(inputs, training=training)
+    logits = classifier.head(internals["pooled_output"], training=training)
+    return logits, internals["hidden_states"], internals["attentions"]
 
 
 def uniform_layer_map(student_layers: int, teacher_layers: int) -> list[tuple[int, int]]:

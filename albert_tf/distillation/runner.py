@@ -13,9 +13,19 @@ from typing import Any
 import keras
 import numpy as np
 
+from albert_tf.config import AlbertConfig
+from albert_tf.convert import load_classifier, load_tokenizer
 from albert_tf.distillation.data import distillation_dataset
 from albert_tf.distillation.distiller import UNLABELLED, Distiller
+from albert_tf.distillation.student_init import student_from_teacher as from_teacher
 from albert_tf.distillation.teacher_logits import compute_teacher_logits
+from albert_tf.distillation.vocabulary import prune_vocabulary
+from albert_tf.models import AlbertBackbone, AlbertClassifier
+from albert_tf.training.fit_and_save import fit_and_save
+from albert_tf.training.optimizers import create_optimizer
+from albert_tf.training.recipe import build_tokenizer, evaluate_model
+from albert_tf.training.run_folder import MODEL_FILE, RunFolder, save_run, write_text_atomic
+from albert_tf.wordpiece import WordPieceTokenizer
 
 
 @dataclass
@@ -33,36 +43,9 @@ class Teacher:
 def load_teacher(path: str) -> Teacher:
     """A run folder (`model.keras` with `spiece.model` or a WordPiece `vocab.txt`),
     or a checkpoint with a classification head that `albert_tf.convert` reads."""
-    from albert_tf.training.run_folder import LABELS_FILE, RUN_FILE, load_run, read_labels
-
-    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "model.keras")):
-        if os.path.isfile(os.path.join(path, "spiece.model")):
-            run = load_run(path)
-            return Teacher(run.model, run.tokenizer, run.labels, run.max_length, path, run.info)
-        if os.path.isfile(os.path.join(path, "vocab.txt")):
-            import albert_tf  # noqa: F401  (registers the layers)
-            from albert_tf.wordpiece import WordPieceTokenizer
-
-            model = keras.models.load_model(os.path.join(path, "model.keras"), compile=False)
-            labels_path = os.path.join(path, LABELS_FILE)
-            labels = read_labels(labels_path) if os.path.isfile(labels_path) else None
-            info: dict[str, Any] = {}
-            if os.path.isfile(os.path.join(path, RUN_FILE)):
-                with open(os.path.join(path, RUN_FILE), encoding="utf-8") as f:
-                    info = json.load(f)
-            return Teacher(
-                model,
-                WordPieceTokenizer.load(path),
-                labels,
-                int(info.get("max_length", 128)),
-                path,
-                info,
-            )
-        raise FileNotFoundError(
-            f"Teacher folder {path} has model.keras but no tokenizer (spiece.model or vocab.txt)."
-        )
-    from albert_tf.convert import load_classifier, load_tokenizer
-
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, MODEL_FILE)):
+        run = RunFolder(path).load(labels_required=False)
+        return Teacher(run.model, run.tokenizer, run.labels, run.max_length, path, run.info)
     model = load_classifier(path)
     tokenizer = load_tokenizer(path)
     if tokenizer is None:
@@ -84,29 +67,7 @@ def label_permutation(teacher_labels: list[str] | None, labels: list[str], width
     return None if order == list(range(len(labels))) else np.array(order)
 
 
-class RestoreBestStudent(keras.callbacks.Callback):
-    """Keep the student weights of the best `monitor` epoch; restore them at the end."""
-
-    def __init__(self, student, monitor: str = "val_accuracy"):
-        super().__init__()
-        self.student, self.monitor = student, monitor
-        self.best, self.best_weights, self.best_epoch = -math.inf, None, -1
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is not None and float(value) > self.best:
-            self.best, self.best_epoch = float(value), epoch
-            self.best_weights = self.student.get_weights()
-
-    def on_train_end(self, logs=None):
-        if self.best_weights is not None:
-            self.student.set_weights(self.best_weights)
-
-
 def _pruned(teacher: Teacher, texts: list[str]):
-    from albert_tf.distillation.vocabulary import prune_vocabulary
-    from albert_tf.wordpiece import WordPieceTokenizer
-
     if not isinstance(teacher.tokenizer, WordPieceTokenizer):
         raise ValueError(
             f"Vocabulary pruning needs a WordPiece teacher (vocab.txt); the teacher "
@@ -150,6 +111,7 @@ def distill_run(
     student_basis: str = "sum",
     init_backbone=None,
     prune_vocab: bool = False,
+    patience: int = 2,
 ) -> dict[str, Any]:
     """Distill `teacher` into a fresh student of `preset`; returns metrics.
 
@@ -164,11 +126,6 @@ def distill_run(
     the student keeps only the teacher's WordPiece tokens that the training and
     unlabelled texts use (`albert_tf.distillation.prune_vocabulary`).
     """
-    from albert_tf.config import AlbertConfig
-    from albert_tf.models import AlbertBackbone, AlbertClassifier
-    from albert_tf.training.optimizers import create_optimizer
-    from albert_tf.training.recipe import build_tokenizer, evaluate_model
-    from albert_tf.training.run_folder import save_run, write_text_atomic
 
     start = time.time()
     os.makedirs(out_dir, exist_ok=True)
@@ -190,8 +147,6 @@ def distill_run(
     texts = list(train.texts) + extra
     keras.utils.set_random_seed(seed)
     if student_from_teacher:
-        from albert_tf.distillation.student_init import student_from_teacher as from_teacher
-
         source = init_backbone if init_backbone is not None else teacher.model.backbone
         tokenizer, kept = teacher.tokenizer, None
         if prune_vocab:
@@ -254,19 +209,21 @@ def distill_run(
     )
     steps = math.ceil(len(texts) / batch_size) * epochs
     distiller.compile(optimizer=create_optimizer("adamw", learning_rate, steps, 0.1, 0.01))
-    best = RestoreBestStudent(student)
-    history = distiller.fit(
+    # One fit path for every trainer; the Distiller's checkpoints hold the
+    # student (and the frozen teacher it wraps), so the best epoch comes back whole.
+    fit = fit_and_save(
+        distiller,
         train_ds,
-        validation_data=val_ds,
+        val_ds,
         epochs=epochs,
-        callbacks=[best],
+        out_dir=out_dir,
+        monitor=("val_accuracy", "max") if val_ds is not None else ("loss", "min"),
+        patience=patience,
         verbose=verbose,
-        shuffle=False,
     )
-    metrics: dict[str, Any] = {
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
-        "best_epoch": best.best_epoch + 1,
-    }
+    watched = fit.history.get("val_accuracy") or fit.history.get("loss", [])
+    best_epoch = int(np.argmax(watched) if val_ds is not None else np.argmin(watched))
+    metrics: dict[str, Any] = {"history": fit.history, "best_epoch": best_epoch + 1}
     if test is not None:
         metrics["test"] = evaluate_model(student, tokenizer, test, labels, max_length, out_dir)
         t_logits = teacher_logits(test.texts, "teacher_logits_test")
@@ -274,7 +231,8 @@ def distill_run(
             (t_logits.argmax(-1) == np.asarray(test.labels)).mean()
         )
     run_info = {
-        "task": "single_label",
+        "task": "classify",
+        "problem_type": "single_label",
         "max_length": max_length,
         "num_labels": len(labels),
         "parameters": int(student.count_params()),
@@ -288,6 +246,13 @@ def distill_run(
             "unlabelled_texts": len(extra),
         },
         "preset": preset,
+        "settings": {
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "patience": patience,
+            "seed": seed,
+        },
         "train_examples": len(train.texts),
         "epochs_run": len(metrics["history"].get("loss", [])),
         "train_seconds": round(time.time() - start, 1),

@@ -35,6 +35,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from albert_tf.models import AlbertBackbone
+
 BASES = ("tokens", "sum")
 
 
@@ -194,7 +196,6 @@ def student_from_teacher(
     >>> student.config.num_hidden_groups, student.config.embedding_size
     (1, 8)
     """
-    from albert_tf.models import AlbertBackbone
 
     config = teacher_backbone.config
     n_teacher = config.num_hidden_layers

@@ -63,7 +63,8 @@ class TransformerBlock(keras.layers.Layer):
         self.attention_dropout = attention_dropout
         self.initializer_range = initializer_range
         self.head_size = hidden_size // num_attention_heads
-        self._activation = get_activation(hidden_act)
+        # Public: the export graph (export/single_text_graph.py) applies it too.
+        self.activation = get_activation(hidden_act)
 
         init = keras.initializers.TruncatedNormal(stddev=initializer_range)
 
@@ -175,7 +176,7 @@ class TransformerBlock(keras.layers.Layer):
         attn = self.hidden_dropout_layer(attn, training=training)
         x = self.attention_layer_norm(queries_from + attn)
 
-        ffn = self._activation(self._dense(self.intermediate, x, kernels))
+        ffn = self.activation(self._dense(self.intermediate, x, kernels))
         ffn = self._dense(self.output_dense, ffn, kernels)
         ffn = self.hidden_dropout_layer(ffn, training=training)
         out = self.output_layer_norm(x + ffn)

@@ -100,12 +100,16 @@ class AlbertBackbone(keras.Model):
         segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
         padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
         x = embeddings(token_ids, segment_ids)
-        encoded = encoder(x, padding_mask, output_hidden_states=output_hidden_states)
-        sequence_output = encoded["sequence_output"] if output_hidden_states else encoded
+        # The encoder hands back every layer's output and attention in the graph
+        # (the blocks compute them anyway); `internals_model` exposes them.
+        encoded = encoder(x, padding_mask, output_hidden_states=True, output_attentions=True)
+        sequence_output = encoded["sequence_output"]
         pooled_output = pooler(sequence_output[:, 0, :])
         outputs = {"sequence_output": sequence_output, "pooled_output": pooled_output}
         if output_hidden_states:
             outputs["hidden_states"] = encoded["hidden_states"]
+        internals = {**outputs, "hidden_states": encoded["hidden_states"]}
+        internals["attentions"] = encoded["attentions"]
         super().__init__(
             inputs={
                 "token_ids": token_ids,
@@ -123,6 +127,21 @@ class AlbertBackbone(keras.Model):
         self.embeddings = embeddings
         self.encoder = encoder
         self.pooler = pooler
+        # Plain attributes (not tracked by Keras): graph tensors, and the sub-model
+        # built from them on first use; neither changes what is saved.
+        object.__setattr__(self, "_internal_outputs", internals)
+        object.__setattr__(self, "_internals_model", None)
+
+    def internals_model(self) -> keras.Model:
+        """This backbone's own graph with every intermediate output: a model with
+        `sequence_output`, `pooled_output`, `hidden_states` (the embedding output
+        and each layer's output) and `attentions` (one [batch, heads, seq, seq]
+        tensor per block application). It shares this backbone's layers and
+        weights, so one call is one forward pass (distillation reads it)."""
+        if self._internals_model is None:
+            model = keras.Model(self.input, self._internal_outputs, name=f"{self.name}_internals")
+            object.__setattr__(self, "_internals_model", model)
+        return self._internals_model
 
     @property
     def token_embedding(self) -> keras.layers.Embedding:
@@ -148,6 +167,8 @@ class AlbertBackbone(keras.Model):
     @classmethod
     def from_pretrained(cls, source: str, **kwargs) -> AlbertBackbone:
         """Load a Hugging Face / Google / keras-hub checkpoint (see `albert_tf.convert`)."""
+        # Dependencies point models <- convert (the converters build these models), so the
+        # one call upward stays inside the method.
         from albert_tf.convert import load_backbone
 
         return load_backbone(source, **kwargs)

@@ -77,6 +77,11 @@ class AlbertClassifier(keras.Model):
         self.dropout = dropout
         self.problem_type = problem_type
         self.logits_layer = logits_layer
+        self.dropout_layer = dropout_layer
+
+    def head(self, pooled_output, training=None):
+        """Logits from the backbone's pooled output: the layers above the backbone."""
+        return self.logits_layer(self.dropout_layer(pooled_output, training=training))
 
     def default_loss(self) -> keras.losses.Loss:
         """The loss that fits `problem_type` (from logits)."""
@@ -114,6 +119,8 @@ class AlbertClassifier(keras.Model):
         cls, source: str, num_labels: int | None = None, **kwargs
     ) -> AlbertClassifier:
         """Backbone (and classifier head, when the checkpoint has one) from a checkpoint."""
+        # Dependencies point models <- convert (the converters build these models), so the
+        # one call upward stays inside the method.
         from albert_tf.convert import load_classifier
 
         return load_classifier(source, num_labels=num_labels, **kwargs)

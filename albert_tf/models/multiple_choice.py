@@ -121,6 +121,8 @@ class AlbertMultipleChoice(keras.Model):
     @classmethod
     def from_pretrained(cls, source: str, **kwargs) -> AlbertMultipleChoice:
         """Backbone (and `classifier` of `AlbertForMultipleChoice`) from a checkpoint."""
+        # Dependencies point models <- convert (the converters build these models), so the
+        # one call upward stays inside the method.
         from albert_tf.convert import load_multiple_choice
 
         return load_multiple_choice(source, **kwargs)

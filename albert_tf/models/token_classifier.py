@@ -136,6 +136,8 @@ class AlbertTokenClassifier(keras.Model):
         cls, source: str, num_labels: int | None = None, **kwargs
     ) -> AlbertTokenClassifier:
         """Backbone (and `classifier` head of `AlbertForTokenClassification`) from a checkpoint."""
+        # Dependencies point models <- convert (the converters build these models), so the
+        # one call upward stays inside the method.
         from albert_tf.convert import load_token_classifier
 
         return load_token_classifier(source, num_labels=num_labels, **kwargs)

@@ -1,46 +1,21 @@
-"""Fine-tune a classifier with `model.fit`: AdamW + warmup/decay, early
-stopping on validation, best checkpoint kept, TensorBoard logs, resumable."""
+"""Fine-tune a classifier: AdamW + warmup/decay through the shared
+`fit_and_save` path (early stopping on validation, best checkpoint kept,
+TensorBoard logs, resumable), then the run folder."""
 
 from __future__ import annotations
 
 import math
-import os
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-import keras
 import numpy as np
 
 from albert_tf.data.pipeline import make_tf_dataset
 from albert_tf.data.readers import TextDataset
+from albert_tf.data.split import Split  # noqa: F401  (re-exported: callers import it from here)
+from albert_tf.training.fit_and_save import FitResult, fit_and_save
 from albert_tf.training.optimizers import create_optimizer
 from albert_tf.training.run_folder import save_run
-
-
-@dataclass
-class Split:
-    """Texts (and optional second texts) with encoded labels (int or float)."""
-
-    texts: list[str]
-    labels: np.ndarray
-    pairs: list[str] | None = None
-
-    def __post_init__(self):
-        self.labels = np.asarray(self.labels)
-        if len(self.texts) != len(self.labels):
-            raise ValueError(f"{len(self.texts)} texts but {len(self.labels)} labels.")
-        if self.pairs is not None and len(self.pairs) != len(self.texts):
-            raise ValueError(f"{len(self.texts)} texts but {len(self.pairs)} second texts.")
-
-
-@dataclass
-class FitResult:
-    history: dict[str, list[float]]
-    run_dir: str | None
-    seconds: float
-    epochs_run: int
-    best: dict[str, float] = field(default_factory=dict)
 
 
 def compile_classifier(
@@ -103,49 +78,13 @@ def finetune(
         )  # fmt: skip
     steps = math.ceil(len(train.texts) / batch_size) * epochs
     compile_classifier(model, steps, learning_rate, warmup_fraction, weight_decay)
-
-    # Classifiers keep the epoch with the best validation accuracy: validation
-    # loss rises as soon as a model grows confident, often epochs before its
-    # accuracy peaks. Regression keeps the lowest loss.
-    by_accuracy = getattr(model, "problem_type", "regression") != "regression"
-    prefix = "val_" if val_ds is not None else ""
-    monitor = prefix + ("accuracy" if by_accuracy else "loss")
-    mode = "max" if by_accuracy else "min"
-    callbacks: list[keras.callbacks.Callback] = []
-    best_path = None
-    if out_dir:
-        os.makedirs(out_dir, exist_ok=True)
-        best_path = os.path.join(out_dir, "checkpoints", "best.weights.h5")
-        os.makedirs(os.path.dirname(best_path), exist_ok=True)
-        callbacks += [
-            keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")),
-            keras.callbacks.ModelCheckpoint(
-                best_path, monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True
-            ),
-            keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
-        ]
-    if val_ds is not None and patience:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
-            )
-        )
-    history = model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=epochs,
-        callbacks=callbacks,
+    result = fit_and_save(
+        model, train_ds, val_ds, epochs=epochs, out_dir=out_dir, patience=patience,
         verbose=verbose,
-        shuffle=False,
-    )
-    if best_path and os.path.exists(best_path):
-        model.load_weights(best_path)
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    best = {}
-    if monitor in hist and hist[monitor]:
-        i = int(np.argmax(hist[monitor]) if mode == "max" else np.argmin(hist[monitor]))
-        best = {k: vals[i] for k, vals in hist.items() if len(vals) > i}
-    result = FitResult(hist, None, time.time() - start, len(hist.get("loss", [])), best)
+    )  # fmt: skip
+    result.run_dir = None
+    result.seconds = time.time() - start
+    best = result.best
     if out_dir:
         run_info = {
             "task": model.problem_type,
@@ -156,6 +95,16 @@ def finetune(
             "epochs_run": result.epochs_run,
             "train_seconds": round(result.seconds, 1),
             "best_validation": best,
+            "settings": {
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "learning_rate": learning_rate,
+                "patience": patience,
+                "warmup_fraction": warmup_fraction,
+                "weight_decay": weight_decay,
+                "seed": seed,
+            },
+            "metrics": {"validation": best},
             **(info or {}),
         }
         save_run(

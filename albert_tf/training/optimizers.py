@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import keras
 
+from albert_tf.training.lamb import Lamb
+from albert_tf.training.replica_clipping import AdamW
 from albert_tf.training.schedules import WarmupPolynomialDecay
 
 # Variables whose path contains one of these get no weight decay (ALBERT/BERT recipe).
@@ -39,7 +41,6 @@ def create_optimizer(
     if name == "adamw":
         # Our AdamW clips the global gradient after the cross-replica sum, so a
         # distributed run takes the step a single device would.
-        from albert_tf.training.replica_clipping import AdamW
 
         optimizer = AdamW(
             learning_rate=schedule,
@@ -50,8 +51,6 @@ def create_optimizer(
             global_clipnorm=clipnorm,
         )
     elif name == "lamb":
-        from albert_tf.training.lamb import Lamb
-
         optimizer = Lamb(
             learning_rate=schedule,
             weight_decay=weight_decay,

@@ -13,13 +13,17 @@ from typing import Any
 import numpy as np
 
 from albert_tf.config import AlbertConfig
+from albert_tf.convert import load_tokenizer
+from albert_tf.models import AlbertBackbone, AlbertClassifier
+from albert_tf.pretraining import pretrain_on_texts
+from albert_tf.tokenizer import AlbertTokenizer
 from albert_tf.training.evaluation import (
     classification_metrics,
     plot_confusion_matrix,
     regression_metrics,
 )
 from albert_tf.training.finetune import Split, finetune, predict_logits
-from albert_tf.training.run_folder import write_text_atomic
+from albert_tf.training.run_folder import RunFolder, write_text_atomic
 
 
 @dataclass
@@ -32,7 +36,6 @@ class RecipeResult:
 
 def build_tokenizer(texts: list[str], out_dir: str, vocab_size: int, tokenizer_path: str | None):
     """Load a given SentencePiece model, or train one on the training texts."""
-    from albert_tf.tokenizer import AlbertTokenizer
 
     if tokenizer_path:
         return AlbertTokenizer.load(tokenizer_path)
@@ -104,7 +107,6 @@ def train_text_classifier(
     verbose: int | str = "auto",
 ) -> RecipeResult:
     """Train and evaluate an AlbertClassifier; everything lands in `out_dir`."""
-    from albert_tf.models import AlbertBackbone, AlbertClassifier
 
     start = time.time()
     os.makedirs(out_dir, exist_ok=True)
@@ -112,7 +114,6 @@ def train_text_classifier(
     if pretrained:
         model = AlbertClassifier.from_pretrained(pretrained, num_labels=len(labels))
         backbone = model.backbone
-        from albert_tf.convert import load_tokenizer
 
         tokenizer = (
             load_tokenizer(pretrained)
@@ -132,8 +133,6 @@ def train_text_classifier(
         backbone = AlbertBackbone(config)
         num_outputs = 1 if task == "regression" else len(labels)
         if pretrain_texts:
-            from albert_tf.pretraining import pretrain_on_texts
-
             print(f"In-domain pre-training on {len(pretrain_texts)} texts ...", flush=True)
             history = pretrain_on_texts(
                 backbone,
@@ -179,10 +178,5 @@ def train_text_classifier(
             model, tokenizer, test, labels, max_length, out_dir, "test"
         )
     # Record the test figures in run.json beside the training facts.
-    run_json = os.path.join(out_dir, "run.json")
-    with open(run_json, encoding="utf-8") as f:
-        run_info = json.load(f)
-    run_info["metrics"] = {k: v for k, v in metrics.items()}
-    run_info["parameters"] = int(model.count_params())
-    write_text_atomic(run_json, json.dumps(run_info, indent=2, default=str))
+    RunFolder(out_dir).update_info(metrics=dict(metrics), parameters=int(model.count_params()))
     return RecipeResult(out_dir, metrics, int(model.count_params()), time.time() - start)

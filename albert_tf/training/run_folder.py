@@ -2,10 +2,17 @@
 
 Layout:
     model.keras          the trained Keras model (best checkpoint)
-    spiece.model         the tokenizer
-    labels.txt           label names, one per line, in output index order
+    spiece.model         the tokenizer: SentencePiece ...
+    vocab.txt            ... or WordPiece (+ tokenizer_config.json with do_lower_case)
+    labels.txt           label names (output units), one per line, in output index order
     albert_config.json   the backbone's AlbertConfig
-    run.json             task, max_length, dataset, metrics
+    run.json             version 2: task, problem_type, max_length, tokenizer, data,
+                         settings, metrics, parameters (see `RUN_VERSION`)
+
+`RunFolder` is the one place that reads and writes these files; `load_run` and
+`save_run` are its two public doors. Run folders written before version 2
+(no "version"; "task" holding the problem type; "dataset" holding a packaged
+name or a file path) load too, their run.json mapped to the new fields.
 """
 
 from __future__ import annotations
@@ -13,26 +20,87 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from albert_tf.data.labels import LABELS_FILE, read_labels, write_labels
+from albert_tf.files import write_bytes_atomic, write_text_atomic
+from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.wordpiece import WordPieceTokenizer
+
+__all__ = [
+    "CONFIG_FILE",
+    "LABELS_FILE",
+    "MODEL_FILE",
+    "RUN_FILE",
+    "RUN_VERSION",
+    "Run",
+    "RunFolder",
+    "RunFolderError",
+    "copy_run",
+    "load_run",
+    "read_labels",
+    "save_run",
+    "write_labels",
+    "write_text_atomic",
+]
+
+RUN_VERSION = 2
 MODEL_FILE = "model.keras"
-TOKENIZER_FILE = "spiece.model"
-LABELS_FILE = "labels.txt"
+SENTENCEPIECE_FILE = "spiece.model"
+WORDPIECE_FILE = "vocab.txt"
+WORDPIECE_CONFIG_FILE = "tokenizer_config.json"
+TOKENIZER_FILE = SENTENCEPIECE_FILE  # the name before WordPiece runs existed
 CONFIG_FILE = "albert_config.json"
 RUN_FILE = "run.json"
+TOKENIZER_FILES = {"sentencepiece": SENTENCEPIECE_FILE, "wordpiece": WORDPIECE_FILE}
+
+PROBLEM_TYPES = ("single_label", "multi_label", "regression")
+HEAD_TASKS = ("token", "qa", "multiple_choice")
+# The task name a classifier of each problem type is trained by (old run.json
+# files held only the problem type).
+TASK_OF_PROBLEM_TYPE = {
+    "single_label": "classify",
+    "multi_label": "multi_label",
+    "regression": "regression",
+}
+PROBLEM_TYPE_OF_TASK = {
+    "classify": "single_label",
+    "pairs": "single_label",
+    "multi_label": "multi_label",
+    "regression": "regression",
+}
+DATA_DEFAULTS: dict[str, Any] = {
+    "dataset": None,
+    "train": None,
+    "validation": None,
+    "test": None,
+    "split": None,
+    "text_column": "text",
+    "label_column": "label",
+    "pair_column": None,
+    "encoding_errors": "strict",
+}
+_DATA_FILE_ENDINGS = (".csv", ".tsv", ".jsonl", ".json", ".txt", ".conll")
+
+
+class RunFolderError(FileNotFoundError):
+    """A run folder, or one of its files, is missing."""
 
 
 @dataclass
 class Run:
-    """What `load_run` returns."""
+    """What `load_run` returns: the model, its tokenizer, labels and run.json."""
 
     path: str
     model: Any
     tokenizer: Any
-    labels: list[str]
+    labels: list[str] | None
     info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        return int(self.info.get("version", RUN_VERSION))
 
     @property
     def max_length(self) -> int:
@@ -40,92 +108,257 @@ class Run:
 
     @property
     def task(self) -> str:
-        return str(self.info.get("task", "single_label"))
+        """The task name: classify, pairs, multi_label, regression, token, qa, multiple_choice."""
+        return str(self.info.get("task", "classify"))
+
+    @property
+    def problem_type(self) -> str | None:
+        """single_label / multi_label / regression for classifiers, None for other heads."""
+        return self.info.get("problem_type")
+
+    @property
+    def tokenizer_kind(self) -> str:
+        return str(self.info.get("tokenizer", {}).get("kind", "sentencepiece"))
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self.info.get("data") or {})
 
 
-def write_text_atomic(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+def tokenizer_kind(tokenizer: Any) -> str:
+    """'sentencepiece' for an AlbertTokenizer (it holds the model bytes), else 'wordpiece'."""
+    return "sentencepiece" if getattr(tokenizer, "serialized_model", None) else "wordpiece"
 
 
-def write_labels(path: str, labels: list[str]) -> None:
-    for label in labels:
-        if "\n" in label or not label.strip():
-            raise ValueError(
-                f"Label {label!r} cannot be written to {path}: empty or has a newline."
-            )
-    write_text_atomic(path, "".join(f"{label}\n" for label in labels))
+def normalize_data(data: dict[str, Any] | None) -> dict[str, Any]:
+    """run.json's "data": every field present, file paths absolute; {} for none."""
+    if not data:
+        return {}
+    unknown = sorted(set(data) - set(DATA_DEFAULTS))
+    if unknown:
+        raise ValueError(f"run info 'data' has unknown fields: {', '.join(unknown)}")
+    out = {**DATA_DEFAULTS, **data}
+    for key in ("train", "validation", "test"):
+        if out[key]:
+            out[key] = os.path.abspath(os.fspath(out[key]))
+    return out
 
 
-def read_labels(path: str) -> list[str]:
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Labels file not found: {path}")
-    with open(path, encoding="utf-8") as f:
-        labels = [line.rstrip("\n") for line in f if line.strip()]
-    if not labels:
-        raise ValueError(f"Labels file is empty: {path}")
-    return labels
+def _legacy_data(info: dict[str, Any]) -> dict[str, Any]:
+    """An old run's "dataset" (a packaged name, or the training file's path) as "data"."""
+    source = info.get("dataset")
+    if not source:
+        return {}
+    source = str(source)
+    is_file = os.path.exists(source) or source.lower().endswith(_DATA_FILE_ENDINGS)
+    data = {"train": source} if is_file else {"dataset": source}
+    for key in ("text_column", "label_column", "pair_column"):
+        if info.get(key):
+            data[key] = info[key]
+    return normalize_data(data)
+
+
+def upgrade_info(info: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A run.json of any version as version 2 (the old keys are kept as they were)."""
+    info = dict(info)
+    if int(info.get("version", 1)) >= RUN_VERSION:
+        return info
+    old_task = str(info.get("task", "single_label"))
+    if old_task in PROBLEM_TYPES:
+        info["problem_type"], info["task"] = old_task, TASK_OF_PROBLEM_TYPE[old_task]
+    else:
+        info["problem_type"] = PROBLEM_TYPE_OF_TASK.get(old_task)
+    info["tokenizer"] = {"kind": kind, "file": TOKENIZER_FILES[kind]}
+    info.setdefault("data", _legacy_data(info))
+    info.setdefault("settings", {})
+    info.setdefault("metrics", {})
+    info["version"] = RUN_VERSION
+    return info
+
+
+def _check_task_fields(task: str, problem_type: str | None) -> None:
+    if problem_type is not None and problem_type not in PROBLEM_TYPES:
+        raise ValueError(f"problem_type {problem_type!r} is not one of {', '.join(PROBLEM_TYPES)}")
+    if task not in PROBLEM_TYPE_OF_TASK and task not in HEAD_TASKS:
+        raise ValueError(f"run task {task!r} is not a task name")
+
+
+def build_info(model: Any, tokenizer: Any, info: dict[str, Any]) -> dict[str, Any]:
+    """The version-2 run.json for `model` trained with `tokenizer`, from a trainer's `info`.
+
+    `info` may give "task" as a problem type (the old meaning), as callers and
+    older scripts do; it is mapped the same way old run folders are."""
+    info = dict(info)
+    task = str(info.pop("task", "") or "")
+    problem_type = info.pop("problem_type", None)
+    if task in PROBLEM_TYPES:
+        problem_type, task = problem_type or task, TASK_OF_PROBLEM_TYPE[task]
+    model_problem = getattr(model, "problem_type", None)
+    if problem_type is None and task not in HEAD_TASKS:
+        problem_type = model_problem or PROBLEM_TYPE_OF_TASK.get(task)
+    if not task:
+        task = TASK_OF_PROBLEM_TYPE.get(problem_type or "", "classify")
+    _check_task_fields(task, problem_type)
+    kind = tokenizer_kind(tokenizer)
+    data = info.pop("data", None) or _legacy_data(info)
+    return {
+        "version": RUN_VERSION,
+        "task": task,
+        "problem_type": problem_type,
+        "max_length": int(info.pop("max_length", 128)),
+        "tokenizer": {
+            "kind": kind,
+            "file": TOKENIZER_FILES[kind],
+            "lower_case": bool(getattr(tokenizer, "lower_case", True)),
+        },
+        "data": normalize_data(data),
+        "settings": dict(info.pop("settings", {}) or {}),
+        "metrics": dict(info.pop("metrics", {}) or {}),
+        "parameters": int(info.pop("parameters", 0) or model.count_params()),
+        **info,
+    }
+
+
+class RunFolder:
+    """Reads and writes one run folder (see the module docstring for its files).
+
+    Example:
+    >>> folder = RunFolder("runs/reviews")
+    >>> folder.write(model, tokenizer, ["neg", "pos"], {"task": "classify"})  # doctest: +SKIP
+    >>> run = folder.load()                                                  # doctest: +SKIP
+    >>> run.task, run.problem_type, run.tokenizer_kind                       # doctest: +SKIP
+    ('classify', 'single_label', 'sentencepiece')
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    # ----------------------------------------------------------------- read
+    def _require(self, *names: str) -> None:
+        if not os.path.isdir(self.path):
+            raise RunFolderError(f"Run folder not found: {self.path}")
+        missing = [n for n in names if not os.path.isfile(self.file(n))]
+        if missing:
+            raise RunFolderError(f"Run folder {self.path} has no {', '.join(missing)}")
+
+    def tokenizer_kind(self) -> str:
+        """Which tokenizer file the folder holds (spiece.model wins if both exist)."""
+        for kind, name in TOKENIZER_FILES.items():
+            if os.path.isfile(self.file(name)):
+                return kind
+        raise RunFolderError(
+            f"Run folder {self.path} has no tokenizer ({SENTENCEPIECE_FILE} or {WORDPIECE_FILE})"
+        )
+
+    def read_info(self) -> dict[str, Any]:
+        """run.json as version 2 ({} upgraded, for a folder without one)."""
+        self._require()
+        path, info = self.file(RUN_FILE), {}
+        if os.path.exists(path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    info = json.load(f)
+            except (OSError, ValueError) as e:
+                raise ValueError(f"{path}: not a readable run.json ({e})") from e
+            if not isinstance(info, dict):
+                raise ValueError(f"{path}: run.json must hold a JSON object")
+        return upgrade_info(info, self.tokenizer_kind())
+
+    def read_tokenizer(self, info: dict[str, Any] | None = None) -> Any:
+        info = info if info is not None else self.read_info()
+        kind = info.get("tokenizer", {}).get("kind") or self.tokenizer_kind()
+        if kind not in TOKENIZER_FILES:
+            raise ValueError(f"{self.file(RUN_FILE)}: unknown tokenizer kind {kind!r}")
+        self._require(TOKENIZER_FILES[kind])
+        # run.json's casing wins; an old folder falls back to the tokenizer's own
+        # (tokenizer_config.json for WordPiece, the model's normalizer for SentencePiece).
+        lower_case = info.get("tokenizer", {}).get("lower_case")
+        if kind == "wordpiece":
+            return WordPieceTokenizer.load(self.file(WORDPIECE_FILE), lower_case=lower_case)
+        return AlbertTokenizer.load(self.file(SENTENCEPIECE_FILE), lower_case=lower_case)
+
+    def read_labels(self) -> list[str]:
+        self._require(LABELS_FILE)
+        return read_labels(self.file(LABELS_FILE))
+
+    def read_model(self, compile: bool = False) -> Any:
+        # Keras and the custom layers load only when a model is asked for.
+        import keras
+
+        import albert_tf.models  # noqa: F401  (registers the custom layers)
+
+        if compile:  # a compiled model also needs the optimizers and schedules registered
+            import albert_tf.training.lamb  # noqa: F401
+            import albert_tf.training.replica_clipping  # noqa: F401
+            import albert_tf.training.schedules  # noqa: F401
+        self._require(MODEL_FILE)
+        try:
+            return keras.models.load_model(self.file(MODEL_FILE), compile=compile)
+        except Exception as e:  # corrupt zip, missing weights, unknown class
+            raise ValueError(f"Cannot load {self.file(MODEL_FILE)}: {e}") from e
+
+    def load(self, compile: bool = False, labels_required: bool = True) -> Run:
+        """The whole run. `labels_required=False` accepts a folder without
+        labels.txt (a teacher whose label order is not known); labels are then None."""
+        self._require(MODEL_FILE, *([LABELS_FILE] if labels_required else []))
+        info = self.read_info()
+        tokenizer = self.read_tokenizer(info)
+        labels = self.read_labels() if os.path.isfile(self.file(LABELS_FILE)) else None
+        model = self.read_model(compile)
+        return Run(path=self.path, model=model, tokenizer=tokenizer, labels=labels, info=info)
+
+    # ---------------------------------------------------------------- write
+    def write(self, model: Any, tokenizer: Any, labels: list[str], info: dict[str, Any]) -> str:
+        """Write every file; each goes to a temp name first and is renamed, so a
+        crash never leaves a half-written model behind."""
+        run_info = build_info(model, tokenizer, info)
+        os.makedirs(self.path, exist_ok=True)
+        tmp_model = self.file(f".tmp-{MODEL_FILE}")
+        model.save(tmp_model)
+        os.replace(tmp_model, self.file(MODEL_FILE))
+        backbone = getattr(model, "backbone", None)
+        if backbone is not None:
+            write_text_atomic(self.file(CONFIG_FILE), backbone.config.to_json_string())
+        self.write_tokenizer(tokenizer)
+        write_labels(self.file(LABELS_FILE), list(labels))
+        self.write_info(run_info)
+        return self.path
+
+    def write_tokenizer(self, tokenizer: Any) -> None:
+        if tokenizer_kind(tokenizer) == "sentencepiece":
+            write_bytes_atomic(self.file(SENTENCEPIECE_FILE), tokenizer.serialized_model)
+            stale = WORDPIECE_FILE
+        else:
+            tokenizer.save(self.path)  # vocab.txt + tokenizer_config.json
+            stale = SENTENCEPIECE_FILE
+        # A folder reused for a run of the other kind must not keep the old tokenizer.
+        if os.path.exists(self.file(stale)):
+            os.remove(self.file(stale))
+
+    def write_info(self, info: dict[str, Any]) -> None:
+        write_text_atomic(self.file(RUN_FILE), json.dumps(info, indent=2, default=str))
+
+    def update_info(self, **fields: Any) -> dict[str, Any]:
+        """Set top-level fields of run.json (e.g. metrics after a test evaluation)."""
+        info = self.read_info()
+        info.update(fields)
+        self.write_info(info)
+        return info
 
 
 def save_run(
-    run_dir: str,
-    model,
-    tokenizer,
-    labels: list[str],
-    info: dict[str, Any],
+    run_dir: str, model: Any, tokenizer: Any, labels: list[str], info: dict[str, Any]
 ) -> str:
-    """Write a run folder; files are written to temp names and renamed, so a
-    crash never leaves a half-written model behind.
-
-    The tokenizer goes in as spiece.model (SentencePiece), or through its own
-    `save` (a WordPiece tokenizer writes vocab.txt: a student that kept its
-    BERT teacher's vocabulary)."""
-    os.makedirs(run_dir, exist_ok=True)
-    tmp_model = os.path.join(run_dir, f".tmp-{MODEL_FILE}")
-    model.save(tmp_model)
-    os.replace(tmp_model, os.path.join(run_dir, MODEL_FILE))
-    backbone = getattr(model, "backbone", None)
-    if backbone is not None:
-        write_text_atomic(os.path.join(run_dir, CONFIG_FILE), backbone.config.to_json_string())
-    if getattr(tokenizer, "serialized_model", None) is None:
-        tokenizer.save(run_dir)
-    else:
-        tok_tmp = os.path.join(run_dir, f".tmp-{TOKENIZER_FILE}")
-        with open(tok_tmp, "wb") as f:
-            f.write(tokenizer.serialized_model)
-        os.replace(tok_tmp, os.path.join(run_dir, TOKENIZER_FILE))
-    write_labels(os.path.join(run_dir, LABELS_FILE), list(labels))
-    write_text_atomic(os.path.join(run_dir, RUN_FILE), json.dumps(info, indent=2, default=str))
-    return run_dir
+    """Write a run folder (SentencePiece spiece.model or WordPiece vocab.txt)."""
+    return RunFolder(run_dir).write(model, tokenizer, labels, info)
 
 
 def load_run(run_dir: str, compile: bool = False) -> Run:
-    """Load a run folder written by `save_run` (or `albert-tf train`)."""
-    import keras
-
-    import albert_tf  # noqa: F401  (registers the custom layers)
-    from albert_tf.tokenizer import AlbertTokenizer
-
-    if not os.path.isdir(run_dir):
-        raise FileNotFoundError(f"Run folder not found: {run_dir}")
-    for name in (MODEL_FILE, TOKENIZER_FILE, LABELS_FILE):
-        if not os.path.exists(os.path.join(run_dir, name)):
-            raise FileNotFoundError(f"Run folder {run_dir} has no {name}")
-    info: dict[str, Any] = {}
-    run_file = os.path.join(run_dir, RUN_FILE)
-    if os.path.exists(run_file):
-        with open(run_file, encoding="utf-8") as f:
-            info = json.load(f)
-    try:
-        model = keras.models.load_model(os.path.join(run_dir, MODEL_FILE), compile=compile)
-    except Exception as e:  # corrupt zip, missing weights, unknown class
-        raise ValueError(f"Cannot load {os.path.join(run_dir, MODEL_FILE)}: {e}") from e
-    tokenizer = AlbertTokenizer.load(os.path.join(run_dir, TOKENIZER_FILE))
-    labels = read_labels(os.path.join(run_dir, LABELS_FILE))
-    return Run(path=run_dir, model=model, tokenizer=tokenizer, labels=labels, info=info)
+    """Load a run folder written by `save_run` (or `albert-tf train`), of either tokenizer."""
+    return RunFolder(run_dir).load(compile=compile)
 
 
 def copy_run(src: str, dst: str) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 
 from albert_tf.data.labels import LabelVocabulary
 from albert_tf.data.readers import DataError, TextDataset
-from albert_tf.training.finetune import Split
+from albert_tf.data.split import Split
 
 
 def regression_targets(dataset: TextDataset) -> np.ndarray:

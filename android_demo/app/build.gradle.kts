@@ -58,8 +58,8 @@ dependencies {
 }
 
 // ---- Bundle -> assets ------------------------------------------------------------------------
-// The app reads exactly these three files (DESIGN.md section 3); spiece.model is not needed on
-// the phone because model.tflite carries the SentencePiece model in its metadata.
+// The app reads exactly these three files (DESIGN.md section 3); the tokenizer file (spiece.model
+// or vocab.txt) is not needed on the phone because model.tflite carries it in its metadata.
 val bundleFiles = listOf("model.tflite", "manifest.json", "labels.txt")
 val bundleDir: File = rootProject.file(providers.gradleProperty("bundleDir").getOrElse("../runs/demo/bundle"))
 val assetsDir = layout.projectDirectory.dir("src/main/assets")

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Copies an exported albert-tf bundle's model.tflite, manifest.json and labels.txt into the app's
-# assets, after checking them the way the app will (manifest fields, labels vs manifest, sha256).
+# assets, after checking them the way the app will (manifest fields, labels vs manifest, sha256,
+# and the tokenizer file the manifest names: spiece.model or vocab.txt). That file stays out of the
+# assets: model.tflite carries the tokenizer in its metadata.
 # Same job as `./gradlew copyBundle`, for people without Gradle set up yet.
 #
 #   android_demo/scripts/copy_bundle.sh [BUNDLE_DIR]      (default: runs/demo/bundle)

@@ -15,10 +15,11 @@ import java.io.FileNotFoundException
 /**
  * An exported albert-tf bundle in the app's assets, run by MediaPipe's TextClassifier.
  *
- * The model file carries its own SentencePiece tokenizer and labels as TFLite metadata, so
- * MediaPipe tokenizes (lower-cased, truncated to the manifest's max_length) and maps outputs to
- * label names by itself; this class only checks that what it returns agrees with the bundle's
- * manifest.json and labels.txt, and times each call.
+ * The model file carries its own tokenizer (SentencePiece, or WordPiece: BERT's vocab.txt, as the
+ * manifest's `tokenizer.kind` says) and labels as TFLite metadata, so MediaPipe tokenizes
+ * (ASCII lower-cased, truncated to the manifest's max_length) and maps outputs to label names by
+ * itself; this class only checks that what it returns agrees with the bundle's manifest.json and
+ * labels.txt, and times each call.
  *
  * Not thread-safe: create, classify and close it on one worker thread.
  *

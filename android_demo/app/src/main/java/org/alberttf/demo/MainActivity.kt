@@ -88,7 +88,7 @@ class MainActivity : AppCompatActivity() {
                         if (reason == null) {
                             getString(
                                 R.string.status_ready, loaded.delegate.name, m.quantization(),
-                                m.maxLength(), loaded.labels.size,
+                                m.maxLength(), loaded.labels.size, m.tokenizerKind(),
                             )
                         } else {
                             getString(R.string.status_gpu_fallback, reason)

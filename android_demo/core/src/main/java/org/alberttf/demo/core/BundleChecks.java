@@ -126,6 +126,24 @@ public final class BundleChecks {
     }
   }
 
+  /**
+   * A manifest that names its tokenizer and lists file hashes must list the tokenizer file too
+   * (vocab.txt for WordPiece, spiece.model for SentencePiece): otherwise a replaced vocabulary
+   * would go unnoticed. Manifests without a "files" list (hand-written) are not checked.
+   */
+  public static void checkTokenizerListed(BundleManifest manifest) {
+    if (!manifest.namesTokenizer() || manifest.sha256().isEmpty()) {
+      return;
+    }
+    String file = manifest.tokenizerFile();
+    if (!manifest.sha256().containsKey(file)) {
+      throw new BundleException(
+          BundleManifest.FILE_NAME,
+          "files",
+          "lists no sha256 for " + file + " (the " + manifest.tokenizerKind() + " tokenizer)");
+    }
+  }
+
   /** Checks a file's bytes against the manifest's sha256 (no-op when the manifest has none). */
   public static void checkSha256(String fileName, byte[] data, BundleManifest manifest) {
     String expected = manifest.sha256().get(fileName);

@@ -38,6 +38,20 @@ public final class BundleInspector {
     byte[] labelBytes = read(labelsFile);
     List<String> labels = BundleChecks.parseLabels(BundleChecks.utf8(labelBytes));
     BundleChecks.checkLabelsMatchManifest(labels, manifest);
+    BundleChecks.checkTokenizerListed(manifest);
+    // The phone needs only model.tflite (the tokenizer is inside it), but a bundle folder
+    // must hold the tokenizer file its manifest names, so that runtimes reading it can run.
+    File tokenizerFile = new File(bundleDir, manifest.tokenizerFile());
+    if (manifest.namesTokenizer() && !tokenizerFile.isFile()) {
+      throw new BundleException(
+          manifest.tokenizerFile(),
+          null,
+          "missing from "
+              + bundleDir
+              + " (manifest.json's tokenizer is "
+              + manifest.tokenizerKind()
+              + ")");
+    }
 
     List<String> checked = new ArrayList<>();
     for (String name : manifest.sha256().keySet()) {
@@ -56,6 +70,8 @@ public final class BundleInspector {
     out.put("labels", new ArrayList<Object>(labels));
     out.put("input_tensors", new LinkedHashMap<String, Object>(manifest.inputTensors()));
     out.put("output_tensor", manifest.outputTensor());
+    out.put("tokenizer_kind", manifest.tokenizerKind());
+    out.put("tokenizer_file", manifest.tokenizerFile());
     out.put("sha256_checked", new ArrayList<Object>(checked));
     out.put("verification_keys", new ArrayList<Object>(manifest.verification().keySet()));
     return out;

@@ -8,8 +8,9 @@ import java.util.Map;
 
 /**
  * What the app needs from a bundle's {@code manifest.json} (DESIGN.md section 3): maximum
- * sequence length, quantization mode, task, label names, TFLite tensor names, the sha256 of each
- * bundle file, and the verification report written at export time.
+ * sequence length, quantization mode, task, label names, TFLite tensor names, the tokenizer kind
+ * ("sentencepiece" with spiece.model, or "wordpiece" with vocab.txt), the sha256 of each bundle
+ * file, and the verification report written at export time.
  *
  * <p>Only {@code max_length} is required; everything else has the defaults of the MediaPipe BERT
  * classifier contract (inputs {@code ids}, {@code mask}, {@code segment_ids}, output {@code
@@ -30,6 +31,13 @@ public final class BundleManifest {
 
   public static final String DEFAULT_OUTPUT = "probability";
 
+  /** Tokenizer kinds and the bundle file each one is stored in. */
+  public static final String SENTENCEPIECE = "sentencepiece";
+
+  public static final String WORDPIECE = "wordpiece";
+  public static final String SPIECE_FILE = "spiece.model";
+  public static final String VOCAB_FILE = "vocab.txt";
+
   private final Map<String, Object> raw;
   private final int maxLength;
   private final String task;
@@ -39,6 +47,8 @@ public final class BundleManifest {
   private final String outputTensor;
   private final Map<String, String> sha256;
   private final Map<String, Object> verification;
+  private final String tokenizerKind;
+  private final boolean namesTokenizer;
 
   /** The bundle format this reader understands; a later major version may move fields. */
   public static final String FORMAT_PREFIX = "albert-tf-bundle/1";
@@ -55,6 +65,8 @@ public final class BundleManifest {
     this.outputTensor = readOutputTensor(raw);
     this.sha256 = readSha256(raw);
     this.verification = readVerification(raw);
+    this.namesTokenizer = raw.containsKey("tokenizer");
+    this.tokenizerKind = readTokenizerKind(raw);
   }
 
   /** Parses manifest text; errors name {@code manifest.json} and the field. */
@@ -109,6 +121,24 @@ public final class BundleManifest {
   /** Lower-case hex sha256 by bundle file name ("model.tflite", "labels.txt", ...). */
   public Map<String, String> sha256() {
     return sha256;
+  }
+
+  /**
+   * "sentencepiece" or "wordpiece"; "sentencepiece" for manifests written before WordPiece
+   * bundles existed (they have no "tokenizer" field).
+   */
+  public String tokenizerKind() {
+    return tokenizerKind;
+  }
+
+  /** The bundle file holding the tokenizer: spiece.model or vocab.txt. */
+  public String tokenizerFile() {
+    return WORDPIECE.equals(tokenizerKind) ? VOCAB_FILE : SPIECE_FILE;
+  }
+
+  /** Whether the manifest has a "tokenizer" field (bundles since WordPiece support do). */
+  public boolean namesTokenizer() {
+    return namesTokenizer;
   }
 
   /** The export-time verification report, or an empty map. */
@@ -332,6 +362,31 @@ public final class BundleManifest {
       throw new BundleException(FILE_NAME, path, "must be 64 hex digits, got " + value);
     }
     return ((String) value).toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** {"tokenizer": {"kind": ..., "file": ...}}; the file, when given, must be the kind's. */
+  private static String readTokenizerKind(Map<String, Object> raw) {
+    Object entry = raw.get("tokenizer");
+    if (entry == null) {
+      return SENTENCEPIECE;
+    }
+    if (!(entry instanceof Map)) {
+      throw new BundleException(FILE_NAME, "tokenizer", "must be an object");
+    }
+    Object kind = ((Map<?, ?>) entry).get("kind");
+    if (!SENTENCEPIECE.equals(kind) && !WORDPIECE.equals(kind)) {
+      throw new BundleException(
+          FILE_NAME,
+          "tokenizer.kind",
+          "is " + kind + "; this app reads " + SENTENCEPIECE + " and " + WORDPIECE + " bundles");
+    }
+    String expected = WORDPIECE.equals(kind) ? VOCAB_FILE : SPIECE_FILE;
+    Object file = ((Map<?, ?>) entry).get("file");
+    if (file != null && !expected.equals(file)) {
+      throw new BundleException(
+          FILE_NAME, "tokenizer.file", "is " + file + "; a " + kind + " bundle holds " + expected);
+    }
+    return (String) kind;
   }
 
   @SuppressWarnings("unchecked")

@@ -419,6 +419,67 @@ public final class CoreTests {
           equal(summary, Json.parse(Json.write(summary), "summary"));
         });
     TESTS.put(
+        "manifest_reads_the_tokenizer_kind",
+        () -> {
+          BundleManifest legacy = BundleManifest.parse(FULL_MANIFEST);
+          equal("sentencepiece", legacy.tokenizerKind());
+          equal("spiece.model", legacy.tokenizerFile());
+          check(!legacy.namesTokenizer(), "FULL_MANIFEST has no tokenizer field");
+          BundleManifest wp =
+              BundleManifest.parse(
+                  "{\"max_length\": 8, \"tokenizer\": {\"kind\": \"wordpiece\","
+                      + " \"file\": \"vocab.txt\", \"lower_case\": true}}");
+          equal("wordpiece", wp.tokenizerKind());
+          equal("vocab.txt", wp.tokenizerFile());
+          bundleError(
+              () -> BundleManifest.parse("{\"max_length\": 8, \"tokenizer\": {\"kind\": \"bpe\"}}"),
+              "manifest.json",
+              "tokenizer.kind",
+              "bpe");
+          bundleError(
+              () ->
+                  BundleManifest.parse(
+                      "{\"max_length\": 8, \"tokenizer\": {\"kind\": \"wordpiece\","
+                          + " \"file\": \"spiece.model\"}}"),
+              "tokenizer.file",
+              "vocab.txt");
+          bundleError(
+              () -> BundleManifest.parse("{\"max_length\": 8, \"tokenizer\": \"wordpiece\"}"),
+              "tokenizer",
+              "must be an object");
+        });
+    TESTS.put(
+        "inspector_checks_the_wordpiece_vocabulary",
+        () -> {
+          Map<String, byte[]> files = new LinkedHashMap<>();
+          files.put("model.tflite", bytes("abc"));
+          files.put("labels.txt", bytes("negative\npositive\n"));
+          files.put("vocab.txt", bytes("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nfilm\n"));
+          String manifest =
+              "{\"max_length\": 8, \"labels\": [\"negative\", \"positive\"],"
+                  + " \"tokenizer\": {\"kind\": \"wordpiece\", \"file\": \"vocab.txt\"},"
+                  + " \"files\": {\"labels.txt\": \""
+                  + BundleChecks.sha256Hex(files.get("labels.txt"))
+                  + "\", \"vocab.txt\": \""
+                  + BundleChecks.sha256Hex(files.get("vocab.txt"))
+                  + "\"}}";
+          files.put("manifest.json", bytes(manifest));
+          Map<String, Object> summary = BundleInspector.inspect(tempBundle(files));
+          equal("wordpiece", summary.get("tokenizer_kind"));
+          equal(Arrays.asList("labels.txt", "vocab.txt"), summary.get("sha256_checked"));
+
+          files.put("vocab.txt", bytes("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nmovie\n"));
+          File changed = tempBundle(files);
+          bundleError(() -> BundleInspector.inspect(changed), "vocab.txt", "sha256");
+          files.remove("vocab.txt");
+          File missing = tempBundle(files);
+          bundleError(() -> BundleInspector.inspect(missing), "vocab.txt", "missing", "wordpiece");
+          files.put("vocab.txt", bytes("x"));
+          files.put("manifest.json", bytes(manifest.replaceAll(", \"vocab.txt\": \"[0-9a-f]+\"", "")));
+          File unlisted = tempBundle(files);
+          bundleError(() -> BundleInspector.inspect(unlisted), "files", "no sha256 for vocab.txt");
+        });
+    TESTS.put(
         "inspector_rejects_stale_and_missing_files",
         () -> {
           Map<String, byte[]> files = new LinkedHashMap<>();
