@@ -4,7 +4,43 @@ never leaves a half-written file under the real name."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
+
+
+def umask_mode(mode: int) -> int:
+    """`mode` as the user's umask allows it: what open() or mkdir() would give.
+    tempfile makes 0600 files and 0700 folders, which a bundle copied to a device
+    or served by a web server cannot be read through."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
+def make_staging_dir(parent: str, prefix: str) -> str:
+    """A fresh folder in `parent` named `<prefix><pid>-...`, with the umask's mode.
+
+    Folders of the same prefix left by processes that are gone (a killed export)
+    are removed first: only names this function makes are touched."""
+    pattern = re.compile(re.escape(prefix) + r"(\d+)-")
+    for name in os.listdir(parent):
+        match = pattern.match(name)
+        if match and not _process_alive(int(match.group(1))):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+    folder = tempfile.mkdtemp(dir=parent, prefix=f"{prefix}{os.getpid()}-")
+    os.chmod(folder, umask_mode(0o777))
+    return folder
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
@@ -13,6 +49,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
     try:
+        os.chmod(tmp, umask_mode(0o666))
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

@@ -26,6 +26,7 @@ import time
 import zipfile
 from collections.abc import Callable
 
+from albert_tf.files import make_staging_dir, umask_mode
 from export.bundle_tokenizer import run_tokenizer_asset
 from export.converter import MODES, representative_inputs, to_tflite
 from export.metadata import add_classifier_metadata
@@ -86,15 +87,45 @@ def _write_manifest(folder: str, manifest: dict) -> None:
     )
 
 
+# What an albert-tf bundle folder may hold; anything else in a folder means it
+# is not ours to replace (a web app's manifest.json, say).
+_BUNDLE_NAMES = frozenset((MANIFEST_FILE, MODEL_FILE, LABELS_FILE, "spiece.model", "vocab.txt"))
+
+
+def check_replaceable(out_dir: str) -> None:
+    """Refuse `out_dir` unless it is absent, empty, or provably an albert-tf bundle:
+    a manifest.json whose format is ours and nothing but bundle files beside it."""
+    if not os.path.lexists(out_dir):
+        return
+    if not os.path.isdir(out_dir) or os.path.islink(out_dir):
+        raise FileExistsError(
+            f"--out {out_dir} exists and is not a folder; refusing to replace it."
+        )
+    names = set(os.listdir(out_dir))
+    if not names:
+        return
+    foreign = sorted(names - _BUNDLE_NAMES)
+    if foreign:
+        raise FileExistsError(
+            f"--out {out_dir} holds files that are not an albert-tf bundle's "
+            f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); refusing to "
+            "replace it: choose a new or empty folder."
+        )
+    try:
+        fmt = read_manifest(out_dir).get("format")
+    except (OSError, ValueError, AttributeError):
+        fmt = None
+    if not (isinstance(fmt, str) and fmt.startswith("albert-tf-bundle/")):
+        raise FileExistsError(
+            f"--out {out_dir} is not an albert-tf bundle (its {MANIFEST_FILE} has no "
+            f"'format': '{BUNDLE_FORMAT}'); refusing to replace it."
+        )
+
+
 def _replace_folder(staging: str, out_dir: str) -> None:
     """Move `staging` to `out_dir`, replacing an older bundle there."""
+    check_replaceable(out_dir)  # again: the folder may have changed during the export
     if os.path.exists(out_dir):
-        if not os.path.isdir(out_dir):
-            raise FileExistsError(f"{out_dir} exists and is not a folder.")
-        if os.listdir(out_dir) and not os.path.exists(os.path.join(out_dir, MANIFEST_FILE)):
-            raise FileExistsError(
-                f"{out_dir} is not empty and holds no bundle; refusing to replace it."
-            )
         old = tempfile.mkdtemp(dir=os.path.dirname(out_dir), prefix=".old-bundle-")
         os.rmdir(old)
         os.replace(out_dir, old)
@@ -109,12 +140,23 @@ def zip_bundle(bundle_dir: str, zip_path: str | None = None) -> str:
     zip_path = zip_path or bundle_dir.rstrip(os.sep) + ".zip"
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(zip_path)), suffix=".zip")
     os.close(fd)
+    os.chmod(tmp, umask_mode(0o666))
     names = bundle_files(read_manifest(bundle_dir))
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name in (*names, MANIFEST_FILE):
             zf.write(os.path.join(bundle_dir, name), arcname=name)
     os.replace(tmp, zip_path)
     return zip_path
+
+
+def _check_label_count(run, run_dir: str) -> None:
+    """The run's labels.txt and its model must agree before anything is converted."""
+    width = int(run.model.output_shape[-1])
+    if width != len(run.labels):
+        raise ValueError(
+            f"{os.path.join(run_dir, LABELS_FILE)} lists {len(run.labels)} labels but "
+            f"{os.path.join(run_dir, 'model.keras')} outputs {width} scores"
+        )
 
 
 def export_run(
@@ -164,7 +206,9 @@ def export_run(
     if mode not in MODES:
         raise ValueError(f"Unknown quantization mode {mode!r}; choose one of {MODES}.")
     start = time.time()
+    check_replaceable(os.path.abspath(out_dir))  # before minutes of conversion, not after
     run = load_run(run_dir)
+    _check_label_count(run, run_dir)
     max_length = int(max_length or run.max_length)
     task = run.problem_type
     asset = run_tokenizer_asset(run.tokenizer)
@@ -192,7 +236,7 @@ def export_run(
     out_dir = os.path.abspath(out_dir)
     parent = os.path.dirname(out_dir)
     os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=parent, prefix=".tmp-bundle-")
+    staging = make_staging_dir(parent, ".tmp-bundle-")
     try:
         _write_bytes(os.path.join(staging, MODEL_FILE), tflite)
         _write_bytes(os.path.join(staging, asset.file), asset.data)

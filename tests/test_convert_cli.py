@@ -40,3 +40,21 @@ def test_bad_source_is_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "albert-tf convert: error:" in err and "no such folder" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_run_folder_to_huggingface_keeps_the_label_names(tmp_path):
+    from albert_tf.tokenizer import AlbertTokenizer
+    from albert_tf.training.run_folder import save_run
+
+    src = fixture("albert_sequence_classification")
+    assert main(["convert", src, str(tmp_path / "a"), "--to", "albert-tf"]) == 0
+    model = load_model(tmp_path / "a")
+    labels = [f"class {chr(97 + i)}" for i in range(model.num_labels)]
+    tokenizer = AlbertTokenizer.load(fixture("spiece.model"))
+    save_run(str(tmp_path / "run"), model, tokenizer, labels, {"max_length": 16})
+    assert (
+        main(["convert", str(tmp_path / "run"), str(tmp_path / "hf"), "--to", "huggingface"]) == 0
+    )
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert config["id2label"] == {str(i): name for i, name in enumerate(labels)}
+    assert config["label2id"] == {name: i for i, name in enumerate(labels)}

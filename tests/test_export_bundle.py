@@ -287,3 +287,31 @@ def test_metadata_keeps_buffers_stored_after_the_flatbuffer(tmp_path_factory):
     with_metadata = add_classifier_metadata(external, b"spm", LABELS)
     got = Interpreter(model_content=with_metadata).get_signature_runner()(**feed)["probability"]
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_labels_file_disagreeing_with_the_model_is_named_before_conversion(trained, tmp_path):
+    import shutil
+
+    from export import export_run
+
+    run = tmp_path / "run"
+    shutil.copytree(trained["run_dir"], run)
+    with open(run / "labels.txt", "a", encoding="utf-8") as f:
+        f.write("neutral\n")
+    with pytest.raises(ValueError) as caught:
+        export_run(str(run), str(tmp_path / "bundle"), texts_file=trained["texts_file"])
+    assert str(caught.value) == (
+        f"{run / 'labels.txt'} lists 3 labels but {run / 'model.keras'} outputs 2 scores"
+    )
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_bundle_is_readable_as_the_umask_allows(tmp_path_factory):
+    import stat
+
+    from albert_tf.files import umask_mode
+
+    path = bundle(tmp_path_factory, "dynamic")
+    assert stat.S_IMODE(os.stat(path).st_mode) == umask_mode(0o777)
+    for name in os.listdir(path):
+        assert stat.S_IMODE(os.stat(os.path.join(path, name)).st_mode) == umask_mode(0o666), name

@@ -174,3 +174,48 @@ def test_dynamic_length_runs_exact_lengths_with_bounded_interpreters(trained, tm
     np.testing.assert_allclose(one_by_one, fixed.predict_proba(texts + texts[::-1]), atol=0.02)
     assert len(dynamic._by_length) <= 2
     assert set(dynamic._by_length) <= set(packed)  # allocated at text lengths, not buckets
+
+
+def _predict_cli(argv, stdin: bytes = b""):
+    """`albert-tf predict` in a subprocess, so stdin and argv carry raw bytes."""
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    return subprocess.run(
+        [sys.executable, "-m", "albert_tf.cli", "predict", *argv],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_predict_names_the_line_of_bytes_that_are_not_utf8(bundle_copy, tmp_path):
+    bad = tmp_path / "texts.txt"
+    bad.write_bytes(b"a fine film\ncaf\xe9 film\n")
+    for argv, stdin, where in (
+        ([str(bundle_copy)], b"a fine film\ncaf\xe9 film\n", "line 2 of stdin"),
+        ([str(bundle_copy), "--file", str(bad)], b"", f"line 2 of {bad}"),
+        (
+            [str(bundle_copy), b"caf\xe9 film".decode("utf-8", "surrogateescape")],
+            b"",
+            "text argument 1",
+        ),
+    ):
+        proc = _predict_cli(argv, stdin)
+        err = proc.stderr.decode().strip().splitlines()
+        assert proc.returncode == 2, proc.stderr
+        assert len(err) == 1 and where in err[0] and "--encoding-errors replace" in err[0]
+        assert proc.stdout == b""
+
+
+def test_predict_replaces_bad_bytes_when_asked(bundle_copy):
+    proc = _predict_cli([str(bundle_copy), "--encoding-errors", "replace"], b"caf\xe9 film\n")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["text"] == "caf\ufffd film"
+
+
+def test_predict_refuses_an_empty_text(bundle_copy):
+    proc = _predict_cli([str(bundle_copy), ""])
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == (
+        "albert-tf predict: error: text argument 1 is empty; there is nothing to classify"
+    )

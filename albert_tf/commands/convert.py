@@ -59,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
         "huggingface": save_huggingface,
         "keras-hub": save_keras_hub_preset,
     }[args.to]
-    writer(model, args.output, tokenizer=ckpt.tokenizer_file)
+    extra = {}
+    if args.to == "huggingface":
+        extra["labels"] = _run_labels(source)
+    writer(model, args.output, tokenizer=ckpt.tokenizer_file, **extra)
     c = model.backbone.config if hasattr(model, "backbone") else model.config
     print(
         f"Wrote {type(model).__name__} ({model.count_params():,} parameters; H={c.hidden_size}, "
@@ -69,3 +72,13 @@ def run(args: argparse.Namespace) -> int:
         + f" in {time.time() - start:.1f}s"
     )
     return 0
+
+
+def _run_labels(source: str) -> list[str] | None:
+    """The label names of an albert-tf run folder (its labels.txt), else None."""
+    import os
+
+    from albert_tf.training.run_folder import LABELS_FILE, read_labels
+
+    path = os.path.join(source, LABELS_FILE)
+    return read_labels(path) if os.path.isfile(path) else None

@@ -21,6 +21,12 @@ def register(subparsers) -> None:
     p.add_argument("--file", default=None, help="one text per line ('-' for stdin)")
     p.add_argument("--threads", type=int, default=None, help="interpreter threads")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--encoding-errors",
+        choices=["strict", "replace"],
+        default="strict",
+        help="bytes that are not UTF-8: stop with the line named (strict) or read them as U+FFFD",
+    )
     p.add_argument("--debug", action="store_true")
     p.set_defaults(func=run_predict)
 
@@ -37,23 +43,57 @@ def register(subparsers) -> None:
     b.set_defaults(func=run_bench)
 
 
-def _read_lines(path: str) -> list[str]:
+def _decode_line(raw: bytes, where: str, errors: str) -> str:
+    try:
+        return raw.decode("utf-8", errors)
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{where}: byte 0x{raw[e.start]:02x} at column {e.start + 1} is not UTF-8; "
+            "save the file as UTF-8 or pass --encoding-errors replace"
+        ) from None
+
+
+def _read_lines(path: str, errors: str = "strict") -> list[str]:
+    """Non-blank lines of a file ('-': stdin), decoded as UTF-8 line by line, so a
+    bad byte is reported with its line number."""
     if path == "-":
-        return [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f if line.strip()]
+        data, name = sys.stdin.buffer.read(), "stdin"
+    else:
+        with open(path, "rb") as f:
+            data, name = f.read(), path
+    lines = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        line = _decode_line(raw.rstrip(b"\r"), f"line {number} of {name}", errors)
+        if line.strip():
+            lines.append(line)
+    return lines
+
+
+def _argument_texts(texts: list[str], errors: str) -> list[str]:
+    """Command-line texts: Python keeps bytes that are not UTF-8 as surrogates."""
+    out = []
+    for number, text in enumerate(texts, start=1):
+        raw = text.encode("utf-8", "surrogateescape")
+        text = _decode_line(raw, f"text argument {number}", errors)
+        if not text.strip():
+            raise ValueError(f"text argument {number} is empty; there is nothing to classify")
+        out.append(text)
+    return out
 
 
 def run_predict(args: argparse.Namespace) -> int:
     from export.runtime import Classifier
 
-    texts = list(args.texts)
+    errors = getattr(args, "encoding_errors", "strict")
+    texts = _argument_texts(list(args.texts), errors)
     if args.file:
-        texts += _read_lines(args.file)
+        texts += _read_lines(args.file, errors)
     if not texts:
         if sys.stdin.isatty():
             raise ValueError("No texts: give them as arguments, with --file, or on stdin.")
-        texts = _read_lines("-")
+        texts = _read_lines("-", errors)
+        if not texts:
+            raise ValueError("No texts: stdin held no non-blank line.")
     classifier = Classifier(args.bundle, num_threads=args.threads)
     for text, result in zip(texts, classifier.predict(texts, batch_size=args.batch_size)):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))

@@ -138,8 +138,11 @@ def _canonical_to_bert(name: str) -> str:
     return name
 
 
-def hf_state_dict(model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """(tensors, config.json values) of `model` in Hugging Face format."""
+def hf_state_dict(
+    model, labels: list[str] | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(tensors, config.json values) of `model` in Hugging Face format; `labels`
+    (a run's labels.txt, in output order) name the classes in id2label."""
 
     backbone_e, head_e = model_entries(model)
     backbone = model if isinstance(model, AlbertBackbone) else model.backbone
@@ -183,16 +186,23 @@ def hf_state_dict(model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         tensors.update(heads)
     num_labels = getattr(model, "num_labels", None)
     if num_labels is not None and arch.endswith(("SequenceClassification", "TokenClassification")):
+        if labels is not None and len(labels) != num_labels:
+            raise CheckpointError(
+                f"{len(labels)} label names given for a model with {num_labels} outputs."
+            )
+        names = list(labels) if labels is not None else [f"LABEL_{i}" for i in range(num_labels)]
         values["num_labels"] = num_labels
-        values["id2label"] = {str(i): f"LABEL_{i}" for i in range(num_labels)}
-        values["label2id"] = {f"LABEL_{i}": i for i in range(num_labels)}
+        values["id2label"] = {str(i): name for i, name in enumerate(names)}
+        values["label2id"] = {name: i for i, name in enumerate(names)}
         problem = _HF_PROBLEM.get(getattr(model, "problem_type", None))
         if problem and arch.endswith("SequenceClassification"):
             values["problem_type"] = problem
     return tensors, values
 
 
-def save_huggingface(model, out_dir: str | os.PathLike, tokenizer: Any = None) -> str:
+def save_huggingface(
+    model, out_dir: str | os.PathLike, tokenizer: Any = None, labels: list[str] | None = None
+) -> str:
     """Write `config.json` + `model.safetensors` (+ `spiece.model`) for transformers.
 
     A backbone becomes `AlbertModel`; head models become the matching
@@ -204,10 +214,12 @@ def save_huggingface(model, out_dir: str | os.PathLike, tokenizer: Any = None) -
         out_dir: a new (or empty) folder.
         tokenizer: an `AlbertTokenizer` / `WordPieceTokenizer`, a path to
             `spiece.model` / `vocab.txt` or a folder holding one, or None.
+        labels: class names in output order for config.json's id2label
+            (default LABEL_0, LABEL_1, ...).
     Returns:
         out_dir.
     """
-    tensors, values = hf_state_dict(model)
+    tensors, values = hf_state_dict(model, labels)
     with _atomic_dir(out_dir) as tmp:
         write_safetensors(tensors, os.path.join(tmp, "model.safetensors"))
         _write_json(values, os.path.join(tmp, "config.json"))

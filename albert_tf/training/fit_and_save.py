@@ -71,6 +71,10 @@ def fit_and_save(
     metric, mode = monitor or monitor_for(model, validation is not None)
     callbacks = list(callbacks or [])
     best_path = None
+    if out_dir and not model.built:
+        # BackupAndRestore needs built weights to restore into (a Distiller
+        # wrapper is only built by its first call).
+        model(next(iter(train.take(1)))[0], training=False)
     if out_dir:
         best_path = os.path.join(out_dir, BEST_WEIGHTS)
         os.makedirs(os.path.dirname(best_path), exist_ok=True)
