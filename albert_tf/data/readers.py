@@ -152,6 +152,7 @@ def read_csv(
         except csv.Error as e:
             raise DataError(f"line 1 of {path}: {e}") from e
         header = [h.strip() for h in header]
+        _check_unique_columns(header, path)
         wanted = {"text": text_column, "label": label_column, "pair": pair_column}
         where = {}
         for role, column in wanted.items():
@@ -185,6 +186,17 @@ def read_csv(
     return _build(
         records, name, label_column is not None, pair_column is not None, replaced, label_separator
     )
+
+
+def _check_unique_columns(header: list[str], path: str) -> None:
+    """A repeated header name would silently pick one of its columns."""
+    for column in dict.fromkeys(header):
+        positions = [i + 1 for i, h in enumerate(header) if h == column]
+        if len(positions) > 1:
+            raise DataError(
+                f"line 1 of {path}: column {column!r} appears {len(positions)} times "
+                f"(columns {', '.join(map(str, positions))}); give each column its own name"
+            )
 
 
 def read_tsv(
