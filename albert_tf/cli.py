@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Module names under albert_tf.commands; each adds one or more sub-commands.
@@ -59,10 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_out_is_not_a_file(args: argparse.Namespace) -> None:
+    """Every command's --out is a folder; an existing file there is the user's."""
+    out = getattr(args, "out", None)
+    if isinstance(out, str) and os.path.lexists(out) and not os.path.isdir(out):
+        raise FileExistsError(f"--out {out} is an existing file, not a folder; choose a folder")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_out_is_not_a_file(args)
         return int(args.func(args) or 0)
     except ModuleNotFoundError as e:
         if getattr(args, "debug", False) or (e.name or "").split(".")[0] not in TRAIN_EXTRA_MODULES:

@@ -70,9 +70,14 @@ def read_manifest(bundle_dir: str) -> dict:
         raise FileNotFoundError(f"Bundle {bundle_dir} has no {MANIFEST_FILE}")
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
+            manifest = json.load(f)
+    except UnicodeDecodeError as e:
+        raise BundleError(f"{path} is not UTF-8 text (byte {e.start}): corrupt manifest") from e
+    except (json.JSONDecodeError, RecursionError) as e:
         raise BundleError(f"{path} is not valid JSON: {e}") from e
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{path} holds a JSON {type(manifest).__name__}, expected an object")
+    return manifest
 
 
 def manifest_tokenizer(manifest: dict) -> dict:

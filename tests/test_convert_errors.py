@@ -141,3 +141,14 @@ def test_packaged_model_offline_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(data_packaged, "fetch_archive", offline)
     with pytest.raises(CheckpointError, match=r"minilm.*offline"):
         packaged_model("minilm")
+
+
+def test_huge_tensor_shape_is_reported_with_its_true_size(tmp_path):
+    import struct
+
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2**40, 2**40], "data_offsets": [0, 0]}})
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header.encode())
+    with pytest.raises(CheckpointError) as caught:
+        SafetensorsFile(str(path))["w"]
+    assert f"needs {4 * 2**80}" in str(caught.value) and "'w'" in str(caught.value)

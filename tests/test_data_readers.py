@@ -111,9 +111,21 @@ def test_non_utf8_bytes_name_file_offset_and_line(tmp_path):
     path = _write(tmp_path / "latin1.csv", raw)
     with pytest.raises(DataError, match=r"latin1.csv: byte 25 \(line 3, value 0xa3\) is not UTF-8"):
         read_csv(path)
+    with pytest.raises(DataError, match="pass --encoding-errors replace"):
+        read_csv(path)
     with pytest.warns(UserWarning, match="replaced 1 undecodable bytes"):
         ds = read_csv(path, encoding_errors="replace")
     assert ds.texts[1] == "cost \ufffd15m" and ds.replaced_chars == 1
+
+
+def test_a_repeated_column_name_is_refused(tmp_path):
+    path = _write(tmp_path / "dup.csv", "text,text,label\na,b,pos\n")
+    with pytest.raises(DataError) as caught:
+        read_csv(path)
+    assert str(caught.value) == (
+        f"line 1 of {path}: column 'text' appears 2 times (columns 1, 2); "
+        "give each column its own name"
+    )
 
 
 def test_empty_text_rows_are_skipped_and_counted(tmp_path):

@@ -18,6 +18,12 @@ def register(subparsers) -> None:
     p.add_argument("--text-column", default="text")
     p.add_argument("--pair-column", default=None)
     p.add_argument("--label-column", default="label")
+    p.add_argument(
+        "--encoding-errors",
+        choices=["strict", "replace"],
+        default="strict",
+        help="bytes that are not UTF-8: stop with the line named (strict) or read them as U+FFFD",
+    )
     p.add_argument("--out", help="folder for metrics JSON and PNG (default: the run folder)")
     p.add_argument("--name", default="eval", help="file name prefix for the outputs")
     p.add_argument("--debug", action="store_true")
@@ -37,7 +43,13 @@ def run(args: argparse.Namespace) -> int:
 
         data = load(args.dataset).test
     else:
-        data = read_table(args.data, args.text_column, args.label_column, args.pair_column)
+        data = read_table(
+            args.data,
+            args.text_column,
+            args.label_column,
+            args.pair_column,
+            encoding_errors=args.encoding_errors,
+        )
     if run.problem_type is None:
         raise ValueError(
             f"{args.run_dir}: evaluate scores classifier runs; this run's task is {run.task!r}."

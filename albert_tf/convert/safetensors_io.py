@@ -10,6 +10,7 @@ The format holds no code, so reading it never runs anything from the file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from collections.abc import Iterator
@@ -96,7 +97,10 @@ class SafetensorsFile:
             raise CheckpointError(
                 f"{self.path}: tensor {name!r} has a damaged header entry."
             ) from e
-        count = int(np.prod(shape, dtype=np.int64))
+        if any(d < 0 for d in shape):
+            raise CheckpointError(f"{self.path}: tensor {name!r} has a negative dimension {shape}.")
+        # Python ints: numpy's int64 product wraps round for shapes like [2**40, 2**40].
+        count = math.prod(shape)
         if dtype_name == "BF16":
             itemsize = 2
         elif dtype_name in _DTYPES:

@@ -355,8 +355,8 @@ def _read_text(path: str, encoding_errors: str) -> tuple[str, int]:
             line = raw.count(b"\n", 0, e.start) + 1
             raise DataError(
                 f"{path}: byte {e.start} (line {line}, value 0x{raw[e.start]:02x}) is not "
-                f"UTF-8; re-save the file as UTF-8, or pass encoding_errors='replace' to "
-                f"replace undecodable bytes with U+FFFD"
+                "UTF-8; re-save the file as UTF-8, or pass --encoding-errors replace "
+                "(Python: encoding_errors='replace') to read such bytes as U+FFFD"
             ) from None
     text = raw.decode("utf-8", errors="replace")
     replaced = text.count("\ufffd") - raw.count("\ufffd".encode())
