@@ -41,6 +41,21 @@ TRAIN_EXTRA_MODULES = {
     "tensorflow_lite_support",
 }
 TRAIN_EXTRA_HINT = "pip install 'albert-tf[train]'"
+# The edge runtime's commands: they never load TensorFlow.
+RUNTIME_COMMANDS = {"predict", "bench"}
+# Framework warnings a CLI user cannot act on (Keras's data-adapter notes, absl
+# chatter); the package's own warnings (data notes, plateau warnings) still show.
+FRAMEWORK_WARNING_MODULES = r"(keras|tensorflow|tf_keras|absl|google\.protobuf|mediapipe)(\.|$)"
+
+
+def _quiet_frameworks(command: str) -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", module=FRAMEWORK_WARNING_MODULES)
+    if command not in RUNTIME_COMMANDS:
+        from albert_tf.quiet_tensorflow import import_tensorflow
+
+        import_tensorflow()  # its C++ start-up notices filtered out of stderr
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         _check_out_is_not_a_file(args)
+        _quiet_frameworks(args.command)
         return int(args.func(args) or 0)
     except ModuleNotFoundError as e:
         if getattr(args, "debug", False) or (e.name or "").split(".")[0] not in TRAIN_EXTRA_MODULES:

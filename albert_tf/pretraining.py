@@ -1,7 +1,16 @@
-"""Pre-train (or continue pre-training) a backbone on texts in one call."""
+"""Pre-train (or continue pre-training) a backbone with masked LM + sentence
+order, through the shared `fit_and_save` path: a step-exact resume after a
+kill, the best checkpoint (on validation examples when given), TensorBoard
+logs and a run folder whose run.json has task "pretrain".
+
+`pretrain_on_texts` does it in one call on texts in memory; `albert-tf
+pretrain` (albert_tf/commands/pretrain.py) on text files or TFRecord shards.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -12,9 +21,16 @@ import numpy as np
 from albert_tf.data.pretraining import PretrainingDataBuilder, arrays_to_dataset
 from albert_tf.models.backbone import AlbertBackbone
 from albert_tf.models.pretrainer import AlbertPretrainer
-from albert_tf.training.optimizers import NO_DECAY_PATTERNS, create_optimizer
-from albert_tf.training.replica_clipping import AdamW
-from albert_tf.training.resumable import fit_resumable
+from albert_tf.training.fit_and_save import FitResult, StepStream, fit_and_save
+from albert_tf.training.optimizers import compile_for_training
+from albert_tf.training.run_folder import (
+    PRETRAIN_TASK,
+    PRETRAINED_MODEL_FILE,
+    RunFolder,
+    write_text_atomic,
+)
+
+HISTORY_FILE = "history.json"
 
 
 class PretrainingPlateauWarning(UserWarning):
@@ -75,6 +91,73 @@ def default_max_predictions(max_length: int) -> int:
     return max(1, min(max_length - 3, int(round(max_length * 0.15)) + 1))
 
 
+@dataclasses.dataclass
+class PretrainSettings:
+    """How a pre-training runs: its length, the optimizer, how examples are
+    made (`max_predictions=None`: `default_max_predictions`), and
+    `save_freq`, the steps between resume checkpoints."""
+
+    epochs: int = 1
+    batch_size: int = 16
+    max_length: int = 128
+    max_predictions: int | None = None
+    optimizer: str = "adamw"
+    learning_rate: float = 1e-3
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    duplicate_factor: int = 1
+    short_seq_prob: float = 0.1
+    masked_lm_prob: float = 0.15
+    seed: int = 12345
+    patience: int = 2
+    save_freq: int = 100
+    jit_compile: bool | str = False
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"epochs and batch_size must be >= 1, got {self.epochs} and {self.batch_size}."
+            )
+
+    @classmethod
+    def from_args(cls, args: Any) -> PretrainSettings:
+        """The settings an argparse namespace holds (the others keep their defaults)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        return cls(**{n: getattr(args, n) for n in names if getattr(args, n, None) is not None})
+
+    def builder(self, tokenizer: Any) -> PretrainingDataBuilder:
+        return PretrainingDataBuilder(
+            tokenizer,
+            max_seq_length=self.max_length,
+            max_predictions=self.max_predictions or default_max_predictions(self.max_length),
+            masked_lm_prob=self.masked_lm_prob,
+            short_seq_prob=self.short_seq_prob,
+            duplicate_factor=self.duplicate_factor,
+            seed=self.seed,
+        )
+
+    def compile(self, backbone: AlbertBackbone, steps_per_epoch: int) -> AlbertPretrainer:
+        """`compile_pretrainer` for this run's length and optimizer."""
+        return compile_pretrainer(
+            backbone,
+            total_steps=self.epochs * steps_per_epoch,
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            warmup_fraction=self.warmup_fraction,
+            weight_decay=self.weight_decay,
+            jit_compile=self.jit_compile,
+        )
+
+
+@dataclasses.dataclass
+class PretrainResult(FitResult):
+    """`FitResult` plus the `AlbertPretrainer` and what input-blind guessing
+    scores on the training examples (`chance_levels`; {} when not known)."""
+
+    model: Any = None
+    chance_levels: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
 def compile_pretrainer(
     backbone: AlbertBackbone,
     total_steps: int,
@@ -85,75 +168,48 @@ def compile_pretrainer(
     clipnorm: float | None = 1.0,
     jit_compile: bool | str = False,
 ) -> AlbertPretrainer:
-    """An `AlbertPretrainer` around `backbone`, compiled with warmup + linear decay.
+    """An `AlbertPretrainer` around `backbone`, compiled with warmup + linear decay
+    (`compile_for_training`; its AdamW clips the gradient summed over replicas).
 
     Build it under `strategy.scope()` when distributing.
 
     Example:
     >>> model = compile_pretrainer(backbone, total_steps=1000, optimizer="lamb")  # doctest: +SKIP
     """
-    model = AlbertPretrainer(backbone)
-    opt = create_optimizer(
-        optimizer,
-        learning_rate=learning_rate,
-        total_steps=max(1, int(total_steps)),
-        warmup_fraction=warmup_fraction,
-        weight_decay=weight_decay,
-        clipnorm=clipnorm,
-    )
-    if type(opt) is keras.optimizers.AdamW:
-        # The same optimizer, but clipping the gradient summed over replicas.
-        opt = AdamW.from_config(opt.get_config())
-        if weight_decay:
-            opt.exclude_from_weight_decay(var_names=list(NO_DECAY_PATTERNS))
-    model.compile(optimizer=opt, jit_compile=jit_compile)
-    return model
+    return compile_for_training(
+        AlbertPretrainer(backbone), total_steps, learning_rate, optimizer, warmup_fraction,
+        weight_decay, clipnorm, jit_compile=jit_compile,
+    )  # fmt: skip
 
 
-def pretrain_on_texts(
-    backbone: AlbertBackbone,
-    tokenizer: Any,
-    texts: str | Iterable[str],
-    epochs: int = 1,
-    batch_size: int = 16,
-    max_length: int = 128,
-    max_predictions: int | None = None,
-    optimizer: str = "adamw",
-    learning_rate: float = 1e-3,
-    warmup_fraction: float = 0.1,
-    weight_decay: float = 0.01,
-    duplicate_factor: int = 1,
-    short_seq_prob: float = 0.1,
-    masked_lm_prob: float = 0.15,
-    seed: int = 12345,
-    backup_dir: str | None = None,
-    save_freq: int = 100,
-    jit_compile: bool | str = False,
-    callbacks: Sequence[keras.callbacks.Callback] = (),
-    verbose: Any = "auto",
-) -> keras.callbacks.History:
-    """Masked-LM + sentence-order pre-training of `backbone` on `texts`, in place.
+def examples_stream(arrays: dict[str, np.ndarray], batch_size: int, seed: int) -> StepStream:
+    """In-memory examples as the endless, seeded batches a step-exact resume needs."""
+    count = len(arrays["token_ids"])
+    if count < batch_size:
+        raise ValueError(
+            f"{count} pre-training examples make no batch of {batch_size}; use more text or a "
+            "smaller batch size."
+        )
 
-    `texts` is one corpus string (documents separated by blank lines) or a list
-    of documents (e.g. one review each). The backbone's weights are updated;
-    fine-tune it afterwards as usual. For a converted checkpoint use a smaller
-    `learning_rate` (e.g. 5e-5); 1e-3 suits a small model from scratch.
+    def make(skip: int):
+        ds = arrays_to_dataset(arrays, batch_size, seed=seed, repeat=True, drop_remainder=True)
+        return ds.skip(skip)
 
-    Returns:
-        The `History` (`loss`, `mlm_loss`, `sop_loss`, `mlm_accuracy`,
-        `sop_accuracy` per epoch); `history.model` is the `AlbertPretrainer`;
-        `history.chance_levels` what input-blind guessing scores on the same
-        examples. A `PretrainingPlateauWarning` says when both accuracies are
-        still at that level (see `plateau_message`).
+    return StepStream(make, count // batch_size)
 
-    Example:
-    >>> from albert_tf import AlbertBackbone, AlbertConfig
-    >>> backbone = AlbertBackbone(AlbertConfig.from_preset("tiny", vocab_size=tok.vocab_size))
-    >>> history = pretrain_on_texts(backbone, tok, reviews, epochs=2, batch_size=32,
-    ...                             max_length=64)  # doctest: +SKIP
-    """
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}.")
+
+def warn_on_plateau(result: PretrainResult, arrays: dict[str, np.ndarray]) -> None:
+    """Set `result.chance_levels` and warn (`PretrainingPlateauWarning`) when
+    both accuracies ended at them."""
+    # A corpus whose texts are all too short to mask has no MLM chance level.
+    result.chance_levels = chance_levels(arrays) if arrays["mlm_weights"].any() else {}
+    message = result.chance_levels and plateau_message(result.history, result.chance_levels)
+    if message:
+        warnings.warn(message, PretrainingPlateauWarning, stacklevel=3)
+
+
+def check_fits(backbone: AlbertBackbone, tokenizer: Any, max_length: int) -> None:
+    """A clear error before any work when the tokenizer or length overflows the backbone."""
     if max_length > backbone.config.max_position_embeddings:
         raise ValueError(
             f"max_length={max_length} exceeds the backbone's max_position_embeddings "
@@ -164,50 +220,88 @@ def pretrain_on_texts(
             f"the tokenizer has {tokenizer.vocab_size} pieces but the backbone's vocab_size is "
             f"{backbone.config.vocab_size}."
         )
-    builder = PretrainingDataBuilder(
-        tokenizer,
-        max_seq_length=max_length,
-        max_predictions=max_predictions or default_max_predictions(max_length),
-        masked_lm_prob=masked_lm_prob,
-        short_seq_prob=short_seq_prob,
-        duplicate_factor=duplicate_factor,
-        seed=seed,
-    )
+
+
+def save_pretraining_run(
+    out_dir: str,
+    backbone: AlbertBackbone,
+    tokenizer: Any,
+    result: FitResult,
+    settings: PretrainSettings,
+    info: dict[str, Any] | None = None,
+) -> str:
+    """The run folder of a pre-training: `backbone.keras`, the tokenizer,
+    albert_config.json, run.json (task "pretrain") and the per-epoch history.json."""
+    last = {k: v[-1] for k, v in result.history.items() if v and not k.startswith("val_")}
+    validation = {k[4:]: v for k, v in result.best.items() if k.startswith("val_")}
+    run_info = {
+        "task": PRETRAIN_TASK,
+        "max_length": settings.max_length,
+        "settings": dataclasses.asdict(settings),
+        "metrics": {"train": last, **({"validation": validation} if validation else {})},
+        "epochs_run": result.epochs_run,
+        "train_seconds": round(result.seconds, 1),
+        **(info or {}),
+    }
+    folder = RunFolder(out_dir)
+    folder.write(backbone, tokenizer, None, run_info, model_file=PRETRAINED_MODEL_FILE)
+    write_text_atomic(folder.file(HISTORY_FILE), json.dumps(result.history, indent=2))
+    return out_dir
+
+
+def pretrain_on_texts(
+    backbone: AlbertBackbone,
+    tokenizer: Any,
+    texts: str | Iterable[str],
+    validation_texts: str | Iterable[str] | None = None,
+    out_dir: str | None = None,
+    *,
+    settings: PretrainSettings | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: Any = "auto",
+    **options: Any,
+) -> PretrainResult:
+    """Masked-LM + sentence-order pre-training of `backbone` on `texts`, in place.
+
+    `texts` is one corpus string (documents separated by blank lines) or a list
+    of documents (e.g. one review each). `options` are `PretrainSettings`
+    fields (epochs=, batch_size=, learning_rate=, ...), or pass `settings`. For
+    a converted checkpoint use a smaller `learning_rate` (e.g. 5e-5); 1e-3
+    suits a small model from scratch. With `validation_texts` the best epoch
+    on their loss is kept (and training stops after `patience` epochs without
+    improvement). With `out_dir` a killed run started again resumes at its
+    last checkpoint (every `save_freq` steps) and the run folder is written there.
+
+    Returns:
+        A `PretrainResult`: `history` (`loss`, `mlm_loss`, `sop_loss`,
+        `mlm_accuracy`, `sop_accuracy` per epoch), `model` (the
+        `AlbertPretrainer`), `chance_levels` (what input-blind guessing scores
+        on the same examples). A `PretrainingPlateauWarning` says when both
+        accuracies are still at that level (see `plateau_message`).
+
+    Example:
+    >>> from albert_tf import AlbertBackbone, AlbertConfig
+    >>> backbone = AlbertBackbone(AlbertConfig.from_preset("tiny", vocab_size=tok.vocab_size))
+    >>> result = pretrain_on_texts(backbone, tok, reviews, epochs=2, batch_size=32,
+    ...                            max_length=64)  # doctest: +SKIP
+    """
+    settings = dataclasses.replace(settings or PretrainSettings(), **options)
+    check_fits(backbone, tokenizer, settings.max_length)
+    builder = settings.builder(tokenizer)
     arrays = builder.build(texts)
-    num_examples = len(arrays["token_ids"])
-    steps_per_epoch = num_examples // batch_size
-    if steps_per_epoch < 1:
-        raise ValueError(
-            f"the texts gave {num_examples} pre-training examples, fewer than one batch of "
-            f"{batch_size}; use a smaller batch_size or more text."
-        )
-    model = compile_pretrainer(
-        backbone,
-        total_steps=epochs * steps_per_epoch,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        warmup_fraction=warmup_fraction,
-        weight_decay=weight_decay,
-        jit_compile=jit_compile,
-    )
-
-    def make_dataset(skip: int):
-        ds = arrays_to_dataset(arrays, batch_size, seed=seed, repeat=True, drop_remainder=True)
-        return ds.skip(skip)
-
-    history = fit_resumable(
-        model,
-        make_dataset,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        backup_dir=backup_dir,
-        save_freq=save_freq,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    # A corpus whose texts are all too short to mask has no MLM chance level.
-    history.chance_levels = chance_levels(arrays) if arrays["mlm_weights"].any() else {}
-    message = history.chance_levels and plateau_message(history.history, history.chance_levels)
-    if message:
-        warnings.warn(message, PretrainingPlateauWarning, stacklevel=2)
-    return history
+    stream = examples_stream(arrays, settings.batch_size, settings.seed)
+    validation = None
+    if validation_texts is not None:
+        held_out = builder.build(validation_texts)
+        validation = arrays_to_dataset(held_out, settings.batch_size, shuffle=False)
+    model = settings.compile(backbone, stream.steps_per_epoch)
+    fit = fit_and_save(
+        model, stream, validation, epochs=settings.epochs, out_dir=out_dir,
+        patience=settings.patience, callbacks=list(callbacks), verbose=verbose,
+        save_freq=settings.save_freq,
+    )  # fmt: skip
+    result = PretrainResult(**dataclasses.asdict(fit), model=model)
+    warn_on_plateau(result, arrays)
+    if out_dir:
+        save_pretraining_run(out_dir, backbone, tokenizer, result, settings)
+    return result

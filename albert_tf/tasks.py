@@ -24,18 +24,13 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from typing import Any
 
 import numpy as np
 
-from albert_tf.config import AlbertConfig
-from albert_tf.convert import (
-    load_multiple_choice,
-    load_question_answerer,
-    load_token_classifier,
-    load_tokenizer,
-)
+from albert_tf.convert import load_multiple_choice, load_question_answerer, load_token_classifier
 from albert_tf.data.labels import LabelVocabulary
 from albert_tf.data.multiple_choice import multiple_choice_arrays, read_multiple_choice
 from albert_tf.data.readers import read_table
@@ -47,14 +42,13 @@ from albert_tf.data.squad import (
     squad_features,
 )
 from albert_tf.data.token_labels import label_list, read_conll, token_label_arrays, word_predictions
-from albert_tf.models.backbone import AlbertBackbone
 from albert_tf.models.classifier import AlbertClassifier
 from albert_tf.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.models.question_answerer import AlbertQuestionAnswerer
 from albert_tf.models.token_classifier import AlbertTokenClassifier
+from albert_tf.training.builders import build_tokenizer, preset_backbone
 from albert_tf.training.fit_and_save import fit_and_save
-from albert_tf.training.optimizers import create_optimizer
-from albert_tf.training.recipe import build_tokenizer
+from albert_tf.training.optimizers import compile_for_training
 from albert_tf.training.run_folder import save_run
 
 TASKS = ("classify", "pairs", "regression", "multi_label", "token", "qa", "multiple_choice")
@@ -344,11 +338,9 @@ def train_task(
             "(albert_tf.training.recipe.train_text_classifier)."
         )
     os.makedirs(out_dir, exist_ok=True)
-    if tokenizer_path or not pretrained:
-        texts = [] if tokenizer_path else task_texts(task, train_path)
-        tokenizer = build_tokenizer(texts, out_dir, vocab_size, tokenizer_path)
-    else:
-        tokenizer = load_tokenizer(pretrained)
+    # The file's texts are read only when a tokenizer is trained on them.
+    texts = functools.partial(task_texts, task, train_path)
+    tokenizer = build_tokenizer(texts, out_dir, vocab_size, tokenizer_path, pretrained)
     options = dict(max_length=max_length, doc_stride=doc_stride)
     train = make_task_dataset(task, train_path, tokenizer, **options)
     if pretrained:
@@ -359,14 +351,9 @@ def train_task(
         else:
             model = load_multiple_choice(pretrained)
     else:
-        config = AlbertConfig.from_preset(
-            preset, vocab_size=tokenizer.vocab_size, max_position_embeddings=max(512, max_length)
-        )
-        model = build_task_model(task, AlbertBackbone(config), num_labels=train.num_labels)
-    steps = epochs * math.ceil(len(train) / batch_size)
-    compile_task_model(
-        model, optimizer=create_optimizer("adamw", learning_rate, total_steps=max(steps, 1))
-    )
+        backbone = preset_backbone(preset, tokenizer.vocab_size, max_length)
+        model = build_task_model(task, backbone, num_labels=train.num_labels)
+    compile_for_training(model, epochs * math.ceil(len(train) / batch_size), learning_rate)
     splits = {}
     for name, path in (("validation", validation_path), ("test", test_path)):
         if path:

@@ -236,7 +236,7 @@ def train_student(
 
     from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig, Distiller
     from albert_tf.distillation import distillation_dataset
-    from albert_tf.training.optimizers import create_optimizer
+    from albert_tf.training.optimizers import compile_for_training
 
     keras.utils.set_random_seed(args.seed)
     if from_teacher:
@@ -271,10 +271,7 @@ def train_student(
         batch_size=64,
     )
     steps = int(np.ceil(len(texts) / args.batch_size)) * args.epochs
-    distiller.compile(
-        optimizer=create_optimizer("adamw", args.learning_rate, steps, 0.1, 0.01),
-        jit_compile=False,
-    )
+    compile_for_training(distiller, steps, args.learning_rate, jit_compile=False)
     log(f"{name}: {len(texts)} texts ({int((labels >= 0).sum())} labelled), {steps} steps")
     best = BestWeights(student)
     start = time.time()

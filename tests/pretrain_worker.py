@@ -4,7 +4,10 @@ Trains a very small AlbertPretrainer on fixed synthetic data, deterministically,
 and writes its final weights to an .npz file (chief only).
 
     python tests/pretrain_worker.py --out w.npz [--strategy multi_worker]
-        [--backup DIR --save-freq 3] [--block-at STEP]
+        [--run-dir DIR --save-freq 3] [--block-at STEP]
+
+It trains through `fit_and_save` like `albert-tf pretrain`; with `--run-dir`
+step checkpoints go to DIR/backup.
 
 `--block-at` prints "BLOCKED <step>" after that step and then waits forever,
 so that the test can SIGKILL the process at a known point.
@@ -61,7 +64,7 @@ def main() -> int:
     parser.add_argument("--strategy", default="default")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--steps-per-epoch", type=int, default=5)
-    parser.add_argument("--backup", default=None)
+    parser.add_argument("--run-dir", default=None)
     parser.add_argument("--save-freq", type=int, default=3)
     parser.add_argument("--block-at", type=int, default=None)
     args = parser.parse_args()
@@ -78,7 +81,7 @@ def main() -> int:
     from albert_tf import AlbertBackbone, AlbertConfig
     from albert_tf.data.pretraining import arrays_to_dataset
     from albert_tf.pretraining import compile_pretrainer
-    from albert_tf.training.resumable import fit_resumable
+    from albert_tf.training.fit_and_save import StepStream, fit_and_save
 
     keras.utils.set_random_seed(42)
     tf.config.experimental.enable_op_determinism()
@@ -119,23 +122,22 @@ def main() -> int:
                 while True:
                     time.sleep(1)
 
-    history = fit_resumable(
+    result = fit_and_save(
         model,
-        make_dataset,
+        StepStream(make_dataset, args.steps_per_epoch),
         epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch,
-        backup_dir=args.backup,
+        out_dir=args.run_dir,
         save_freq=args.save_freq,
         callbacks=[BlockAt()],
         verbose=0,
-        write_backup=is_chief(strategy),
+        write=is_chief(strategy),
     )
     if is_chief(strategy):
         weights = {w.path: np.asarray(w.numpy()) for w in model.weights}
         tmp = args.out + ".tmp.npz"
         np.savez(tmp, **weights)
         os.replace(tmp, args.out)
-    print("DONE", int(model.optimizer.iterations.numpy()), history.history.get("loss"), flush=True)
+    print("DONE", int(model.optimizer.iterations.numpy()), result.history.get("loss"), flush=True)
     return 0
 
 

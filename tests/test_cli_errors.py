@@ -33,3 +33,30 @@ def test_evaluate_offers_encoding_errors(capsys):
     with pytest.raises(SystemExit):
         main(["evaluate", "--help"])
     assert "--encoding-errors {strict,replace}" in capsys.readouterr().out
+
+
+def test_a_failing_command_prints_its_one_line_and_no_framework_notices(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "albert_tf.cli",
+            "evaluate",
+            str(tmp_path / "no_run"),
+            "--data",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": root},
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"albert-tf evaluate: error: Run folder not found: {tmp_path / 'no_run'}"
+    ]

@@ -113,11 +113,12 @@ def test_two_workers_end_with_the_weights_of_one(tmp_path, reference):
 
 
 def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path, reference):
-    backup = str(tmp_path / "backup")
+    run_dir = str(tmp_path / "run")
+    backup = os.path.join(run_dir, "backup")
     out = str(tmp_path / "resumed.npz")
     log = str(tmp_path / "killed.txt")
     # Checkpoints every 3 steps; stop after step 7 (epoch 2 of 5-step epochs, mid-epoch).
-    proc = _start(["--out", out, "--backup", backup, "--save-freq", "3", "--block-at", "7"], log)
+    proc = _start(["--out", out, "--run-dir", run_dir, "--save-freq", "3", "--block-at", "7"], log)
     deadline = time.monotonic() + TIMEOUT_S
     try:
         while "BLOCKED 7" not in open(log).read():
@@ -136,7 +137,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path, reference)
     assert not os.path.exists(out)
 
     resumed = _start(
-        ["--out", out, "--backup", backup, "--save-freq", "3"], str(tmp_path / "r.txt")
+        ["--out", out, "--run-dir", run_dir, "--save-freq", "3"], str(tmp_path / "r.txt")
     )
     _finish(resumed)
     with open(tmp_path / "r.txt") as f:

@@ -55,6 +55,25 @@ def test_pretrain_on_texts_lowers_loss_and_updates_the_backbone():
     assert not np.allclose(backbone.token_embedding.embeddings.numpy(), before)
 
 
+def test_pretrain_on_texts_keeps_the_best_validation_epoch_in_a_run_folder(tmp_path):
+    tok = AlbertTokenizer.load(FIXTURE_SPM)
+    backbone = _backbone(tok.vocab_size)
+    result = pretrain_on_texts(
+        backbone, tok, _docs(32), validation_texts=_docs(16), out_dir=str(tmp_path),
+        epochs=3, batch_size=8, max_length=48, learning_rate=3e-3, verbose=0,
+    )  # fmt: skip
+    val_losses = result.history["val_loss"]
+    assert len(val_losses) == result.epochs_run == 3
+    assert result.best["val_loss"] == min(val_losses)
+    assert (tmp_path / "checkpoints" / "best.weights.h5").exists() and (tmp_path / "logs").is_dir()
+    info = json.loads((tmp_path / "run.json").read_text())
+    assert info["task"] == "pretrain" and info["metrics"]["validation"]["loss"] == min(val_losses)
+    saved = keras.models.load_model(tmp_path / "backbone.keras")
+    np.testing.assert_allclose(
+        saved.token_embedding.embeddings.numpy(), backbone.token_embedding.embeddings.numpy()
+    )
+
+
 def test_cli_pretrain_writes_a_backbone_that_continues_from_itself(tmp_path):
     from albert_tf.cli import main
 
@@ -69,6 +88,10 @@ def test_cli_pretrain_writes_a_backbone_that_continues_from_itself(tmp_path):
     assert {"backbone.keras", "spiece.model", "albert_config.json", "history.json"} <= set(
         os.listdir(out)
     )
+    info = json.loads((out / "run.json").read_text())
+    assert info["version"] == 2 and info["task"] == "pretrain" and info["problem_type"] is None
+    assert info["settings"]["optimizer"] == "lamb" and "sop_accuracy" in info["metrics"]["train"]
+    assert info["corpus"]["train"] == [str(corpus)]
     first = keras.models.load_model(out / "backbone.keras")
     # Continue pre-training from the written checkpoint.
     out2 = tmp_path / "run2"

@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 
+from albert_tf.text_lines import decode_line, read_lines
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -43,38 +45,12 @@ def register(subparsers) -> None:
     b.set_defaults(func=run_bench)
 
 
-def _decode_line(raw: bytes, where: str, errors: str) -> str:
-    try:
-        return raw.decode("utf-8", errors)
-    except UnicodeDecodeError as e:
-        raise ValueError(
-            f"{where}: byte 0x{raw[e.start]:02x} at column {e.start + 1} is not UTF-8; "
-            "save the file as UTF-8 or pass --encoding-errors replace"
-        ) from None
-
-
-def _read_lines(path: str, errors: str = "strict") -> list[str]:
-    """Non-blank lines of a file ('-': stdin), decoded as UTF-8 line by line, so a
-    bad byte is reported with its line number."""
-    if path == "-":
-        data, name = sys.stdin.buffer.read(), "stdin"
-    else:
-        with open(path, "rb") as f:
-            data, name = f.read(), path
-    lines = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        line = _decode_line(raw.rstrip(b"\r"), f"line {number} of {name}", errors)
-        if line.strip():
-            lines.append(line)
-    return lines
-
-
 def _argument_texts(texts: list[str], errors: str) -> list[str]:
     """Command-line texts: Python keeps bytes that are not UTF-8 as surrogates."""
     out = []
     for number, text in enumerate(texts, start=1):
         raw = text.encode("utf-8", "surrogateescape")
-        text = _decode_line(raw, f"text argument {number}", errors)
+        text = decode_line(raw, f"text argument {number}", errors)
         if not text.strip():
             raise ValueError(f"text argument {number} is empty; there is nothing to classify")
         out.append(text)
@@ -87,11 +63,11 @@ def run_predict(args: argparse.Namespace) -> int:
     errors = getattr(args, "encoding_errors", "strict")
     texts = _argument_texts(list(args.texts), errors)
     if args.file:
-        texts += _read_lines(args.file, errors)
+        texts += read_lines(args.file, errors)
     if not texts:
         if sys.stdin.isatty():
             raise ValueError("No texts: give them as arguments, with --file, or on stdin.")
-        texts = _read_lines("-", errors)
+        texts = read_lines("-", errors)
         if not texts:
             raise ValueError("No texts: stdin held no non-blank line.")
     classifier = Classifier(args.bundle, num_threads=args.threads)
@@ -101,7 +77,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    texts = _read_lines(args.file) if args.file else None
+    texts = read_lines(args.file) if args.file else None
     if _heavy_modules_loaded():
         # Called from a process that already holds TensorFlow (a script or a test
         # calling `albert_tf.cli.main`): its memory would be counted as the

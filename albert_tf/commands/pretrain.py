@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 
@@ -26,11 +25,19 @@ def register(subparsers) -> None:
         "pretrain",
         help="pre-train (or continue pre-training) with masked LM + sentence order",
         description="Masked-LM + sentence-order pre-training with model.fit; resumes after a "
-        "kill from --out/backup. Writes backbone.keras, spiece.model, albert_config.json and "
-        "history.json to --out.",
+        "kill at the step of its last checkpoint in --out/backup. Writes the run folder --out: "
+        "backbone.keras (the best epoch: lowest --validation loss when given, else training "
+        "loss), spiece.model, albert_config.json, run.json (task pretrain), history.json, "
+        "checkpoints/ and TensorBoard logs/.",
     )
     p.add_argument(
         "--data", nargs="+", required=True, help="text files, or one shard folder of pretrain-data"
+    )
+    p.add_argument(
+        "--validation",
+        nargs="+",
+        help="held-out text files, or one shard folder: keeps the epoch of lowest loss on them "
+        "and stops after --patience epochs without improvement",
     )
     p.add_argument("--tokenizer", required=True, help="spiece.model (or a folder holding one)")
     p.add_argument("--out", required=True, help="output folder")
@@ -60,6 +67,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
     p.add_argument("--save-freq", type=int, default=200, help="steps between resume checkpoints")
+    p.add_argument(
+        "--patience", type=int, default=2, help="epochs without --validation improvement to stop"
+    )
     _add_example_args(p)
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
     p.set_defaults(func=run_pretrain)
@@ -74,29 +84,14 @@ def _add_example_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=12345)
 
 
-def _builder(args, tokenizer):
-    from albert_tf.data.pretraining import PretrainingDataBuilder
-    from albert_tf.pretraining import default_max_predictions
-
-    return PretrainingDataBuilder(
-        tokenizer,
-        max_seq_length=args.max_length,
-        max_predictions=args.max_predictions or default_max_predictions(args.max_length),
-        masked_lm_prob=args.masked_lm_prob,
-        short_seq_prob=args.short_seq_prob,
-        duplicate_factor=args.duplicate_factor,
-        seed=args.seed,
-    )
-
-
 def run_pretrain_data(args) -> int:
     from albert_tf.data.pretraining_tfrecord import write_pretraining_shards
+    from albert_tf.pretraining import PretrainSettings
     from albert_tf.tokenizer import AlbertTokenizer
 
     tokenizer = AlbertTokenizer.load(args.tokenizer)
-    meta = write_pretraining_shards(
-        args.input, _builder(args, tokenizer), args.output, num_shards=args.num_shards
-    )
+    builder = PretrainSettings.from_args(args).builder(tokenizer)
+    meta = write_pretraining_shards(args.input, builder, args.output, num_shards=args.num_shards)
     print(f"wrote {meta['num_examples']} examples in {meta['num_shards']} shards to {args.output}")
     return 0
 
@@ -108,96 +103,99 @@ def run_pretrain(args) -> int:
     strategy = get_strategy(args.strategy, tpu=args.tpu)
     precision = set_precision(args.precision)
 
-    import keras
-
-    from albert_tf.config import AlbertConfig
-    from albert_tf.data.pretraining import FEATURE_NAMES, arrays_to_dataset, iter_documents
-    from albert_tf.data.pretraining_tfrecord import METADATA_FILE, pretraining_shards_dataset
-    from albert_tf.models.backbone import AlbertBackbone
-    from albert_tf.pretraining import compile_pretrainer
+    from albert_tf.pretraining import PretrainSettings, check_fits, save_pretraining_run
     from albert_tf.tokenizer import AlbertTokenizer
-    from albert_tf.training.resumable import fit_resumable
+    from albert_tf.training.fit_and_save import fit_and_save
 
+    settings = PretrainSettings.from_args(args)
     tokenizer = AlbertTokenizer.load(args.tokenizer)
-    shard_dir = args.data[0] if len(args.data) == 1 and os.path.isdir(args.data[0]) else None
-    if shard_dir:
-        meta_path = os.path.join(shard_dir, METADATA_FILE)
-        if not os.path.exists(meta_path):
-            raise FileNotFoundError(f"{shard_dir} has no {METADATA_FILE} (run pretrain-data).")
-        with open(meta_path, encoding="utf-8") as f:
-            num_examples = int(json.load(f)["num_examples"])
-
-        def make_dataset(skip: int):
-            ds = pretraining_shards_dataset(
-                shard_dir, args.batch_size, seed=args.seed, repeat=True, drop_remainder=True
-            )
-            return ds.skip(skip)
-    else:
-        arrays = _builder(args, tokenizer).build(list(iter_documents(args.data)))
-        num_examples = len(arrays[FEATURE_NAMES[0]])
-
-        def make_dataset(skip: int):
-            ds = arrays_to_dataset(
-                arrays, args.batch_size, seed=args.seed, repeat=True, drop_remainder=True
-            )
-            return ds.skip(skip)
-
-    steps_per_epoch = num_examples // args.batch_size
-    if steps_per_epoch < 1:
-        raise ValueError(
-            f"{num_examples} pre-training examples make no batch of {args.batch_size}; "
-            "use more text or a smaller --batch-size."
-        )
-
+    stream, num_examples = _training_stream(args.data, tokenizer, settings)
+    validation = _validation_dataset(args.validation, tokenizer, settings)
     with strategy.scope():
-        if args.init_from:
-            if args.init_from.endswith(".keras"):
-                backbone = keras.models.load_model(args.init_from)
-            else:
-                backbone = AlbertBackbone.from_pretrained(args.init_from)
-        else:
-            if args.config:
-                config = AlbertConfig.from_json_file(args.config)
-            else:
-                config = AlbertConfig.from_preset(args.preset, vocab_size=tokenizer.vocab_size)
-            backbone = AlbertBackbone(config)
-        model = compile_pretrainer(
-            backbone,
-            total_steps=args.epochs * steps_per_epoch,
-            optimizer=args.optimizer,
-            learning_rate=args.learning_rate,
-            warmup_fraction=args.warmup_fraction,
-            weight_decay=args.weight_decay,
-            jit_compile=args.jit_compile,
-        )
+        backbone = _backbone(args, tokenizer)
+        check_fits(backbone, tokenizer, settings.max_length)
+        model = settings.compile(backbone, stream.steps_per_epoch)
     chief = is_chief(strategy)
     os.makedirs(args.out, exist_ok=True)
     print(
-        f"pre-training on {num_examples} examples, {steps_per_epoch} steps/epoch, "
+        f"pre-training on {num_examples} examples, {stream.steps_per_epoch} steps/epoch, "
         f"{strategy.num_replicas_in_sync} replica(s), precision {precision}"
     )
-    history = fit_resumable(
-        model,
-        make_dataset,
-        epochs=args.epochs,
-        steps_per_epoch=steps_per_epoch,
-        backup_dir=os.path.join(args.out, "backup"),
-        save_freq=args.save_freq,
-        write_backup=chief,
-    )
+    result = fit_and_save(
+        model, stream, validation, epochs=settings.epochs, out_dir=args.out,
+        patience=settings.patience, save_freq=settings.save_freq, write=chief,
+    )  # fmt: skip
     if chief:
-        _save_outputs(args.out, backbone, tokenizer, history)
+        corpus = {"train": _absolute(args.data), "validation": _absolute(args.validation)}
+        save_pretraining_run(args.out, backbone, tokenizer, result, settings, {"corpus": corpus})
         print(f"wrote {args.out}/backbone.keras")
     return 0
 
 
-def _save_outputs(out: str, backbone, tokenizer, history) -> None:
-    tmp = os.path.join(out, f"tmp{os.getpid()}.keras")
-    backbone.save(tmp)
-    os.replace(tmp, os.path.join(out, "backbone.keras"))
-    tokenizer.save(out)
-    backbone.config.to_json_file(os.path.join(out, "albert_config.json"))
-    logs = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    with open(os.path.join(out, "history.json.tmp"), "w", encoding="utf-8") as f:
-        json.dump(logs, f, indent=2)
-    os.replace(os.path.join(out, "history.json.tmp"), os.path.join(out, "history.json"))
+def _absolute(paths: list[str] | None) -> list[str] | None:
+    return [os.path.abspath(p) for p in paths] if paths else None
+
+
+def _shard_folder(paths: list[str]) -> str | None:
+    """The one folder of pretrain-data shards that `paths` names, else None (text files)."""
+    return paths[0] if len(paths) == 1 and os.path.isdir(paths[0]) else None
+
+
+def _training_stream(paths: list[str], tokenizer, settings):
+    """(StepStream, number of examples) from a shard folder or text files."""
+    from albert_tf.data.pretraining import iter_documents
+    from albert_tf.data.pretraining_tfrecord import pretraining_shards_dataset, shard_examples
+    from albert_tf.pretraining import examples_stream
+    from albert_tf.training.fit_and_save import StepStream
+
+    shard_dir = _shard_folder(paths)
+    if shard_dir is None:
+        arrays = settings.builder(tokenizer).build(list(iter_documents(paths)))
+        stream = examples_stream(arrays, settings.batch_size, settings.seed)
+        return stream, len(arrays["token_ids"])
+    num_examples = shard_examples(shard_dir)
+    if num_examples < settings.batch_size:
+        raise ValueError(
+            f"{num_examples} pre-training examples make no batch of {settings.batch_size}; "
+            "use more text or a smaller --batch-size."
+        )
+
+    def make(skip: int):
+        ds = pretraining_shards_dataset(
+            shard_dir, settings.batch_size, seed=settings.seed, repeat=True, drop_remainder=True
+        )
+        return ds.skip(skip)
+
+    return StepStream(make, num_examples // settings.batch_size), num_examples
+
+
+def _validation_dataset(paths: list[str] | None, tokenizer, settings):
+    """The held-out examples, in order, from a shard folder or text files (or None)."""
+    if not paths:
+        return None
+    from albert_tf.data.pretraining import arrays_to_dataset, iter_documents
+    from albert_tf.data.pretraining_tfrecord import pretraining_shards_dataset
+
+    shard_dir = _shard_folder(paths)
+    if shard_dir is not None:
+        return pretraining_shards_dataset(shard_dir, settings.batch_size, shuffle=False)
+    arrays = settings.builder(tokenizer).build(list(iter_documents(paths)))
+    return arrays_to_dataset(arrays, settings.batch_size, shuffle=False)
+
+
+def _backbone(args, tokenizer):
+    """The checkpoint to continue from (--init-from), or a new model of --config / --preset."""
+    import keras
+
+    from albert_tf.config import AlbertConfig
+    from albert_tf.models.backbone import AlbertBackbone
+    from albert_tf.training.builders import preset_backbone
+
+    if args.init_from and args.init_from.endswith(".keras"):
+        return keras.models.load_model(args.init_from)
+    if args.init_from:
+        # Reading a Hugging Face/Google/keras-hub checkpoint needs the converters.
+        return AlbertBackbone.from_pretrained(args.init_from)
+    if args.config:
+        return AlbertBackbone(AlbertConfig.from_json_file(args.config))
+    return preset_backbone(args.preset, tokenizer.vocab_size, args.max_length)

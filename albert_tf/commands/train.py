@@ -1,4 +1,16 @@
-"""`albert-tf train`: fine-tune a classifier on a CSV/TSV/JSONL file or a packaged data set."""
+"""`albert-tf train`: a classifier from a CSV/TSV/JSONL file or a packaged data set.
+
+Three recipes (`--recipe`):
+- distill (the default for single-label classification): a pretrained teacher
+  (`--teacher`, the packaged MiniLM by default) fine-tuned on the data, an ALBERT
+  student initialised from it within `--student-size` of its parameters, and
+  distillation on the labelled plus teacher-labelled texts
+  (`albert_tf.distillation.default_recipe`);
+- finetune: `--pretrained CHECKPOINT` fine-tuned as is, no teacher;
+- scratch: a `--preset` ALBERT with its own SentencePiece tokenizer, from scratch.
+Without `--recipe`, `--pretrained` means finetune, and the from-scratch flags
+(`--preset`, `--tokenizer`, `--vocab-size`, `--pretrain-epochs`) or another task mean scratch.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +32,17 @@ TASKS = {
 # Validation and test carved out of --data when no --validation/--test file is given;
 # run.json records it so that `albert-tf export` can make the same split again.
 DEFAULT_SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0}
+RECIPES = ("distill", "finetune", "scratch")
+# Flags that belong to one recipe only: given with another, they are an error.
+DISTILL_FLAGS = (
+    "teacher",
+    "student_size",
+    "student_layers",
+    "augment_copies",
+    "unlabelled",
+    "teacher_epochs",
+)
+SCRATCH_FLAGS = ("preset", "tokenizer", "vocab_size", "pretrain_epochs")
 
 
 def register(subparsers) -> None:
@@ -47,18 +70,37 @@ def register(subparsers) -> None:
         "qa (SQuAD v1.1/v2.0 JSON), multiple_choice (JSONL)",
     )
     p.add_argument("--doc-stride", type=int, default=128, help="qa: overlap of context windows")
-    p.add_argument("--preset", default="small", help="model shape: tiny, small, base, ...")
+    p.add_argument("--recipe", choices=RECIPES, help="distill, finetune or scratch (see above)")
+    p.add_argument("--teacher", help="distill: teacher checkpoint (default packaged:minilm)")
     p.add_argument(
-        "--pretrained", help="checkpoint to start from (Hugging Face/Google/keras-hub folder)"
+        "--student-size", type=float, help="distill: student parameters / teacher's (default 0.25)"
     )
-    p.add_argument("--tokenizer", help="an existing spiece.model (default: train one on the data)")
-    p.add_argument("--vocab-size", type=int, default=8000)
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--student-layers", type=int, help="distill: student depth (default 4)")
+    p.add_argument(
+        "--augment-copies", type=int, help="distill: teacher-labelled perturbed copies (default 2)"
+    )
+    p.add_argument(
+        "--unlabelled", help="distill: more texts for the teacher to label (.txt, one per line)"
+    )
+    p.add_argument(
+        "--teacher-epochs", type=int, help="distill: teacher fine-tuning epochs (default 1)"
+    )
+    p.add_argument("--preset", help="scratch: model shape tiny, small, base, ... (default small)")
+    p.add_argument(
+        "--pretrained", help="finetune: checkpoint to start from (Hugging Face/Google/keras-hub)"
+    )
+    p.add_argument("--tokenizer", help="scratch: an existing spiece.model (default: train one)")
+    p.add_argument("--vocab-size", type=int, help="scratch: SentencePiece pieces (default 8000)")
+    p.add_argument("--epochs", type=int, help="training epochs (default: distill 2, others 3)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--learning-rate", type=float, default=1e-4)
-    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--learning-rate", type=float, help="default 1e-4 (finetune 5e-5)")
+    p.add_argument(
+        "--max-length", type=int, help="pieces per text (default: distill 64, others 128)"
+    )
     p.add_argument("--patience", type=int, default=2, help="early-stopping patience (epochs)")
-    p.add_argument("--pretrain-epochs", type=int, default=0, help="in-domain MLM+SOP epochs first")
+    p.add_argument(
+        "--pretrain-epochs", type=int, help="scratch: in-domain MLM+SOP epochs first (default 0)"
+    )
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
     p.add_argument("--out", required=True, help="run folder to write")
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
@@ -113,10 +155,74 @@ def recorded_data(args: argparse.Namespace) -> dict:
     }
 
 
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def choose_recipe(args: argparse.Namespace) -> str:
+    """The recipe the flags ask for (module docstring); a contradiction is one clear line."""
+    given = [n for n in (*DISTILL_FLAGS, *SCRATCH_FLAGS) if getattr(args, n, None) is not None]
+    recipe = args.recipe
+    if recipe is None:
+        if args.pretrained:
+            recipe = "finetune"
+        elif args.task != "classify" or any(n in SCRATCH_FLAGS for n in given):
+            recipe = "scratch"
+        else:
+            recipe = "distill"
+    if recipe == "distill":
+        if args.task != "classify":
+            raise ValueError(
+                f"--recipe distill trains single-label classifiers (--task classify); for "
+                f"--task {args.task} use --recipe scratch or --recipe finetune --pretrained PATH"
+            )
+        if args.pretrained:
+            raise ValueError(
+                "--pretrained is for --recipe finetune; the distill recipe takes its "
+                "checkpoint as --teacher"
+            )
+        wrong = [n for n in given if n in SCRATCH_FLAGS]
+        if wrong:
+            raise ValueError(
+                f"{_flag(wrong[0])} is a --recipe scratch setting; the distilled student's "
+                "shape comes from its teacher (--student-size, --student-layers)"
+            )
+        return recipe
+    wrong = [n for n in given if n in DISTILL_FLAGS]
+    if wrong:
+        raise ValueError(f"{_flag(wrong[0])} is a --recipe distill setting, not --recipe {recipe}")
+    if recipe == "finetune" and not args.pretrained:
+        raise ValueError(
+            "--recipe finetune needs --pretrained CHECKPOINT (a folder or hf://owner/name)"
+        )
+    if recipe == "scratch" and args.pretrained:
+        raise ValueError("--pretrained fine-tunes a checkpoint: use --recipe finetune")
+    return recipe
+
+
+def _fill_defaults(args: argparse.Namespace, recipe: str) -> argparse.Namespace:
+    """The per-recipe defaults of the flags left out."""
+    defaults = {
+        "preset": "small",
+        "vocab_size": 8000,
+        "pretrain_epochs": 0,
+        "epochs": 2 if recipe == "distill" else 3,
+        "learning_rate": 5e-5 if recipe == "finetune" else 1e-4,
+        # distill: the measured configuration (movie-review sentences average 31 pieces).
+        "max_length": 64 if recipe == "distill" else 128,
+    }
+    for name, value in defaults.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+    return args
+
+
 def run(args: argparse.Namespace) -> int:
-    from albert_tf.training.recipe import train_text_classifier
     from albert_tf.training.splits import label_vocabulary, to_split
 
+    recipe = choose_recipe(args)
+    args = _fill_defaults(args, recipe)
+    print(f"[train] recipe: {recipe}", flush=True)
     if args.task in HEAD_TASKS:
         return run_head_task(args)
     task = TASKS[args.task]
@@ -125,10 +231,31 @@ def run(args: argparse.Namespace) -> int:
     train, validation, test = load_splits(args)
     vocab = label_vocabulary(train, task)
     labels = vocab.names if vocab else ["score"]
-    result = train_text_classifier(
+    splits = (
         to_split(train, vocab, task),
         to_split(validation, vocab, task) if validation is not None and len(validation) else None,
         to_split(test, vocab, task) if test is not None and len(test) else None,
+    )
+    info = {"version": 2, "task": args.task, "problem_type": task, "data": recorded_data(args)}
+    if recipe == "distill":
+        summary = _run_distill(args, splits, labels, info)
+    else:
+        summary = _run_single(args, splits, labels, task, info)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _test_summary(metrics: dict) -> dict:
+    keep = ("accuracy", "macro_f1", "pearson", "spearman")
+    return {k: v for k, v in (metrics or {}).get("test", {}).items() if k in keep}
+
+
+def _run_single(args, splits, labels, task, info) -> dict:
+    """scratch and finetune: one model, trained with model.fit."""
+    from albert_tf.training.recipe import train_text_classifier
+
+    result = train_text_classifier(
+        *splits,
         labels,
         out_dir=args.out,
         preset=args.preset,
@@ -141,26 +268,58 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         max_length=args.max_length,
         patience=args.patience,
-        pretrain_texts=train.texts if args.pretrain_epochs else None,
+        pretrain_texts=splits[0].texts if args.pretrain_epochs else None,
         pretrain_epochs=args.pretrain_epochs,
-        info={"version": 2, "task": args.task, "problem_type": task, "data": recorded_data(args)},
+        info=info,
     )
-    print(
-        json.dumps(
-            {
-                "run_dir": result.run_dir,
-                "parameters": result.parameters,
-                "seconds": round(result.seconds, 1),
-                "test": {
-                    k: v
-                    for k, v in result.metrics.get("test", {}).items()
-                    if k in ("accuracy", "macro_f1", "pearson", "spearman")
-                },
-            },
-            indent=2,
+    return {
+        "run_dir": result.run_dir,
+        "parameters": result.parameters,
+        "seconds": round(result.seconds, 1),
+        "test": _test_summary(result.metrics),
+    }
+
+
+def _run_distill(args, splits, labels, info) -> dict:
+    """The default recipe: teacher, student, distillation."""
+    import dataclasses
+
+    from albert_tf.distillation.default_recipe import StudentRecipe, train_distilled_classifier
+    from albert_tf.text_lines import read_lines
+
+    overrides = {
+        name: getattr(args, name)
+        for name in (
+            "teacher",
+            "student_size",
+            "student_layers",
+            "augment_copies",
+            "teacher_epochs",
         )
+        if getattr(args, name) is not None
+    }
+    recipe = dataclasses.replace(
+        StudentRecipe(),
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        patience=args.patience,
+        **overrides,
     )
-    return 0
+    unlabelled = read_lines(args.unlabelled, args.encoding_errors) if args.unlabelled else None
+    result = train_distilled_classifier(*splits, labels, args.out, recipe, unlabelled, info)
+    return {
+        "run_dir": args.out,
+        "student": {
+            "parameters": result["student"].get("parameters"),
+            "test": _test_summary(result["student"].get("metrics")),
+        },
+        "teacher": {
+            "parameters": result["teacher"]["parameters"],
+            "test": _test_summary(result["teacher"]["metrics"]),
+        },
+    }
 
 
 def run_head_task(args: argparse.Namespace) -> int:

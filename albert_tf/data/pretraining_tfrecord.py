@@ -108,6 +108,25 @@ def write_pretraining_shards(
     return metadata
 
 
+def read_shard_metadata(folder: str) -> dict:
+    """`pretraining_data.json` of a shard folder written by `write_pretraining_shards`."""
+    meta_path = os.path.join(folder, METADATA_FILE)
+    if not os.path.exists(meta_path):
+        raise FileNotFoundError(
+            f"{folder} has no {METADATA_FILE}; was it written by pretrain-data?"
+        )
+    try:
+        with open(meta_path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{meta_path}: not readable shard metadata ({e})") from e
+
+
+def shard_examples(folder: str) -> int:
+    """How many examples the shards in `folder` hold."""
+    return int(read_shard_metadata(folder)["num_examples"])
+
+
 def pretraining_shards_dataset(
     path: str,
     batch_size: int = 32,
@@ -125,14 +144,7 @@ def pretraining_shards_dataset(
     import tensorflow as tf
 
     if os.path.isdir(path):
-        meta_path = os.path.join(path, METADATA_FILE)
-        if not os.path.exists(meta_path):
-            raise FileNotFoundError(
-                f"{path} has no {METADATA_FILE}; was it written by pretrain-data?"
-            )
-        with open(meta_path, encoding="utf-8") as f:
-            meta = json.load(f)
-        files = [os.path.join(path, n) for n in meta["files"]]
+        files = [os.path.join(path, n) for n in read_shard_metadata(path)["files"]]
     else:
         files = sorted(glob.glob(path))
         if not files:

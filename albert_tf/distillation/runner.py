@@ -3,6 +3,7 @@ its logits, train a student with the Distiller, evaluate, write a run folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -13,17 +14,17 @@ from typing import Any
 import keras
 import numpy as np
 
-from albert_tf.config import AlbertConfig
 from albert_tf.convert import load_classifier, load_tokenizer
 from albert_tf.distillation.data import distillation_dataset
 from albert_tf.distillation.distiller import UNLABELLED, Distiller
 from albert_tf.distillation.student_init import student_from_teacher as from_teacher
 from albert_tf.distillation.teacher_logits import compute_teacher_logits
 from albert_tf.distillation.vocabulary import prune_vocabulary
-from albert_tf.models import AlbertBackbone, AlbertClassifier
-from albert_tf.training.fit_and_save import fit_and_save
-from albert_tf.training.optimizers import create_optimizer
-from albert_tf.training.recipe import build_tokenizer, evaluate_model
+from albert_tf.models import AlbertClassifier
+from albert_tf.training.builders import build_tokenizer, preset_backbone
+from albert_tf.training.fit_and_save import FitResult, fit_and_save
+from albert_tf.training.optimizers import compile_for_training
+from albert_tf.training.recipe import evaluate_model
 from albert_tf.training.run_folder import MODEL_FILE, RunFolder, save_run, write_text_atomic
 from albert_tf.wordpiece import WordPieceTokenizer
 
@@ -82,6 +83,138 @@ def _same_tokenizer(a, b) -> bool:
     ) == getattr(b, "serialized_model", 0)
 
 
+@dataclass
+class DistillSettings:
+    """How the student is made and trained (the keyword options of `distill_run`)."""
+
+    preset: str = "small"
+    tokenizer_path: str | None = None
+    vocab_size: int = 8000
+    temperature: float = 2.0
+    alpha: float = 0.5
+    hidden_weight: float = 0.0
+    attention_weight: float = 0.0
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 2e-4
+    max_length: int = 128
+    teacher_max_length: int | None = None
+    seed: int = 0
+    verbose: int | str = 2
+    student_from_teacher: int = 0
+    student_layers: int | None = None
+    teacher_layers: list[int] | None = None
+    student_basis: str = "sum"
+    prune_vocab: bool = False
+    patience: int = 2
+
+    @property
+    def transfers_states(self) -> bool:
+        """Hidden/attention transfer runs the teacher live instead of caching its logits."""
+        return self.hidden_weight > 0 or self.attention_weight > 0
+
+
+@dataclass
+class TeacherScores:
+    """The teacher's logits for a text list, cached in `out_dir/<name>.npz` and
+    put in the student's label order."""
+
+    teacher: Teacher
+    out_dir: str
+    max_length: int
+    order: np.ndarray | None
+
+    def __call__(self, texts: list[str], name: str) -> np.ndarray:
+        logits = compute_teacher_logits(
+            self.teacher.model, self.teacher.tokenizer, texts, self.max_length,
+            path=os.path.join(self.out_dir, f"{name}.npz"),
+        )  # fmt: skip
+        return logits if self.order is None else logits[:, self.order]
+
+
+def student_backbone(
+    teacher: Teacher,
+    texts: list[str],
+    train_texts: list[str],
+    settings: DistillSettings,
+    out_dir: str,
+    init_backbone: Any = None,
+) -> tuple[Any, Any, str]:
+    """(backbone, tokenizer, preset name) of the student: the teacher's own
+    layers (`student_from_teacher`, its vocabulary pruned to `texts` with
+    `prune_vocab`), or a fresh preset with a tokenizer trained on `train_texts`."""
+    s = settings
+    if not s.student_from_teacher:
+        tokenizer = build_tokenizer(train_texts, out_dir, s.vocab_size, s.tokenizer_path)
+        return preset_backbone(s.preset, tokenizer.vocab_size, s.max_length), tokenizer, s.preset
+    source = init_backbone if init_backbone is not None else teacher.model.backbone
+    tokenizer, kept = teacher.tokenizer, None
+    if s.prune_vocab:
+        tokenizer, kept = _pruned(teacher, texts)
+    backbone = from_teacher(
+        source, s.student_from_teacher, s.student_layers, s.teacher_layers, s.student_basis,
+        token_ids=kept,
+    )  # fmt: skip
+    return backbone, tokenizer, f"from_teacher(E={s.student_from_teacher})"
+
+
+def distillation_datasets(
+    texts: list[str],
+    y: np.ndarray,
+    validation: Any,
+    tokenizer: Any,
+    scores: TeacherScores,
+    settings: DistillSettings,
+):
+    """(train, validation or None) batches: the student's and, when it differs,
+    the teacher's tokens, with the cached teacher logits unless the teacher runs live."""
+    teacher_tokenizer = scores.teacher.tokenizer
+    same = tokenizer is teacher_tokenizer or _same_tokenizer(tokenizer, teacher_tokenizer)
+    common = dict(
+        tokenizer=tokenizer,
+        teacher_tokenizer=None if same else teacher_tokenizer,
+        max_length=settings.max_length,
+        teacher_max_length=scores.max_length,
+    )
+    cached = not settings.transfers_states and settings.alpha != 1.0
+    train_ds = distillation_dataset(
+        texts, y, teacher_logits=scores(texts, "teacher_logits") if cached else None,
+        batch_size=settings.batch_size, shuffle=True, seed=settings.seed, **common,
+    )  # fmt: skip
+    if validation is None:
+        return train_ds, None
+    val_logits = scores(validation.texts, "teacher_logits_validation") if cached else None
+    val_ds = distillation_dataset(
+        validation.texts, np.asarray(validation.labels, np.int32), teacher_logits=val_logits,
+        batch_size=64, **common,
+    )  # fmt: skip
+    return train_ds, val_ds
+
+
+def fit_student(
+    student: AlbertClassifier,
+    teacher: Teacher,
+    train_ds,
+    val_ds,
+    num_texts: int,
+    settings: DistillSettings,
+    out_dir: str,
+) -> FitResult:
+    s = settings
+    distiller = Distiller(
+        student, teacher.model if s.transfers_states else None, temperature=s.temperature,
+        alpha=s.alpha, hidden_weight=s.hidden_weight, attention_weight=s.attention_weight,
+    )  # fmt: skip
+    compile_for_training(distiller, math.ceil(num_texts / s.batch_size) * s.epochs, s.learning_rate)
+    # One fit path for every trainer; the Distiller's checkpoints hold the
+    # student (and the frozen teacher it wraps), so the best epoch comes back whole.
+    return fit_and_save(
+        distiller, train_ds, val_ds, epochs=s.epochs, out_dir=out_dir,
+        monitor=("val_accuracy", "max") if val_ds is not None else ("loss", "min"),
+        patience=s.patience, verbose=s.verbose,
+    )  # fmt: skip
+
+
 def distill_run(
     teacher: Teacher,
     train,
@@ -90,33 +223,17 @@ def distill_run(
     labels: list[str],
     out_dir: str,
     unlabelled: list[str] | None = None,
-    preset: str = "small",
-    tokenizer_path: str | None = None,
-    vocab_size: int = 8000,
-    temperature: float = 2.0,
-    alpha: float = 0.5,
-    hidden_weight: float = 0.0,
-    attention_weight: float = 0.0,
-    epochs: int = 3,
-    batch_size: int = 32,
-    learning_rate: float = 2e-4,
-    max_length: int = 128,
-    teacher_max_length: int | None = None,
-    seed: int = 0,
+    settings: DistillSettings | None = None,
+    init_backbone: Any = None,
     info: dict[str, Any] | None = None,
-    verbose: int | str = 2,
-    student_from_teacher: int = 0,
-    student_layers: int | None = None,
-    teacher_layers: list[int] | None = None,
-    student_basis: str = "sum",
-    init_backbone=None,
-    prune_vocab: bool = False,
-    patience: int = 2,
+    **options: Any,
 ) -> dict[str, Any]:
-    """Distill `teacher` into a fresh student of `preset`; returns metrics.
+    """Distill `teacher` into a student and write its run folder; returns a summary.
 
     `train`/`validation`/`test` are `albert_tf.training.finetune.Split`s with int
-    labels. The teacher's logits are cached in `out_dir/teacher_logits*.npz`.
+    labels. `options` are `DistillSettings` fields (preset=, temperature=,
+    epochs=, ...), or pass `settings`. The teacher's logits are cached in
+    `out_dir/teacher_logits*.npz`.
 
     `student_from_teacher=E` (> 0) replaces the preset student with
     `albert_tf.distillation.student_init.student_from_teacher(init_backbone, E,
@@ -126,152 +243,38 @@ def distill_run(
     the student keeps only the teacher's WordPiece tokens that the training and
     unlabelled texts use (`albert_tf.distillation.prune_vocabulary`).
     """
-
     start = time.time()
+    s = dataclasses.replace(settings or DistillSettings(), **options)
     os.makedirs(out_dir, exist_ok=True)
-    t_len = int(teacher_max_length or teacher.max_length)
-    width = int(teacher.model.output_shape[-1])
-    order = label_permutation(teacher.labels, labels, width)
-
-    def teacher_logits(texts, name):
-        logits = compute_teacher_logits(
-            teacher.model,
-            teacher.tokenizer,
-            texts,
-            t_len,
-            path=os.path.join(out_dir, f"{name}.npz"),
-        )
-        return logits if order is None else logits[:, order]
-
+    order = label_permutation(teacher.labels, labels, int(teacher.model.output_shape[-1]))
+    if s.transfers_states and order is not None:
+        raise ValueError("hidden/attention transfer needs the teacher's labels in data order.")
+    scores = TeacherScores(teacher, out_dir, int(s.teacher_max_length or teacher.max_length), order)
     extra = list(unlabelled or [])
     texts = list(train.texts) + extra
-    keras.utils.set_random_seed(seed)
-    if student_from_teacher:
-        source = init_backbone if init_backbone is not None else teacher.model.backbone
-        tokenizer, kept = teacher.tokenizer, None
-        if prune_vocab:
-            tokenizer, kept = _pruned(teacher, texts)
-        backbone = from_teacher(
-            source,
-            student_from_teacher,
-            student_layers,
-            teacher_layers,
-            student_basis,
-            token_ids=kept,
-        )
-        preset = f"from_teacher(E={student_from_teacher})"
-    else:
-        tokenizer = build_tokenizer(train.texts, out_dir, vocab_size, tokenizer_path)
-        config = AlbertConfig.from_preset(
-            preset, vocab_size=tokenizer.vocab_size, max_position_embeddings=max(512, max_length)
-        )
-        backbone = AlbertBackbone(config)
+    keras.utils.set_random_seed(s.seed)
+    backbone, tokenizer, preset = student_backbone(
+        teacher, texts, train.texts, s, out_dir, init_backbone
+    )
     student = AlbertClassifier(backbone, num_labels=len(labels))
-
     y = np.concatenate([np.asarray(train.labels), np.full(len(extra), UNLABELLED)]).astype(np.int32)
-    live = hidden_weight > 0 or attention_weight > 0
-    same = tokenizer is teacher.tokenizer or _same_tokenizer(tokenizer, teacher.tokenizer)
-    common = dict(
-        tokenizer=tokenizer,
-        teacher_tokenizer=None if same else teacher.tokenizer,
-        max_length=max_length,
-        teacher_max_length=t_len,
-    )
-    if live and order is not None:
-        raise ValueError("hidden/attention transfer needs the teacher's labels in data order.")
-    train_ds = distillation_dataset(
-        texts,
-        y,
-        teacher_logits=None if live or alpha == 1.0 else teacher_logits(texts, "teacher_logits"),
-        batch_size=batch_size,
-        shuffle=True,
-        seed=seed,
-        **common,
-    )
-    val_ds = None
-    if validation is not None:
-        val_ds = distillation_dataset(
-            validation.texts,
-            np.asarray(validation.labels, np.int32),
-            teacher_logits=None
-            if live or alpha == 1.0
-            else teacher_logits(validation.texts, "teacher_logits_validation"),
-            batch_size=64,
-            **common,
-        )
-    distiller = Distiller(
-        student,
-        teacher.model if live else None,
-        temperature=temperature,
-        alpha=alpha,
-        hidden_weight=hidden_weight,
-        attention_weight=attention_weight,
-    )
-    steps = math.ceil(len(texts) / batch_size) * epochs
-    distiller.compile(optimizer=create_optimizer("adamw", learning_rate, steps, 0.1, 0.01))
-    # One fit path for every trainer; the Distiller's checkpoints hold the
-    # student (and the frozen teacher it wraps), so the best epoch comes back whole.
-    fit = fit_and_save(
-        distiller,
-        train_ds,
-        val_ds,
-        epochs=epochs,
-        out_dir=out_dir,
-        monitor=("val_accuracy", "max") if val_ds is not None else ("loss", "min"),
-        patience=patience,
-        verbose=verbose,
-    )
+    train_ds, val_ds = distillation_datasets(texts, y, validation, tokenizer, scores, s)
+    fit = fit_student(student, teacher, train_ds, val_ds, len(texts), s, out_dir)
     watched = fit.history.get("val_accuracy") or fit.history.get("loss", [])
     best_epoch = int(np.argmax(watched) if val_ds is not None else np.argmin(watched))
-    metrics: dict[str, Any] = {"history": fit.history, "best_epoch": best_epoch + 1}
+    metrics: dict[str, Any] = {"best_epoch": best_epoch + 1}
     if test is not None:
-        metrics["test"] = evaluate_model(student, tokenizer, test, labels, max_length, out_dir)
-        t_logits = teacher_logits(test.texts, "teacher_logits_test")
-        metrics["teacher_test_accuracy"] = float(
-            (t_logits.argmax(-1) == np.asarray(test.labels)).mean()
-        )
+        metrics.update(_test_metrics(student, tokenizer, test, labels, scores, s, out_dir))
     run_info = {
-        "task": "classify",
-        "problem_type": "single_label",
-        "max_length": max_length,
-        "num_labels": len(labels),
-        "parameters": int(student.count_params()),
-        "teacher_parameters": int(teacher.model.count_params()),
-        "distillation": {
-            "teacher": teacher.source,
-            "temperature": temperature,
-            "alpha": alpha,
-            "hidden_weight": hidden_weight,
-            "attention_weight": attention_weight,
-            "unlabelled_texts": len(extra),
-        },
-        "preset": preset,
-        "settings": {
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "patience": patience,
-            "seed": seed,
-        },
+        **_run_info(student, teacher, tokenizer, s, preset, len(extra)),
         "train_examples": len(train.texts),
-        "epochs_run": len(metrics["history"].get("loss", [])),
+        "epochs_run": fit.epochs_run,
         "train_seconds": round(time.time() - start, 1),
-        "metrics": {k: v for k, v in metrics.items() if k != "history"},
+        "metrics": metrics,
         **(info or {}),
     }
-    if student_from_teacher:
-        run_info["distillation"].update(
-            student_from_teacher=student_from_teacher,
-            student_layers=student.backbone.config.num_hidden_layers,
-            teacher_layers=list(teacher_layers) if teacher_layers is not None else None,
-            student_basis=student_basis,
-            student_vocabulary=tokenizer.vocab_size,
-            pruned_vocabulary=bool(prune_vocab),
-        )
     save_run(out_dir, student, tokenizer, labels, run_info)  # spiece.model or vocab.txt
-    write_text_atomic(
-        os.path.join(out_dir, "history.json"), json.dumps(metrics["history"], indent=1)
-    )
+    write_text_atomic(os.path.join(out_dir, "history.json"), json.dumps(fit.history, indent=1))
     return {
         "run_dir": out_dir,
         "parameters": run_info["parameters"],
@@ -279,4 +282,52 @@ def distill_run(
         "test_accuracy": metrics.get("test", {}).get("accuracy"),
         "teacher_test_accuracy": metrics.get("teacher_test_accuracy"),
         "seconds": round(time.time() - start, 1),
+    }
+
+
+def _test_metrics(student, tokenizer, test, labels, scores, settings, out_dir) -> dict[str, Any]:
+    """The student's test metrics and the teacher's accuracy on the same texts."""
+    t_logits = scores(test.texts, "teacher_logits_test")
+    return {
+        "test": evaluate_model(student, tokenizer, test, labels, settings.max_length, out_dir),
+        "teacher_test_accuracy": float((t_logits.argmax(-1) == np.asarray(test.labels)).mean()),
+    }
+
+
+def _run_info(student, teacher, tokenizer, settings, preset: str, unlabelled: int) -> dict:
+    """run.json's description of the student and how it was distilled."""
+    s = settings
+    distillation: dict[str, Any] = {
+        "teacher": teacher.source,
+        "temperature": s.temperature,
+        "alpha": s.alpha,
+        "hidden_weight": s.hidden_weight,
+        "attention_weight": s.attention_weight,
+        "unlabelled_texts": unlabelled,
+    }
+    if s.student_from_teacher:
+        distillation.update(
+            student_from_teacher=s.student_from_teacher,
+            student_layers=student.backbone.config.num_hidden_layers,
+            teacher_layers=list(s.teacher_layers) if s.teacher_layers is not None else None,
+            student_basis=s.student_basis,
+            student_vocabulary=tokenizer.vocab_size,
+            pruned_vocabulary=bool(s.prune_vocab),
+        )
+    return {
+        "task": "classify",
+        "problem_type": "single_label",
+        "max_length": s.max_length,
+        "num_labels": student.num_labels,
+        "parameters": int(student.count_params()),
+        "teacher_parameters": int(teacher.model.count_params()),
+        "distillation": distillation,
+        "preset": preset,
+        "settings": {
+            "epochs": s.epochs,
+            "batch_size": s.batch_size,
+            "learning_rate": s.learning_rate,
+            "patience": s.patience,
+            "seed": s.seed,
+        },
     }

@@ -14,31 +14,8 @@ from albert_tf.data.pipeline import make_tf_dataset
 from albert_tf.data.readers import TextDataset
 from albert_tf.data.split import Split  # noqa: F401  (re-exported: callers import it from here)
 from albert_tf.training.fit_and_save import FitResult, fit_and_save
-from albert_tf.training.optimizers import create_optimizer
+from albert_tf.training.optimizers import compile_for_training
 from albert_tf.training.run_folder import save_run
-
-
-def compile_classifier(
-    model,
-    total_steps: int,
-    learning_rate: float = 5e-5,
-    warmup_fraction: float = 0.1,
-    weight_decay: float = 0.01,
-    optimizer: str = "adamw",
-    jit_compile: bool | str = "auto",
-) -> None:
-    model.compile(
-        optimizer=create_optimizer(
-            optimizer,
-            learning_rate=learning_rate,
-            total_steps=max(total_steps, 1),
-            warmup_fraction=warmup_fraction,
-            weight_decay=weight_decay,
-        ),
-        loss=model.default_loss(),
-        metrics=model.default_metrics(),
-        jit_compile=jit_compile,
-    )
 
 
 def finetune(
@@ -77,7 +54,8 @@ def finetune(
             max_length=max_length, batch_size=batch_size,
         )  # fmt: skip
     steps = math.ceil(len(train.texts) / batch_size) * epochs
-    compile_classifier(model, steps, learning_rate, warmup_fraction, weight_decay)
+    compile_for_training(model, steps, learning_rate, warmup_fraction=warmup_fraction,
+                         weight_decay=weight_decay)  # fmt: skip
     result = fit_and_save(
         model, train_ds, val_ds, epochs=epochs, out_dir=out_dir, patience=patience,
         verbose=verbose,

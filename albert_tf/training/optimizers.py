@@ -62,3 +62,39 @@ def create_optimizer(
     if weight_decay:
         optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY_PATTERNS))
     return optimizer
+
+
+def compile_for_training(
+    model: keras.Model,
+    total_steps: int,
+    learning_rate: float,
+    optimizer: str = "adamw",
+    warmup_fraction: float = 0.1,
+    weight_decay: float = 0.01,
+    clipnorm: float | None = 1.0,
+    jit_compile: bool | str = "auto",
+) -> keras.Model:
+    """Compile `model` the way every recipe trains: `create_optimizer`'s warmup
+    and linear decay over `total_steps`, and the model's own `default_loss()`
+    and `default_metrics()` when it has them (a Distiller or a pretrainer
+    computes its losses itself). Returns the model.
+
+    Example:
+    >>> compile_for_training(classifier, total_steps=300, learning_rate=1e-4)  # doctest: +SKIP
+    """
+    losses = {}
+    if hasattr(model, "default_loss"):
+        losses = {"loss": model.default_loss(), "metrics": model.default_metrics()}
+    model.compile(
+        optimizer=create_optimizer(
+            optimizer,
+            learning_rate=learning_rate,
+            total_steps=max(1, int(total_steps)),
+            warmup_fraction=warmup_fraction,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+        ),
+        jit_compile=jit_compile,
+        **losses,
+    )
+    return model

@@ -12,11 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from albert_tf.config import AlbertConfig
-from albert_tf.convert import load_tokenizer
-from albert_tf.models import AlbertBackbone, AlbertClassifier
+from albert_tf.models import AlbertClassifier
 from albert_tf.pretraining import pretrain_on_texts
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.training.builders import build_tokenizer, preset_backbone
 from albert_tf.training.evaluation import (
     classification_metrics,
     plot_confusion_matrix,
@@ -25,6 +23,8 @@ from albert_tf.training.evaluation import (
 from albert_tf.training.finetune import Split, finetune, predict_logits
 from albert_tf.training.run_folder import RunFolder, write_text_atomic
 
+__all__ = ["RecipeResult", "build_tokenizer", "evaluate_model", "train_text_classifier"]
+
 
 @dataclass
 class RecipeResult:
@@ -32,17 +32,6 @@ class RecipeResult:
     metrics: dict[str, Any]
     parameters: int
     seconds: float
-
-
-def build_tokenizer(texts: list[str], out_dir: str, vocab_size: int, tokenizer_path: str | None):
-    """Load a given SentencePiece model, or train one on the training texts."""
-
-    if tokenizer_path:
-        return AlbertTokenizer.load(tokenizer_path)
-    os.makedirs(out_dir, exist_ok=True)
-    return AlbertTokenizer.train(
-        texts, vocab_size=vocab_size, model_path=os.path.join(out_dir, "spiece.model")
-    )
 
 
 def evaluate_model(
@@ -111,43 +100,20 @@ def train_text_classifier(
     start = time.time()
     os.makedirs(out_dir, exist_ok=True)
     pretrain_metrics: dict[str, float] = {}
+    texts = train.texts + (train.pairs or [])
+    tokenizer = build_tokenizer(texts, out_dir, vocab_size, tokenizer_path, pretrained)
     if pretrained:
+        # The converters read the checkpoint (from_pretrained imports albert_tf.convert).
         model = AlbertClassifier.from_pretrained(pretrained, num_labels=len(labels))
-        backbone = model.backbone
-
-        tokenizer = (
-            load_tokenizer(pretrained)
-            if not tokenizer_path
-            else build_tokenizer([], out_dir, vocab_size, tokenizer_path)
-        )
     else:
-        tokenizer = build_tokenizer(
-            train.texts + (train.pairs or []), out_dir, vocab_size, tokenizer_path
-        )
-        config = AlbertConfig.from_preset(
-            preset,
-            vocab_size=tokenizer.vocab_size,
-            max_position_embeddings=max(512, max_length),
-            **(config_overrides or {}),
-        )
-        backbone = AlbertBackbone(config)
-        num_outputs = 1 if task == "regression" else len(labels)
+        overrides = config_overrides or {}
+        backbone = preset_backbone(preset, tokenizer.vocab_size, max_length, **overrides)
         if pretrain_texts:
-            print(f"In-domain pre-training on {len(pretrain_texts)} texts ...", flush=True)
-            history = pretrain_on_texts(
-                backbone,
-                tokenizer,
-                pretrain_texts,
-                epochs=pretrain_epochs,
-                batch_size=batch_size,
-                max_length=max_length,
-                verbose=verbose,
-            )
-            pretrain_metrics = {k: round(float(v[-1]), 4) for k, v in history.history.items() if v}
-            chance = history.chance_levels
-            pretrain_metrics.update(
-                {k: round(float(chance[k]), 4) for k in ("mlm_chance", "sop_chance") if k in chance}
-            )
+            pretrain_metrics = _pretrain_in_domain(
+                backbone, tokenizer, pretrain_texts, pretrain_epochs, batch_size, max_length,
+                verbose,
+            )  # fmt: skip
+        num_outputs = 1 if task == "regression" else len(labels)
         model = AlbertClassifier(backbone, num_labels=num_outputs, problem_type=task)
 
     fit = finetune(
@@ -180,3 +146,20 @@ def train_text_classifier(
     # Record the test figures in run.json beside the training facts.
     RunFolder(out_dir).update_info(metrics=dict(metrics), parameters=int(model.count_params()))
     return RecipeResult(out_dir, metrics, int(model.count_params()), time.time() - start)
+
+
+def _pretrain_in_domain(
+    backbone, tokenizer, texts: list[str], epochs: int, batch_size: int, max_length: int, verbose
+) -> dict[str, float]:
+    """Pre-train `backbone` on the task's own texts; its last-epoch figures."""
+    print(f"In-domain pre-training on {len(texts)} texts ...", flush=True)
+    result = pretrain_on_texts(
+        backbone, tokenizer, texts, epochs=epochs, batch_size=batch_size,
+        max_length=max_length, verbose=verbose,
+    )  # fmt: skip
+    figures = {k: round(float(v[-1]), 4) for k, v in result.history.items() if v}
+    chance = result.chance_levels
+    figures.update(
+        {k: round(float(chance[k]), 4) for k in ("mlm_chance", "sop_chance") if k in chance}
+    )
+    return figures

@@ -2,10 +2,11 @@
 
 `keras.callbacks.BackupAndRestore(save_freq=N)` saves every N steps but on
 restart begins the interrupted epoch again from its first batch, so the
-batches seen since the epoch start are trained twice. `fit_resumable` restores
-the weights and the optimizer (its step counter included), skips exactly the
-batches already trained in the deterministic input order, finishes the
-interrupted epoch, then runs the remaining ones: the result equals an
+batches seen since the epoch start are trained twice. `StepBackup` +
+`fit_from_step` (what `fit_and_save` runs for a `StepStream`) restore the
+weights and the optimizer (its step counter included), skip exactly the
+batches already trained in the deterministic input order, finish the
+interrupted epoch, then run the remaining ones: the result equals an
 uninterrupted run.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -86,48 +87,25 @@ class StepBackup(keras.callbacks.Callback):
         os.replace(tmp_state, self.state_path)
 
 
-def fit_resumable(
+def fit_from_step(
     model: keras.Model,
     make_dataset: Callable[[int], Any],
+    *,
+    start: int,
     epochs: int,
     steps_per_epoch: int,
-    backup_dir: str | None = None,
-    save_freq: int = 100,
-    callbacks: Sequence[keras.callbacks.Callback] = (),
-    verbose: Any = "auto",
-    write_backup: bool = True,
-) -> keras.callbacks.History:
-    """`model.fit` for `epochs` x `steps_per_epoch` steps that resumes where it was killed.
-
-    Args:
-        model: a compiled model.
-        make_dataset: `skip -> dataset`; an endless dataset in a fixed order,
-            starting after `skip` batches.
-        epochs, steps_per_epoch: the run's length.
-        backup_dir: where checkpoints go; None trains without them.
-        save_freq: steps between checkpoints.
-        callbacks, verbose: passed to `fit`.
-        write_backup: False on non-chief workers.
-
-    Returns:
-        A `History` whose `history` holds one entry per epoch run by this call.
-
-    Example:
-    >>> history = fit_resumable(model, lambda skip: ds.repeat().skip(skip), epochs=3,
-    ...                         steps_per_epoch=100, backup_dir="runs/x/backup")  # doctest: +SKIP
+    **fit_kwargs: Any,
+) -> dict[str, list[float]]:
+    """`model.fit` for what is left of `epochs` x `steps_per_epoch` steps after
+    `start` (the step a `StepBackup` restored): the interrupted epoch's last
+    batches first, then whole epochs. `make_dataset(skip)` is an endless
+    dataset in a fixed order that starts after `skip` batches. Returns the
+    per-epoch history of the epochs run. Called by `fit_and_save`, which owns
+    the callbacks; `fit_kwargs` (callbacks, validation_data, verbose) go to `fit`.
     """
-    callbacks = list(callbacks)
-    start = 0
-    if backup_dir:
-        backup = StepBackup(backup_dir, save_freq, write=write_backup)
-        start = backup.restore(model)
-        callbacks.append(backup)
-    total = epochs * steps_per_epoch
-    merged = keras.callbacks.History()
-    merged.history = {}
-    merged.epoch = []
-    if start >= total:
-        return merged
+    history: dict[str, list[float]] = {}
+    if start >= epochs * steps_per_epoch:
+        return history  # the run had finished
     epoch, offset = divmod(start, steps_per_epoch)
     runs = []
     if offset:
@@ -137,17 +115,14 @@ def fit_resumable(
     if epoch < epochs:
         runs.append((epoch * steps_per_epoch, epoch, epochs, steps_per_epoch))
     for skip, first, last, steps in runs:
-        history = model.fit(
+        run = model.fit(
             make_dataset(skip),
             initial_epoch=first,
             epochs=last,
             steps_per_epoch=steps,
-            callbacks=callbacks,
-            verbose=verbose,
             shuffle=False,  # the dataset's own seeded order is what resumption relies on
+            **fit_kwargs,
         )
-        merged.epoch.extend(history.epoch)
-        for key, values in history.history.items():
-            merged.history.setdefault(key, []).extend(values)
-    merged.set_model(model)
-    return merged
+        for key, values in run.history.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
+    return history

@@ -32,6 +32,8 @@ __all__ = [
     "CONFIG_FILE",
     "LABELS_FILE",
     "MODEL_FILE",
+    "PRETRAINED_MODEL_FILE",
+    "PRETRAIN_TASK",
     "RUN_FILE",
     "RUN_VERSION",
     "Run",
@@ -57,6 +59,10 @@ TOKENIZER_FILES = {"sentencepiece": SENTENCEPIECE_FILE, "wordpiece": WORDPIECE_F
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
 HEAD_TASKS = ("token", "qa", "multiple_choice")
+# A pre-training run holds a backbone (no head, no labels) in PRETRAINED_MODEL_FILE.
+PRETRAIN_TASK = "pretrain"
+PRETRAINED_MODEL_FILE = "backbone.keras"
+NO_PROBLEM_TYPE_TASKS = (*HEAD_TASKS, PRETRAIN_TASK)
 # The task name a classifier of each problem type is trained by (old run.json
 # files held only the problem type).
 TASK_OF_PROBLEM_TYPE = {
@@ -108,7 +114,8 @@ class Run:
 
     @property
     def task(self) -> str:
-        """The task name: classify, pairs, multi_label, regression, token, qa, multiple_choice."""
+        """The task name: classify, pairs, multi_label, regression, token, qa,
+        multiple_choice, or pretrain."""
         return str(self.info.get("task", "classify"))
 
     @property
@@ -179,7 +186,7 @@ def upgrade_info(info: dict[str, Any], kind: str) -> dict[str, Any]:
 def _check_task_fields(task: str, problem_type: str | None) -> None:
     if problem_type is not None and problem_type not in PROBLEM_TYPES:
         raise ValueError(f"problem_type {problem_type!r} is not one of {', '.join(PROBLEM_TYPES)}")
-    if task not in PROBLEM_TYPE_OF_TASK and task not in HEAD_TASKS:
+    if task not in PROBLEM_TYPE_OF_TASK and task not in NO_PROBLEM_TYPE_TASKS:
         raise ValueError(f"run task {task!r} is not a task name")
 
 
@@ -194,7 +201,7 @@ def build_info(model: Any, tokenizer: Any, info: dict[str, Any]) -> dict[str, An
     if task in PROBLEM_TYPES:
         problem_type, task = problem_type or task, TASK_OF_PROBLEM_TYPE[task]
     model_problem = getattr(model, "problem_type", None)
-    if problem_type is None and task not in HEAD_TASKS:
+    if problem_type is None and task not in NO_PROBLEM_TYPE_TASKS:
         problem_type = model_problem or PROBLEM_TYPE_OF_TASK.get(task)
     if not task:
         task = TASK_OF_PROBLEM_TYPE.get(problem_type or "", "classify")
@@ -311,19 +318,28 @@ class RunFolder:
         return Run(path=self.path, model=model, tokenizer=tokenizer, labels=labels, info=info)
 
     # ---------------------------------------------------------------- write
-    def write(self, model: Any, tokenizer: Any, labels: list[str], info: dict[str, Any]) -> str:
-        """Write every file; each goes to a temp name first and is renamed, so a
-        crash never leaves a half-written model behind."""
+    def write(
+        self,
+        model: Any,
+        tokenizer: Any,
+        labels: list[str] | None,
+        info: dict[str, Any],
+        model_file: str = MODEL_FILE,
+    ) -> str:
+        """Write every file; each goes to a temp name first and is renamed, so
+        a crash never leaves a half-written model behind. `labels=None` (a
+        pre-trained backbone, saved as `PRETRAINED_MODEL_FILE`) writes no labels.txt."""
         run_info = build_info(model, tokenizer, info)
         os.makedirs(self.path, exist_ok=True)
-        tmp_model = self.file(f".tmp-{MODEL_FILE}")
+        tmp_model = self.file(f".tmp-{model_file}")
         model.save(tmp_model)
-        os.replace(tmp_model, self.file(MODEL_FILE))
-        backbone = getattr(model, "backbone", None)
-        if backbone is not None:
-            write_text_atomic(self.file(CONFIG_FILE), backbone.config.to_json_string())
+        os.replace(tmp_model, self.file(model_file))
+        config = getattr(getattr(model, "backbone", model), "config", None)
+        if config is not None:
+            write_text_atomic(self.file(CONFIG_FILE), config.to_json_string())
         self.write_tokenizer(tokenizer)
-        write_labels(self.file(LABELS_FILE), list(labels))
+        if labels is not None:
+            write_labels(self.file(LABELS_FILE), list(labels))
         self.write_info(run_info)
         return self.path
 

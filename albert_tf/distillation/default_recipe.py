@@ -1,0 +1,225 @@
+"""The default recipe: a user's labelled texts in, a small distilled ALBERT classifier out.
+
+ALBERT's three levers applied to real pretrained knowledge, offline:
+
+1. teacher: a pretrained checkpoint (the packaged MiniLM BERT by default, or any
+   checkpoint `albert_tf.convert` reads) fine-tuned on the labelled texts, saved
+   as `OUT/teacher/` (a run folder of its own);
+2. student: an ALBERT initialised from that teacher by
+   `student_from_teacher`: the teacher's WordPiece vocabulary pruned to the
+   pieces the data uses, a factorized embedding (SVD) whose width E is the
+   largest that keeps the student within `student_size` of the teacher's
+   parameters, and shared groups copied from teacher layers;
+3. distillation (`distill_run`) on the labelled texts plus teacher-labelled
+   augmented copies (`augment_texts`) and any unlabelled texts given.
+
+The student lands in OUT/ itself (exportable as is); its run.json records the
+teacher's metrics and parameters beside its own, and the recipe settings.
+
+Example:
+>>> from albert_tf.distillation.default_recipe import StudentRecipe, train_distilled_classifier
+>>> result = train_distilled_classifier(train, validation, test, labels, "runs/mine")  # doctest: +SKIP
+>>> result["student"]["metrics"]["test"]["accuracy"], result["teacher"]["parameters"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+from albert_tf.config import AlbertConfig
+from albert_tf.convert import packaged_model
+from albert_tf.data.split import Split
+from albert_tf.distillation.augment import augment_texts
+from albert_tf.distillation.runner import distill_run, load_teacher
+from albert_tf.distillation.vocabulary import prune_vocabulary
+from albert_tf.training.recipe import train_text_classifier
+
+TEACHER_FOLDER = "teacher"
+PACKAGED_PREFIX = "packaged:"
+# Below this width the factorized embedding loses too much of the teacher's
+# token table; a second shared group is then not worth its parameters.
+MIN_EMBEDDING = 32
+
+
+@dataclasses.dataclass(frozen=True)
+class StudentRecipe:
+    """Settings of the default recipe (see BENCHMARKS.md for how each was chosen).
+
+    `student_size` is the student's share of the teacher's parameters;
+    `teacher_layers` None spreads the groups over the teacher's depth (for a
+    6-layer teacher and 2 groups: layers 1 and 4, the pair measured best)."""
+
+    teacher: str = "packaged:minilm"
+    student_size: float = 0.25
+    student_layers: int = 4
+    groups: int = 2
+    teacher_layers: tuple[int, ...] | None = None
+    augment_copies: int = 2
+    teacher_epochs: int = 1
+    teacher_learning_rate: float = 8e-5
+    epochs: int = 2
+    learning_rate: float = 1e-4
+    temperature: float = 2.0
+    alpha: float = 0.2
+    batch_size: int = 32
+    max_length: int = 64
+    patience: int = 2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.student_size <= 1.0:
+            raise ValueError(f"--student-size must be in (0, 1], got {self.student_size}")
+        if self.student_layers < 1 or self.groups < 1 or self.augment_copies < 0:
+            raise ValueError("student layers and groups must be >= 1, augment copies >= 0")
+
+
+def resolve_checkpoint(source: str) -> str:
+    """`packaged:NAME` -> the packaged model's folder; anything else as given."""
+    if source.startswith(PACKAGED_PREFIX):
+        return packaged_model(source[len(PACKAGED_PREFIX) :])
+    return source
+
+
+def spread_layers(teacher_layers: int, groups: int) -> list[int]:
+    """One teacher layer per group, at the middle of each 1/groups of the depth."""
+    return [
+        min(teacher_layers - 1, (teacher_layers * (2 * g + 1)) // (2 * groups))
+        for g in range(groups)
+    ]
+
+
+def _block_parameters(config: AlbertConfig) -> int:
+    h, i = config.hidden_size, config.intermediate_size
+    return 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h
+
+
+def student_parameters(
+    config: AlbertConfig, vocab_rows: int, embedding: int, groups: int, labels: int
+) -> int:
+    """Parameters of a `student_from_teacher` classifier, counted from its shapes."""
+    h = config.hidden_size
+    rows = vocab_rows + config.max_position_embeddings + config.type_vocab_size
+    embeddings = rows * embedding + 2 * embedding + (embedding * h + h)
+    return embeddings + groups * _block_parameters(config) + (h * h + h) + (h * labels + labels)
+
+
+def student_shape(
+    config: AlbertConfig, vocab_rows: int, budget: int, groups: int, labels: int
+) -> tuple[int, int]:
+    """(E, groups): the widest embedding (a multiple of 8) within `budget`, with
+    fewer groups when `groups` leave less than MIN_EMBEDDING."""
+    for g in range(groups, 0, -1):
+        fixed = student_parameters(config, vocab_rows, 0, g, labels)
+        per_unit = student_parameters(config, vocab_rows, 1, g, labels) - fixed
+        width = min((budget - fixed) // per_unit, config.embedding_size)
+        width -= width % 8
+        if width >= MIN_EMBEDDING:
+            return int(width), g
+    raise ValueError(
+        f"No student fits in {budget:,} parameters ({vocab_rows:,}-piece vocabulary, one "
+        f"{config.hidden_size}-wide block): raise --student-size."
+    )
+
+
+def _teacher_stage(train, validation, test, labels, out_dir, recipe, info, verbose) -> dict:
+    """Fine-tune the teacher into OUT/teacher (reused when a finished one is there)."""
+    folder = os.path.join(out_dir, TEACHER_FOLDER)
+    run_json = os.path.join(folder, "run.json")
+    if os.path.isfile(run_json):
+        with open(run_json, encoding="utf-8") as f:
+            finished = json.load(f)
+        if finished.get("metrics", {}).get("validation"):
+            print(f"[recipe] teacher: reusing the fine-tuned teacher in {folder}", flush=True)
+            return finished
+    print(f"[recipe] teacher: fine-tuning {recipe.teacher}", flush=True)
+    train_text_classifier(
+        train,
+        validation,
+        test,
+        labels,
+        out_dir=folder,
+        pretrained=resolve_checkpoint(recipe.teacher),
+        task="single_label",
+        epochs=recipe.teacher_epochs,
+        batch_size=recipe.batch_size,
+        learning_rate=recipe.teacher_learning_rate,
+        max_length=recipe.max_length,
+        patience=recipe.patience,
+        info={**info, "role": "teacher"},
+        verbose=verbose,
+    )
+    with open(run_json, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def train_distilled_classifier(
+    train: Split,
+    validation: Split | None,
+    test: Split | None,
+    labels: list[str],
+    out_dir: str,
+    recipe: StudentRecipe = StudentRecipe(),
+    unlabelled: list[str] | None = None,
+    info: dict[str, Any] | None = None,
+    verbose: int | str = 2,
+) -> dict[str, Any]:
+    """Teacher, student and distillation (module docstring); returns both one's metrics."""
+    info = dict(info or {})
+    teacher_info = _teacher_stage(train, validation, test, labels, out_dir, recipe, info, verbose)
+    teacher = load_teacher(os.path.join(out_dir, TEACHER_FOLDER))
+    transfer = augment_texts(train.texts, recipe.augment_copies, recipe.seed)
+    transfer += list(unlabelled or [])
+    _, kept = prune_vocabulary(teacher.tokenizer, list(train.texts) + transfer)
+    config = teacher.model.backbone.config
+    budget = int(recipe.student_size * teacher.model.count_params())
+    width, groups = student_shape(config, len(kept), budget, recipe.groups, len(labels))
+    layers = list(recipe.teacher_layers or spread_layers(config.num_hidden_layers, groups))
+    print(
+        f"[recipe] student: E={width}, {groups} shared group(s) from teacher layers {layers}, "
+        f"{recipe.student_layers} layers, {len(kept):,} of {teacher.tokenizer.vocab_size:,} "
+        f"pieces; distilling on {len(train.texts):,} labelled + {len(transfer):,} "
+        "teacher-labelled texts",
+        flush=True,
+    )
+    teacher_summary = {
+        "source": recipe.teacher,
+        "parameters": teacher_info.get("parameters"),
+        "metrics": teacher_info.get("metrics"),
+    }
+    distill_run(
+        teacher,
+        train,
+        validation,
+        test,
+        labels,
+        out_dir,
+        unlabelled=transfer,
+        temperature=recipe.temperature,
+        alpha=recipe.alpha,
+        epochs=recipe.epochs,
+        batch_size=recipe.batch_size,
+        learning_rate=recipe.learning_rate,
+        max_length=recipe.max_length,
+        seed=recipe.seed,
+        student_from_teacher=width,
+        student_layers=recipe.student_layers,
+        teacher_layers=layers,
+        prune_vocab=True,
+        patience=recipe.patience,
+        info={
+            **info,
+            "recipe": {"name": "distill", **dataclasses.asdict(recipe)},
+            "teacher": teacher_summary,
+        },
+        verbose=verbose,
+    )
+    with open(os.path.join(out_dir, "run.json"), encoding="utf-8") as f:
+        student = json.load(f)
+    return {
+        "student": {"parameters": student.get("parameters"), "metrics": student.get("metrics")},
+        "teacher": teacher_summary,
+        "budget": budget,
+    }

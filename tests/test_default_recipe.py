@@ -1,0 +1,107 @@
+"""The default recipe: `albert-tf train --data x.csv` fine-tunes a pretrained teacher,
+distills it into an ALBERT student within the size budget, and the student exports and
+predicts as is. A tiny real BERT checkpoint (tests/fixtures/hf/bert_tiny, made by
+tests/fixtures/make_hf_fixtures.py) stands in for MiniLM."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from albert_tf.cli import main
+from albert_tf.config import AlbertConfig
+from albert_tf.distillation.default_recipe import spread_layers, student_parameters, student_shape
+from tests.convert_fixtures import fixture
+from tests.export_helpers import movie_reviews
+
+TEACHER = fixture("bert_tiny")
+TINY = ["--teacher", TEACHER, "--student-size", "0.6", "--max-length", "32"]
+
+
+def _csv(path, n: int = 240) -> str:
+    (texts, labels), _ = movie_reviews(n_train=n, n_test=1)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        writer.writerows(zip(texts, labels))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory):
+    root = tmp_path_factory.mktemp("recipe")
+    data = _csv(root / "reviews.csv")
+    out = root / "run"
+    argv = ["train", "--data", data, *TINY, "--epochs", "1", "--augment-copies", "1"]
+    assert main([*argv, "--out", str(out)]) == 0
+    return out
+
+
+def test_student_is_distilled_from_the_fine_tuned_teacher_within_budget(student):
+    info = json.loads((student / "run.json").read_text())
+    teacher = json.loads((student / "teacher" / "run.json").read_text())
+    assert info["recipe"]["name"] == "distill" and info["teacher"]["source"] == TEACHER
+    assert info["teacher"]["parameters"] == teacher["parameters"]
+    assert info["teacher"]["metrics"]["test"]["accuracy"] == teacher["metrics"]["test"]["accuracy"]
+    assert info["parameters"] <= 0.6 * teacher["parameters"]
+    assert "accuracy" in info["metrics"]["test"]
+    assert (student / "vocab.txt").is_file() and not (student / "spiece.model").exists()
+
+
+def test_student_exports_and_predicts_as_is(student, tmp_path, capsys):
+    bundle = tmp_path / "bundle"
+    assert main(["export", str(student), "--out", str(bundle)]) == 0
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["tokenizer"]["kind"] == "wordpiece"
+    assert manifest["verification"]["passed"] is True
+    capsys.readouterr()
+    assert main(["predict", str(bundle), "a warm, funny film"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["label"] in manifest["labels"]
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--recipe", "finetune"], "--recipe finetune needs --pretrained CHECKPOINT"),
+        (["--recipe", "distill", "--pretrained", "x"], "--pretrained is for --recipe finetune"),
+        (["--recipe", "distill", "--preset", "tiny"], "--preset is a --recipe scratch setting"),
+        (["--recipe", "scratch", "--teacher", "x"], "--teacher is a --recipe distill setting"),
+        (["--pretrained", "x", "--student-size", "0.5"], "--student-size is a --recipe distill"),
+        (["--recipe", "distill", "--task", "regression"], "--recipe distill trains single-label"),
+        (["--recipe", "scratch", "--pretrained", "x"], "use --recipe finetune"),
+    ],
+)
+def test_bad_flag_combinations_end_in_one_line(tmp_path, capsys, flags, message):
+    out = tmp_path / "run"
+    code = main(["train", "--data", str(tmp_path / "x.csv"), *flags, "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0]
+    assert not out.exists()
+
+
+def test_student_size_out_of_range_is_refused(tmp_path, capsys):
+    data = _csv(tmp_path / "x.csv", n=40)
+    code = main(["train", "--data", data, "--student-size", "1.5", "--out", str(tmp_path / "r")])
+    assert code == 2
+    assert "--student-size must be in (0, 1], got 1.5" in capsys.readouterr().err
+
+
+def test_student_shape_is_the_widest_within_budget_and_drops_a_group_when_needed():
+    config = AlbertConfig(
+        vocab_size=30522,
+        embedding_size=384,
+        hidden_size=384,
+        num_hidden_layers=6,
+        num_attention_heads=12,
+        intermediate_size=1536,
+    )
+    budget = 22_713_986 // 4
+    width, groups = student_shape(config, 15_771, budget, 2, 2)
+    assert groups == 2 and width % 8 == 0
+    assert student_parameters(config, 15_771, width, 2, 2) <= budget
+    assert student_parameters(config, 15_771, width + 8, 2, 2) > budget
+    assert student_shape(config, 15_771, budget // 2, 2, 2)[1] == 1
+    assert spread_layers(6, 2) == [1, 4] and spread_layers(3, 1) == [1]
