@@ -298,6 +298,18 @@ def _run_labels(task: str, data: TaskData) -> list[str]:
     return ["choice"]
 
 
+def _head_model(task: str, pretrained, preset: str, tokenizer, max_length: int, num_labels: int):
+    """The checkpoint's model (with its head when it carries one), or a fresh `preset`."""
+    if not pretrained:
+        backbone = preset_backbone(preset, tokenizer.vocab_size, max_length)
+        return build_task_model(task, backbone, num_labels=num_labels)
+    if task == "token":
+        return load_token_classifier(pretrained, num_labels=num_labels)
+    if task == "qa":
+        return load_question_answerer(pretrained)
+    return load_multiple_choice(pretrained)
+
+
 def train_task(
     task: str,
     train_path: str,
@@ -343,16 +355,7 @@ def train_task(
     tokenizer = build_tokenizer(texts, out_dir, vocab_size, tokenizer_path, pretrained)
     options = dict(max_length=max_length, doc_stride=doc_stride)
     train = make_task_dataset(task, train_path, tokenizer, **options)
-    if pretrained:
-        if task == "token":
-            model = load_token_classifier(pretrained, num_labels=train.num_labels)
-        elif task == "qa":
-            model = load_question_answerer(pretrained)
-        else:
-            model = load_multiple_choice(pretrained)
-    else:
-        backbone = preset_backbone(preset, tokenizer.vocab_size, max_length)
-        model = build_task_model(task, backbone, num_labels=train.num_labels)
+    model = _head_model(task, pretrained, preset, tokenizer, max_length, train.num_labels)
     compile_for_training(model, epochs * math.ceil(len(train) / batch_size), learning_rate)
     splits = {}
     for name, path in (("validation", validation_path), ("test", test_path)):

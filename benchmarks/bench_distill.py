@@ -164,25 +164,10 @@ def teacher_stage(splits, labels, args):
 
 
 def augment(texts: list[str], copies: int, seed: int = 0) -> list[str]:
-    """Tang et al. (2019)-style transfer texts: words dropped (p=0.1), neighbours
-    swapped (p=0.1), or (p=0.25) a random 1-5 word n-gram of the sentence. The
-    teacher labels them; no gold label carries over without it."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(copies):
-        for text in texts:
-            words = text.split()
-            if len(words) > 2 and rng.random() < 0.25:
-                n = int(rng.integers(1, 6))
-                i = int(rng.integers(0, max(1, len(words) - n + 1)))
-                words = words[i : i + n]
-            else:
-                words = [w for w in words if rng.random() >= 0.1] or words[:1]
-                for i in range(len(words) - 1):
-                    if rng.random() < 0.1:
-                        words[i], words[i + 1] = words[i + 1], words[i]
-            out.append(" ".join(words))
-    return out
+    """Tang et al.-style transfer texts (the library's `augment_texts`, the default recipe's)."""
+    from albert_tf.distillation.augment import augment_texts
+
+    return augment_texts(texts, copies, seed)
 
 
 class BestWeights:

@@ -164,7 +164,7 @@ def train_distilled_classifier(
     recipe: StudentRecipe = StudentRecipe(),
     unlabelled: list[str] | None = None,
     info: dict[str, Any] | None = None,
-    verbose: int | str = 2,
+    verbose: int | str = "auto",
 ) -> dict[str, Any]:
     """Teacher, student and distillation (module docstring); returns both one's metrics."""
     info = dict(info or {})
