@@ -127,3 +127,42 @@ def test_a_missing_file_is_named(tmp_path, removed, named):
 def test_a_missing_folder_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="no-such-run"):
         load_run(str(tmp_path / "no-such-run"))
+
+
+def _saved_run(tmp_path):
+    tok = AlbertTokenizer.load(SPM)
+    save_run(
+        str(tmp_path), tiny_classifier(tok.vocab_size), tok, ["neg", "pos"], {"max_length": 16}
+    )
+    return tmp_path
+
+
+def test_a_reordered_labels_file_is_refused_with_both_orders(tmp_path):
+    run = _saved_run(tmp_path)
+    (run / "labels.txt").write_text("pos\nneg\n")
+    with pytest.raises(ValueError) as caught:
+        load_run(str(run))
+    assert str(caught.value) == (
+        f"{run / 'labels.txt'} lists ['pos', 'neg'] but {run / 'run.json'} recorded "
+        "['neg', 'pos'] with the model: labels.txt was changed after training"
+    )
+
+
+@pytest.mark.parametrize("damage", ["truncate", "random"])
+def test_a_damaged_model_file_is_named_as_damaged_not_missing(tmp_path, damage):
+    run = _saved_run(tmp_path)
+    path = run / "model.keras"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3] if damage == "truncate" else os.urandom(4096))
+    with pytest.raises(ValueError) as caught:
+        load_run(str(run))
+    assert str(caught.value) == (
+        f"{path} is not a Keras model file (not a zip archive: truncated or corrupt)"
+    )
+
+
+def test_an_invalid_run_json_is_named(tmp_path):
+    run = _saved_run(tmp_path)
+    (run / "run.json").write_text("{not json")
+    with pytest.raises(ValueError, match=rf"^{run / 'run.json'}: not a readable run.json"):
+        load_run(str(run))

@@ -43,6 +43,8 @@ DISTILL_FLAGS = (
     "teacher_epochs",
 )
 SCRATCH_FLAGS = ("preset", "tokenizer", "vocab_size", "pretrain_epochs")
+# Flags naming input files: a resume must see the same bytes in them.
+INPUT_FILE_FLAGS = ("data", "validation", "test", "tokenizer", "unlabelled")
 
 
 def register(subparsers) -> None:
@@ -103,6 +105,11 @@ def register(subparsers) -> None:
     )
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
     p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train again into an --out that holds a finished run or one of other inputs",
+    )
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
     p.set_defaults(func=run)
 
@@ -218,11 +225,33 @@ def _fill_defaults(args: argparse.Namespace, recipe: str) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    from albert_tf.training.splits import label_vocabulary, to_split
+    from albert_tf.training.run_inputs import claim_run_folder, release_if_untouched
 
     recipe = choose_recipe(args)
     args = _fill_defaults(args, recipe)
-    print(f"[train] recipe: {recipe}", flush=True)
+    created = not os.path.isdir(args.out)
+    state = claim_run_folder(args.out, _inputs(args, recipe), args.overwrite)
+    print(f"[train] recipe: {recipe}{' (resuming)' if state == 'resume' else ''}", flush=True)
+    try:
+        return _train(args, recipe)
+    except BaseException:
+        release_if_untouched(args.out, created)
+        raise
+
+
+def _inputs(args: argparse.Namespace, recipe: str) -> dict:
+    """What a resume must match: the input files' contents and every setting."""
+    from albert_tf.training.run_inputs import run_inputs
+
+    files = {name: getattr(args, name, None) for name in INPUT_FILE_FLAGS}
+    skip = {"out", "debug", "overwrite", "func", "command", *INPUT_FILE_FLAGS}
+    settings = {k: v for k, v in vars(args).items() if k not in skip}
+    return run_inputs(files, {**settings, "recipe": recipe})
+
+
+def _train(args: argparse.Namespace, recipe: str) -> int:
+    from albert_tf.training.splits import label_vocabulary, to_split
+
     if args.task in HEAD_TASKS:
         return run_head_task(args)
     task = TASKS[args.task]

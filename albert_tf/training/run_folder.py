@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -287,9 +288,18 @@ class RunFolder:
             return WordPieceTokenizer.load(self.file(WORDPIECE_FILE), lower_case=lower_case)
         return AlbertTokenizer.load(self.file(SENTENCEPIECE_FILE), lower_case=lower_case)
 
-    def read_labels(self) -> list[str]:
+    def read_labels(self, info: dict[str, Any] | None = None) -> list[str]:
+        """labels.txt, checked against the labels run.json recorded with the model (an
+        edited or reordered labels.txt would ship a bundle with swapped labels)."""
         self._require(LABELS_FILE)
-        return read_labels(self.file(LABELS_FILE))
+        labels = read_labels(self.file(LABELS_FILE))
+        recorded = (info if info is not None else self.read_info()).get("labels")
+        if recorded is not None and list(recorded) != labels:
+            raise ValueError(
+                f"{self.file(LABELS_FILE)} lists {labels} but {self.file(RUN_FILE)} recorded "
+                f"{list(recorded)} with the model: labels.txt was changed after training"
+            )
+        return labels
 
     def read_model(self, compile: bool = False) -> Any:
         # Keras and the custom layers load only when a model is asked for.
@@ -302,6 +312,11 @@ class RunFolder:
             import albert_tf.training.replica_clipping  # noqa: F401
             import albert_tf.training.schedules  # noqa: F401
         self._require(MODEL_FILE)
+        if not zipfile.is_zipfile(self.file(MODEL_FILE)):
+            raise ValueError(
+                f"{self.file(MODEL_FILE)} is not a Keras model file (not a zip archive: "
+                "truncated or corrupt)"
+            )
         try:
             return keras.models.load_model(self.file(MODEL_FILE), compile=compile)
         except Exception as e:  # corrupt zip, missing weights, unknown class
@@ -313,7 +328,7 @@ class RunFolder:
         self._require(MODEL_FILE, *([LABELS_FILE] if labels_required else []))
         info = self.read_info()
         tokenizer = self.read_tokenizer(info)
-        labels = self.read_labels() if os.path.isfile(self.file(LABELS_FILE)) else None
+        labels = self.read_labels(info) if os.path.isfile(self.file(LABELS_FILE)) else None
         model = self.read_model(compile)
         return Run(path=self.path, model=model, tokenizer=tokenizer, labels=labels, info=info)
 
@@ -330,6 +345,8 @@ class RunFolder:
         a crash never leaves a half-written model behind. `labels=None` (a
         pre-trained backbone, saved as `PRETRAINED_MODEL_FILE`) writes no labels.txt."""
         run_info = build_info(model, tokenizer, info)
+        if labels is not None:  # the source of truth labels.txt is checked against
+            run_info["labels"] = list(labels)
         os.makedirs(self.path, exist_ok=True)
         tmp_model = self.file(f".tmp-{model_file}")
         model.save(tmp_model)
