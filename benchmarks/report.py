@@ -40,6 +40,7 @@ ORDER = (
     "distill_pruned_vocab_l4",
     "distill_pruned_vocab_l2",
     "distill_latency",
+    "student_bundle",
 )
 TITLES = {
     "accuracy": "Accuracy on real data",
@@ -57,6 +58,7 @@ TITLES = {
     "distill_pruned_vocab_l4": "Pruned vocabulary pays for 2 shared groups (teacher layers 1, 4), 4 layers",
     "distill_pruned_vocab_l2": "Pruned vocabulary, 2 shared groups (teacher layers 1, 4), 2 layers",
     "distill_latency": "Teacher and distilled students: TFLite latency side by side",
+    "student_bundle": "The distilled WordPiece student as a verified bundle",
 }
 
 

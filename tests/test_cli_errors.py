@@ -60,3 +60,15 @@ def test_a_failing_command_prints_its_one_line_and_no_framework_notices(tmp_path
     assert proc.stderr.strip().splitlines() == [
         f"albert-tf evaluate: error: Run folder not found: {tmp_path / 'no_run'}"
     ]
+
+
+def test_one_label_only_is_refused_before_training(tmp_path, capsys):
+    data = tmp_path / "train.csv"
+    data.write_text("text,label\n" + "".join(f"text {i},pos\n" for i in range(20)))
+    code = main(["train", "--data", str(data), "--recipe", "scratch", "--out", str(tmp_path / "r")])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "albert-tf train: error: train.csv: every row has the label 'pos'; "
+        "a classifier needs at least two labels"
+    )
+    assert not (tmp_path / "r").exists()

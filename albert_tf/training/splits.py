@@ -38,4 +38,11 @@ def to_split(dataset: TextDataset, vocab: LabelVocabulary | None, task: str) -> 
 def label_vocabulary(train: TextDataset, task: str) -> LabelVocabulary | None:
     if task == "regression":
         return None
-    return LabelVocabulary.from_labels(train.labels or [])
+    vocab = LabelVocabulary.from_labels(train.labels or [])
+    if task == "single_label" and len(vocab.names) < 2:
+        # A one-label "classifier" scores 1.0 on anything and learns nothing.
+        raise ValueError(
+            f"{train.source or 'the training data'}: every row has the label "
+            f"{vocab.names[0]!r}; a classifier needs at least two labels"
+        )
+    return vocab
