@@ -3,10 +3,9 @@
 TensorFlow 2.21 prints "oneDNN custom operations are on", "Could not find cuda
 drivers" and "failed call to cuInit" from C++ before absl's logging is set up,
 so `TF_CPP_MIN_LOG_LEVEL` cannot hide them. They say nothing a user of a CPU
-machine can act on. `import_tensorflow` points file descriptor 2 at a
-temporary file while TensorFlow loads and looks for devices, then writes back
-every line that is not one of those known start-up notices: real errors still
-reach the user.
+machine can act on. `import_tensorflow` filters them out of stderr
+(`export.quiet_stderr`) while TensorFlow loads and looks for devices; every
+other line still reaches the user.
 
 Example:
 >>> tf = import_tensorflow()  # doctest: +SKIP
@@ -16,8 +15,9 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from types import ModuleType
+
+from export.quiet_stderr import filtered_stderr
 
 # Substrings of the start-up notices that are dropped; anything else is kept.
 STARTUP_NOTICES = (
@@ -44,22 +44,9 @@ def import_tensorflow() -> ModuleType:
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow as tf
+    with filtered_stderr(STARTUP_NOTICES):
+        import tensorflow as tf
 
-            # Device discovery prints the cuInit notice: do it while captured.
-            tf.config.list_physical_devices()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            for raw in captured:
-                line = raw.decode("utf-8", "replace")
-                if not is_startup_notice(line):
-                    sys.stderr.write(line)
-            sys.stderr.flush()
+        # Device discovery prints the cuInit notice: do it while filtered.
+        tf.config.list_physical_devices()
     return tf

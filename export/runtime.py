@@ -40,8 +40,11 @@ from export.bundle_tokenizer import (
     load_encoder,
     tokenizer_entry,
 )
+from export.quiet_stderr import filtered_stderr
 
 MODEL_FILE = "model.tflite"
+# What LiteRT prints to stderr on every interpreter it makes; nothing to act on.
+LITERT_NOTICES = ("Created TensorFlow Lite XNNPACK delegate",)
 LABELS_FILE = "labels.txt"
 MANIFEST_FILE = "manifest.json"
 # The files of a SentencePiece bundle; `bundle_files(manifest)` gives any bundle's.
@@ -130,8 +133,9 @@ def _make_interpreter(model_path: str, num_threads: int | None):
     from ai_edge_litert.interpreter import Interpreter
 
     try:
-        interpreter = Interpreter(model_path=model_path, num_threads=num_threads)
-        interpreter.allocate_tensors()
+        with filtered_stderr(LITERT_NOTICES):  # "Created TensorFlow Lite XNNPACK delegate"
+            interpreter = Interpreter(model_path=model_path, num_threads=num_threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as e:
         raise BundleError(f"{model_path} is not a loadable TFLite model: {e}") from e
     return interpreter

@@ -50,12 +50,18 @@ def mediapipe_probabilities(model_path: str, texts, num_labels: int) -> np.ndarr
     from mediapipe.tasks.python import text as mp_text
     from mediapipe.tasks.python.core.base_options import BaseOptions
 
+    from export.quiet_stderr import filtered_stderr
+    from export.runtime import LITERT_NOTICES
+
     options = mp_text.TextClassifierOptions(
         base_options=BaseOptions(model_asset_path=os.path.abspath(model_path)),
         max_results=-1,
     )
     out = np.zeros((len(texts), num_labels), np.float64)
-    with mp_text.TextClassifier.create_from_options(options) as classifier:
+    with (
+        filtered_stderr(LITERT_NOTICES),
+        mp_text.TextClassifier.create_from_options(options) as classifier,
+    ):
         for i, text in enumerate(texts):
             result = classifier.classify(text)
             for category in result.classifications[0].categories:

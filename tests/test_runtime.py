@@ -210,6 +210,7 @@ def test_predict_names_the_line_of_bytes_that_are_not_utf8(bundle_copy, tmp_path
 def test_predict_replaces_bad_bytes_when_asked(bundle_copy):
     proc = _predict_cli([str(bundle_copy), "--encoding-errors", "replace"], b"caf\xe9 film\n")
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""  # no LiteRT start-up notice either
     assert json.loads(proc.stdout)["text"] == "caf\ufffd film"
 
 
