@@ -35,10 +35,6 @@ STARTUP_NOTICES = (
 )
 
 
-def is_startup_notice(line: str) -> bool:
-    return any(notice in line for notice in STARTUP_NOTICES)
-
-
 def import_tensorflow() -> ModuleType:
     """Import TensorFlow (once) with its start-up notices filtered out of stderr."""
     if "tensorflow" in sys.modules:

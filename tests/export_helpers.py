@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -136,3 +139,20 @@ def float_model_bytes(tmp_path_factory) -> bytes:
             trained["model"], "float32", MAX_LENGTH, dynamic_length=True
         )
     return _CACHE["float_flat"]
+
+
+def runtime_label_and_loaded(bundle_dir, text: str, modules: tuple[str, ...]) -> tuple[str, list]:
+    """Classify `text` with the edge runtime in a fresh process: (label, which of
+    `modules` that process loaded)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = (
+        "import sys\n"
+        "from export.runtime import Classifier\n"
+        f"r = Classifier({str(bundle_dir)!r}).predict([{text!r}])\n"
+        f"print(r[0]['label'], [m for m in {modules!r} if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
+    ).stdout
+    label, loaded = out.strip().split(" ", 1)
+    return label, ast.literal_eval(loaded)

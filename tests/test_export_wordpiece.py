@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.export_helpers import runtime_label_and_loaded
 from tests.test_android_core import CORE_PACKAGE, compile_core, needs_jdk, run_java
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -361,19 +360,9 @@ def test_keras_tokenizer_differs_only_on_non_ascii_case_and_accents(trained):
 
 
 def test_wordpiece_runtime_imports_neither_tensorflow_nor_sentencepiece(bundle):
-    code = (
-        "import sys\n"
-        "from export.runtime import Classifier\n"
-        f"r = Classifier({str(bundle)!r}).predict(['a charming film'])\n"
-        "heavy = [m for m in ('tensorflow', 'keras', 'mediapipe', 'albert_tf', 'sentencepiece')"
-        " if m in sys.modules]\n"
-        "print(r[0]['label'], heavy)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    ).stdout
-    label, heavy = out.strip().split(" ", 1)
-    assert label in LABELS and heavy == "[]"
+    heavy = ("tensorflow", "keras", "mediapipe", "albert_tf", "sentencepiece")
+    label, loaded = runtime_label_and_loaded(bundle, "a charming film", heavy)
+    assert label in LABELS and loaded == []
 
 
 def test_runtime_names_a_missing_vocab_or_unknown_kind(bundle, tmp_path):

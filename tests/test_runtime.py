@@ -9,7 +9,14 @@ import sys
 import numpy as np
 import pytest
 
-from tests.export_helpers import LABELS, MAX_LENGTH, bundle, keras_probs, trained_run
+from tests.export_helpers import (
+    LABELS,
+    MAX_LENGTH,
+    bundle,
+    keras_probs,
+    runtime_label_and_loaded,
+    trained_run,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,18 +42,9 @@ def _update_manifest_sha(path, name):
 
 
 def test_runtime_import_pulls_in_no_tensorflow(bundle_copy):
-    code = (
-        "import sys\n"
-        "from export.runtime import Classifier\n"
-        f"r = Classifier({str(bundle_copy)!r}).predict(['a fine film'])\n"
-        "heavy = [m for m in ('tensorflow', 'keras', 'tf_keras', 'mediapipe', 'albert_tf') if m in sys.modules]\n"
-        "print(r[0]['label'], heavy)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    ).stdout
-    label, heavy = out.strip().split(" ", 1)
-    assert label in LABELS and heavy == "[]"
+    heavy = ("tensorflow", "keras", "tf_keras", "mediapipe", "albert_tf")
+    label, loaded = runtime_label_and_loaded(bundle_copy, "a fine film", heavy)
+    assert label in LABELS and loaded == []
 
 
 def test_predict_matches_predict_proba_and_batches(trained, bundle_copy):

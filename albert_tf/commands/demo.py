@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     summary = _summary(args, floor, result)
     if not args.no_export:
-        summary.update(_export_and_time(run_dir, args, seconds))
+        summary.update(_export_and_time(run_dir, data.test.texts, args, seconds))
     seconds["total"] = round(time.time() - start, 1)
     summary["seconds"] = seconds
     os.makedirs(args.out, exist_ok=True)
@@ -107,10 +107,9 @@ def _summary(args, floor: dict, result: dict) -> dict:
     }
 
 
-def _export_and_time(run_dir: str, args, seconds: dict) -> dict:
+def _export_and_time(run_dir: str, test_texts: list[str], args, seconds: dict) -> dict:
     import numpy as np
 
-    from albert_tf.datasets import load
     from export import export_run
     from export.runtime import Classifier
 
@@ -126,7 +125,7 @@ def _export_and_time(run_dir: str, args, seconds: dict) -> dict:
     classifier = Classifier(bundle, num_threads=2)
     for text, out in zip(EXAMPLES, classifier.predict(EXAMPLES)):
         print(f"  {out['label']:>10} {out['score']:.2f}  {text}")
-    texts = load(args.dataset).test.texts[: args.timed_texts]
+    texts = list(test_texts[: args.timed_texts])
     classifier.predict(texts)  # warm-up: one interpreter per length
     latencies = []
     for text in texts:

@@ -25,7 +25,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from typing import Any
 
@@ -36,6 +35,7 @@ from albert_tf.distillation.augment import augment_texts
 from albert_tf.distillation.runner import distill_run, load_teacher
 from albert_tf.distillation.vocabulary import prune_vocabulary
 from albert_tf.training.recipe import train_text_classifier
+from albert_tf.training.run_folder import RUN_FILE, RunFolder
 
 TEACHER_FOLDER = "teacher"
 PACKAGED_PREFIX = "packaged:"
@@ -126,21 +126,18 @@ def student_shape(
 
 def _teacher_stage(train, validation, test, labels, out_dir, recipe, info, verbose) -> dict:
     """Fine-tune the teacher into OUT/teacher (reused when a finished one is there)."""
-    folder = os.path.join(out_dir, TEACHER_FOLDER)
-    run_json = os.path.join(folder, "run.json")
-    if os.path.isfile(run_json):
-        with open(run_json, encoding="utf-8") as f:
-            finished = json.load(f)
-        if finished.get("metrics", {}).get("validation"):
-            print(f"[recipe] teacher: reusing the fine-tuned teacher in {folder}", flush=True)
-            return finished
+    folder = RunFolder(os.path.join(out_dir, TEACHER_FOLDER))
+    finished = folder.read_info() if os.path.isfile(folder.file(RUN_FILE)) else {}
+    if finished.get("metrics", {}).get("validation"):
+        print(f"[recipe] teacher: reusing the fine-tuned teacher in {folder.path}", flush=True)
+        return finished
     print(f"[recipe] teacher: fine-tuning {recipe.teacher}", flush=True)
     train_text_classifier(
         train,
         validation,
         test,
         labels,
-        out_dir=folder,
+        out_dir=folder.path,
         pretrained=resolve_checkpoint(recipe.teacher),
         task="single_label",
         epochs=recipe.teacher_epochs,
@@ -151,8 +148,7 @@ def _teacher_stage(train, validation, test, labels, out_dir, recipe, info, verbo
         info={**info, "role": "teacher"},
         verbose=verbose,
     )
-    with open(run_json, encoding="utf-8") as f:
-        return json.load(f)
+    return folder.read_info()
 
 
 def train_distilled_classifier(
@@ -216,8 +212,7 @@ def train_distilled_classifier(
         },
         verbose=verbose,
     )
-    with open(os.path.join(out_dir, "run.json"), encoding="utf-8") as f:
-        student = json.load(f)
+    student = RunFolder(out_dir).read_info()
     return {
         "student": {"parameters": student.get("parameters"), "metrics": student.get("metrics")},
         "teacher": teacher_summary,
