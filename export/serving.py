@@ -83,6 +83,9 @@ def serving_module(
     packed_table = None
     if int4_token_table and layered and hasattr(backbone.embeddings, "token_embedding"):
         packed_table = pack_int4_rows(np.asarray(backbone.embeddings.token_embedding.embeddings))
+    positions = None
+    if layered and hasattr(backbone.embeddings, "position_embedding"):
+        positions = np.asarray(backbone.embeddings.position_embedding.embeddings)[:max_length]
     seq = None if dynamic_length else int(max_length)
     spec = [tf.TensorSpec([1, seq], tf.int32, name=name) for name in INPUT_NAMES]
 
@@ -102,7 +105,7 @@ def serving_module(
             token_lookup = None
             if packed_table is not None:
                 token_lookup = lambda t: lookup(packed_table, t[None, :])[0]  # noqa: E731
-            x = embed_single(backbone.embeddings, ids[0], segment_ids[0], token_lookup)
+            x = embed_single(backbone.embeddings, ids[0], segment_ids[0], token_lookup, positions)
             x = encode_single(backbone.encoder, x, mask[0], first_token_only, multiplicative_mask)
             logits = logits_layer(backbone.pooler(x[:1]))
         else:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import tensorflow as tf
 
 from albert_tf.layers.shared_encoder import MASK_NEGATIVE
@@ -36,17 +37,25 @@ def embed_single(
     ids: tf.Tensor,
     segment_ids: tf.Tensor,
     token_lookup: Callable[[tf.Tensor], tf.Tensor] | None = None,
+    position_table: np.ndarray | None = None,
 ) -> tf.Tensor:
     """FactorizedEmbedding for one text: ids [seq] -> [seq, H].
 
     `token_lookup` replaces the token-table gather (a quantized table, say).
+    `position_table` replaces the position variable by the rows a bundle can
+    read (`embeddings.position_embedding.embeddings[:max_length]`, as numpy):
+    the converter keeps a sliced table in float32, so the 512 rows of a 64-token
+    bundle would otherwise all ship (229 KB for E = 112).
     """
     length = tf.shape(ids)[0]
     if token_lookup is None:
         tokens = tf.gather(embeddings.token_embedding.embeddings, ids)
     else:
         tokens = token_lookup(ids)
-    positions = embeddings.position_embedding.embeddings[:length]
+    table = embeddings.position_embedding.embeddings
+    if position_table is not None:
+        table = tf.constant(position_table, dtype=table.dtype)
+    positions = table[:length]
     segments = tf.gather(embeddings.segment_embedding.embeddings, segment_ids)
     x = embeddings.layer_norm(tf.cast(tokens, positions.dtype) + positions + segments)
     if embeddings.projection_layer is not None:
