@@ -1,6 +1,8 @@
 """Shared pieces of the benchmark scripts: machine facts, timing statistics,
 thread settings, the peer venv (PyTorch / transformers / ONNX Runtime) and
-atomic results files.
+atomic results files, written only when the machine was quiet at the start
+of the run (1-minute load average at most the core count; set
+ALBERT_TF_BENCH_ALLOW_BUSY=1 to write anyway, and the report marks the figures).
 
 Example:
 >>> stats = summarize([3.0, 1.0, 2.0])
@@ -31,6 +33,10 @@ RESULTS_DIR = os.path.join(HERE, "results")
 PEERS_DIR = os.path.join(HERE, "peers")
 # The peers' venv: `make bench-venv` creates it next to the checkout.
 DEFAULT_BENCH_VENV = os.path.join(os.path.dirname(ROOT), "benchvenv")
+
+# The load when a benchmark script starts: every script imports this module first.
+START_LOAD = [round(x, 2) for x in os.getloadavg()]
+ALLOW_BUSY_ENV = "ALBERT_TF_BENCH_ALLOW_BUSY"
 
 LIBRARIES = (
     "tensorflow",
@@ -94,8 +100,8 @@ def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU model, cores, memory, OS, Python and library versions, and the load
-    average when measured (the machine may be shared: a high load means noisy numbers)."""
+    """CPU model and features, cores, memory, OS, Python and library versions, and
+    the load average at the start of the run and now (a high load means noisy numbers)."""
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -109,6 +115,7 @@ def machine_info() -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "libraries": library_versions(),
+        "load_average_at_start": START_LOAD,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "omp_wait_policy": os.environ.get(
             "OMP_WAIT_POLICY", "default (PASSIVE for peers when load > 2x cores)"
@@ -255,14 +262,35 @@ def command_line() -> str:
     return " ".join(["python -m", f"benchmarks.{module}", *map(shlex.quote, sys.argv[1:])])
 
 
-def write_results(name: str, payload: dict[str, Any], results_dir: str = RESULTS_DIR) -> str:
-    """Write `<results_dir>/<name>.json` atomically with machine facts and the command."""
+def busy_at_start(machine: dict[str, Any]) -> str | None:
+    """Why the run started on a busy machine (1-minute load above the cores), or None."""
+    cores = machine.get("usable_cores") or os.cpu_count() or 1
+    load = (machine.get("load_average_at_start") or START_LOAD)[0]
+    return f"1-minute load average {load} above {cores} cores" if load > cores else None
+
+
+def write_results(name: str, payload: dict[str, Any], results_dir: str = RESULTS_DIR) -> str | None:
+    """Write `<results_dir>/<name>.json` atomically with machine facts and the command.
+
+    Writes nothing (and returns None) when the machine was busy at the start of
+    the run, unless $ALBERT_TF_BENCH_ALLOW_BUSY=1: then the machine is marked busy."""
+    machine = payload.pop("machine", None) or machine_info()
+    machine.setdefault("load_average_at_start", START_LOAD)
+    busy = busy_at_start(machine)
+    if busy and os.environ.get(ALLOW_BUSY_ENV) != "1":
+        print(
+            f"{name}.json not written: {busy} at the start of the run ({ALLOW_BUSY_ENV}=1 writes it anyway).",
+            flush=True,
+        )
+        return None
+    if busy:
+        machine["busy"] = True
     os.makedirs(results_dir, exist_ok=True)
     payload = {
         "benchmark": name,
         "command": payload.pop("command", None) or command_line(),
         "finished": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": payload.pop("machine", None) or machine_info(),
+        "machine": machine,
         **payload,
     }
     path = os.path.join(results_dir, f"{name}.json")

@@ -1,487 +1,500 @@
-"""Write BENCHMARKS.md (tables + PNG plots) from `benchmarks/results/*.json`.
+"""Write BENCHMARKS.md from `benchmarks/results/*.json` (`python -m benchmarks.report`):
+one section per question a user asks, each with the command that made its figures,
+how they were measured, the machine (marked when it was busy), tables and PNG plots
+written next to the results. No figure is typed by hand.
 
-Every number in the report comes from a results file: medians with their
-spread (p25-p75 and min-max), ratios to the peer marked as baseline, the
-command that made each file and the machine it ran on. Files that do not follow
-the row schema of `benchmarks/__init__.py` are still shown, as generic tables.
-
-Example:
->>> from benchmarks.report import write_report
 >>> write_report("benchmarks/results", "BENCHMARKS.md")  # doctest: +SKIP
 'BENCHMARKS.md'
-
-`python -m benchmarks.report [--results DIR] [--out FILE]`
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import tempfile
-from collections import OrderedDict
 from typing import Any
 
-# Known files first, in reading order; anything else follows by name.
-ORDER = (
-    "accuracy",
-    "inference",
-    "export_latency",
-    "export_latency_quiet",
-    "export_latency_avx2",
-    "training",
-    "pretrain_throughput",
-    "pretrain_throughput_quiet",
-    "scaling",
-    "distill",
-    "distill_student_init",
-    "distill_student_init_l6",
-    "distill_pruned_vocab_l4",
-    "distill_pruned_vocab_l2",
-    "distill_latency",
-    "student_bundle",
-)
-TITLES = {
-    "accuracy": "Accuracy on real data",
-    "inference": "Inference latency, throughput, size and memory",
-    "export_latency": "Exported bundles: latency and size (export helper)",
-    "training": "Training throughput and time to a fixed validation loss",
-    "pretrain_throughput": "Pre-training throughput (pre-training helper)",
-    "scaling": "How cost grows with sequence length and model size",
-    "distill": "Knowledge distillation (distillation helper)",
-    "export_latency_quiet": "Exported bundles, quiet rerun (2026-11-28 machine, bfloat16-capable CPU)",
-    "export_latency_avx2": "Exported bundles on an AVX2-only CPU (no VNNI/BF16, 2026-11-30)",
-    "pretrain_throughput_quiet": "Pre-training throughput, quiet rerun (2026-11-28 machine, bfloat16-capable CPU)",
-    "distill_student_init": "Distillation into a student initialised from the teacher (SVD)",
-    "distill_student_init_l6": "The same teacher-initialised student applied 6 times (teacher depth)",
-    "distill_pruned_vocab_l4": "Pruned vocabulary pays for 2 shared groups (teacher layers 1, 4), 4 layers",
-    "distill_pruned_vocab_l2": "Pruned vocabulary, 2 shared groups (teacher layers 1, 4), 2 layers",
-    "distill_latency": "Teacher and distilled students: TFLite latency side by side",
-    "student_bundle": "The distilled WordPiece student as a verified bundle",
-}
+SHIP = "Which model should I ship?"
+SPEED = "How fast is the deployed student?"
+TRAIN = "How fast does it train?"
+COST = "How does cost grow?"
+TEACHER, STUDENT = "teacher (MiniLM, fine-tuned)", "student (Keras)"
+Rows = list[dict[str, Any]]
+Section = tuple[list[str], list[str]]  # (markdown lines, key-ratio lines)
+Out = tuple[str | None, str]  # (PNG folder, None for no plots; markdown folder)
 
 
-# ---------------------------------------------------------------- loading
-def load_results(results_dir: str) -> list[tuple[str, dict[str, Any]]]:
-    """(name, payload) for each readable JSON file, known names first."""
-    found = {}
-    for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
-        name = os.path.splitext(os.path.basename(path))[0]
-        try:
-            with open(path, encoding="utf-8") as f:
-                found[name] = json.load(f)
-        except (OSError, json.JSONDecodeError) as err:
-            found[name] = {"error": f"{path} could not be read: {err}"}
-    ordered = [n for n in ORDER if n in found] + sorted(n for n in found if n not in ORDER)
-    return [(n, found[n]) for n in ordered]
+# ---------------------------------------------------------------- loading, formatting
+def load(results_dir: str, name: str) -> dict[str, Any] | None:
+    """The payload of `<results_dir>/<name>.json`, None when there is none."""
+    path = os.path.join(results_dir, f"{name}.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    return None
 
 
-# ---------------------------------------------------------------- formatting
+def missing(payload: dict[str, Any] | None, command: str) -> list[str]:
+    """No lines when there is a payload, else what to run for one."""
+    return [] if payload else [f"Not measured yet: run `{command}`.", ""]
+
+
 def fmt(value: Any) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and value != value):
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        if value != value:  # NaN
-            return "-"
         a = abs(value)
-        if a == 0:
-            return "0"
         if a >= 1000:
             return f"{value:,.0f}"
-        if a >= 100:
-            return f"{value:.1f}"
-        if a >= 1:
-            return f"{value:.2f}"
-        return f"{value:.3g}"
-    if isinstance(value, (list, tuple)):
-        shown = ", ".join(fmt(v) for v in value[:8])
-        return shown + (f", ... ({len(value)} values)" if len(value) > 8 else "")
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={fmt(v)}" for k, v in value.items())
+        return f"{value:.1f}" if a >= 100 else (f"{value:.2f}" if a >= 1 else f"{value:.3g}")
+    if isinstance(value, list):
+        return "/".join(fmt(v) for v in value)
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def md_table(columns: list[str], rows: list[list[Any]]) -> str:
+def md_table(columns: list[str], rows: list[list[Any]]) -> list[str]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for r in rows:
-        lines.append("| " + " | ".join(fmt(v) for v in r) + " |")
-    return "\n".join(lines)
+    return lines + ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows] + [""]
 
 
-def machine_line(machine: dict[str, Any] | None) -> str:
-    if not machine:
-        return "Machine: not recorded."
-    libs = machine.get("libraries") or {}
-    lib_text = ", ".join(f"{k} {v}" for k, v in libs.items() if v != "not installed")
+def length_text(value: Any) -> str:
+    """How a row handles sequence length: an int is a fixed, padded length."""
+    return f"padded to {value}" if isinstance(value, int) else fmt(value)
+
+
+def span(values: list[Any], show=fmt) -> str:
+    """One value, or the distinct values of a column across data sets."""
+    seen = [v for i, v in enumerate(values) if v is not None and v not in values[:i]]
+    return " / ".join(show(v) for v in seen) if seen else "-"
+
+
+def millions(n: Any) -> str:
+    return f"{n / 1e6:.2f}M" if isinstance(n, (int, float)) else "-"
+
+
+def _short(value: Any) -> bool:
+    """A setting worth a place in a one-line summary: a scalar or a few of them."""
+    if isinstance(value, list):
+        return len(value) <= 6 and all(_short(v) for v in value)
+    return isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) <= 100)
+
+
+def _field(r: dict[str, Any], key: str) -> Any:
+    return r[key] if key in r else (r.get("extra") or {}).get(key)
+
+
+# ---------------------------------------------------------------- section header
+def busy_text(payload: dict[str, Any]) -> str | None:
+    """A caution when the payload's machine was busy (flagged, or load above cores)."""
+    m = payload.get("machine") or {}
+    cores = m.get("usable_cores") or m.get("cores") or m.get("cpus")
+    loads = m.get("load_average_at_start") or m.get("load_average") or m.get("load_average_at_end")
+    load = loads[0] if isinstance(loads, list) and loads else None
+    if not m.get("busy") and not (cores and load and load > cores):
+        return None
+    return (
+        f"**Caution: measured on a busy machine** (1-minute load {fmt(load)} on {cores} cores):"
+        " absolute times are inflated and noisy; rerun on a quiet machine before quoting them."
+    )
+
+
+def machine_text(m: dict[str, Any]) -> str:
+    libs = m.get("libraries") or {}
     parts = [
-        f"{machine.get('cpu', '?')}",
-        f"{machine.get('cores', '?')} cores ({machine.get('usable_cores', '?')} usable)",
-        f"{machine.get('memory_gib', '?')} GiB RAM",
-        machine.get("os", ""),
-        f"Python {machine.get('python', '?')}",
+        m.get("cpu"),
+        f"{m.get('usable_cores') or m.get('cpus') or '?'} cores",
+        "/".join(m.get("cpu_features") or []) or None,
+        m.get("os") or m.get("platform"),
+        ", ".join(f"{k} {libs[k]}" for k in ("tensorflow", "keras", "ai-edge-litert") if k in libs),
     ]
-    text = "Machine: " + "; ".join(p for p in parts if p)
-    if lib_text:
-        text += f". Libraries: {lib_text}"
-    peers = machine.get("peer_libraries")
-    if peers:
-        text += ". Peer venv: " + ", ".join(f"{k} {v}" for k, v in peers.items())
-    if machine.get("omp_wait_policy"):
-        text += f". OMP_WAIT_POLICY: {machine['omp_wait_policy']}"
-    if machine.get("load_average"):
-        load = "/".join(fmt(float(x)) for x in machine["load_average"])
-        text += f". Load average when the file was written: {load} (1/5/15 min; the machine may be shared)"
-    return text + "."
+    return "; ".join(p for p in parts if p)
 
 
-def spread(r: dict[str, Any]) -> str:
-    if r.get("n", 1) <= 1 or "p25" not in r:
-        return "-"
-    return f"{fmt(r['p25'])}-{fmt(r['p75'])} (min-max {fmt(r['min'])}-{fmt(r['max'])})"
-
-
-def _groups(rows: list[dict[str, Any]]) -> OrderedDict:
-    groups: OrderedDict = OrderedDict()
-    for r in rows:
-        if r.get("plot_only"):  # e.g. loss-curve points: drawn, not tabulated
-            continue
-        groups.setdefault((r.get("group", ""), r.get("metric", "")), []).append(r)
-    return groups
-
-
-def _baseline(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return next((r for r in rows if r.get("baseline")), None)
-
-
-def ratio_text(r: dict[str, Any], base: dict[str, Any]) -> str:
-    try:
-        ratio = float(r["median"]) / float(base["median"])
-    except (KeyError, TypeError, ZeroDivisionError, ValueError):
-        return "-"
-    return f"{ratio:.2f}x"
-
-
-def rows_table(rows: list[dict[str, Any]]) -> str:
-    """One markdown table for the rows of one (group, metric)."""
-    base = _baseline(rows)
-    extra_keys: list[str] = []
-    for r in rows:
-        for k in (r.get("extra") or {}).keys():
-            if k not in extra_keys:
-                extra_keys.append(k)
-    unit = next((r.get("unit") for r in rows if r.get("unit")), "")
-    columns = ["system", f"median{f' ({unit})' if unit else ''}", "p25-p75", "n"]
-    if base is not None:
-        columns.append(f"ratio to {base['system']}")
-    columns += extra_keys
-    body = []
-    for r in rows:
-        name = r.get("system", "?") + (" (baseline)" if r.get("baseline") else "")
-        line = [name, r.get("median"), spread(r), r.get("n")]
-        if base is not None:
-            line.append(ratio_text(r, base))
-        line += [(r.get("extra") or {}).get(k) for k in extra_keys]
-        body.append(line)
-    return md_table(columns, body)
-
-
-def key_ratios(name: str, payload: dict[str, Any]) -> list[str]:
-    """Sentences 'ours vs baseline' for every group that has both."""
-    out = []
-    key_groups = payload.get("key_groups")  # optional: quote only these groups
-    for (group, metric), rows in _groups(payload.get("rows") or []).items():
-        base = _baseline(rows)
-        if base is None or (key_groups is not None and group not in key_groups):
-            continue
-        better = "lower" if base.get("lower_is_better", True) else "higher"
-        for r in rows:
-            if not r.get("ours") or r is base or r.get("key") is False:
-                continue
-            unit = f" {r['unit']}" if r.get("unit") else ""
-            points = ""
-            if "accuracy" in metric:
-                points = f", {100 * (float(r['median']) - float(base['median'])):+.1f} points"
-            out.append(
-                f"- {TITLES.get(name, name)}, {group}: {r['system']} {metric} "
-                f"{fmt(r['median'])}{unit} vs {base['system']} {fmt(base['median'])}{unit} "
-                f"= **{ratio_text(r, base)}** ({better} is better{points})"
-            )
-    return out
-
-
-# ---------------------------------------------------------------- generic fallback
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if (
-            isinstance(v, dict)
-            and len(v) <= 12
-            and all(not isinstance(x, dict) for x in v.values())
-        ):
-            out.update(_flatten(v, key + "."))
-        elif isinstance(v, dict):
-            out[key] = json.dumps(v)[:80]
-        else:
-            out[key] = v
-    return out
-
-
-def generic_tables(payload: Any, title: str = "", depth: int = 0) -> list[str]:
-    """Tables for a results file that does not use the row schema."""
-    parts: list[str] = []
-    if isinstance(payload, list) and payload and all(isinstance(x, dict) for x in payload):
-        flat = [_flatten(x) for x in payload]
-        cols: list[str] = []
-        for x in flat:
-            cols += [k for k in x if k not in cols]
-        cols = [c for c in cols if not isinstance(flat[0].get(c), list) or c in flat[0]][:12]
-        parts.append(
-            (f"**{title}**\n\n" if title else "")
-            + md_table(cols, [[x.get(c) for c in cols] for x in flat])
-        )
-        return parts
-    if not isinstance(payload, dict):
-        return [f"{title}: {fmt(payload)}"]
-    scalars = [[k, v] for k, v in payload.items() if not isinstance(v, (dict, list))]
-    scalars += [
-        [k, v]
-        for k, v in payload.items()
-        if isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v)
+def header(name: str, payload: dict[str, Any], how: str) -> list[str]:
+    when = payload.get("finished") or payload.get("date")
+    shown = [f"{k}={fmt(v)}" for k, v in (payload.get("settings") or {}).items() if _short(v)]
+    how += f" Settings: {', '.join(shown)}." if shown else ""
+    lines = [
+        f"- Command: `{payload.get('command') or '?'}` (`benchmarks/results/{name}.json`"
+        + (f", {when})" if when else ")"),
+        f"- How measured: {how}",
+        f"- Machine: {machine_text(payload.get('machine') or {}) or 'not recorded'}",
     ]
-    if scalars:
-        parts.append((f"**{title}**\n\n" if title else "") + md_table(["key", "value"], scalars))
-    for k, v in payload.items():
-        if depth >= 3:
-            break
-        if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()):
-            flat = {kk: _flatten(vv) for kk, vv in v.items()}
-            cols: list[str] = []
-            for x in flat.values():
-                cols += [c for c in x if c not in cols]
-            cols = cols[:12]
-            parts.append(
-                f"**{k}**\n\n"
-                + md_table([k] + cols, [[kk] + [x.get(c) for c in cols] for kk, x in flat.items()])
-            )
-        elif isinstance(v, dict):
-            parts += generic_tables(v, k, depth + 1)
-        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
-            parts += generic_tables(v, k, depth + 1)
-    return parts
+    busy = busy_text(payload)
+    return lines + (["", busy] if busy else []) + [""]
 
 
 # ---------------------------------------------------------------- plots
-def _field(r: dict[str, Any], key: str) -> Any:
-    if key in r:
-        return r[key]
-    return (r.get("extra") or {}).get(key)
+PLOTS = {  # file: (x label, y label, title)
+    "accuracy_vs_latency.png": ("p50 latency, ms (batch 1)", "test accuracy", "Test accuracy"),
+    "student_latency.png": ("p50 latency per text, ms", "", "Deployed student, batch 1"),
+    "training_tokens_per_s.png": ("tokens/s", "", "Training tokens/s (higher is better)"),
+    "training_val_loss.png": ("training seconds", "validation loss", "Validation loss vs time"),
+    "scaling_seq_length.png": ("sequence length", "latency, ms", "ALBERT-base, batch 1"),
+    "scaling_model_size.png": ("parameters", "latency, ms", "Length 128, batch 1, tiny .. large"),
+}
 
 
-def _matches(r: dict[str, Any], where: dict[str, Any]) -> bool:
-    for k, v in (where or {}).items():
-        got = _field(r, k)
-        if isinstance(v, list):
-            if got not in v:
-                return False
-        elif got != v:
-            return False
-    return True
-
-
-def make_plot(spec: dict[str, Any], rows: list[dict[str, Any]], out_dir: str) -> str | None:
-    """Draw one PNG (line: x vs median per system, with p25-p75 band; bar: median
-    per system with p25-p75 error bars). Returns the file path, or None if no rows."""
+def _axes():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    chosen = [
-        r for r in rows if r.get("metric") == spec.get("metric") and _matches(r, spec.get("where"))
-    ]
-    if not chosen:
-        return None
-    unit = next((r.get("unit") for r in chosen if r.get("unit")), "")
-    series_key = spec.get("series", "system")
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    if spec.get("kind", "line") == "line":
-        x_key = spec["x"]
-        series: OrderedDict = OrderedDict()
-        for r in chosen:
-            if _field(r, x_key) is not None:
-                series.setdefault(_field(r, series_key), []).append(r)
-        for label, rs in series.items():
-            rs = sorted(rs, key=lambda r: _field(r, x_key))
-            xs = [_field(r, x_key) for r in rs]
-            ys = [r["median"] for r in rs]
-            ax.plot(xs, ys, marker="o", label=str(label))
-            if all("p25" in r for r in rs):
-                ax.fill_between(xs, [r["p25"] for r in rs], [r["p75"] for r in rs], alpha=0.2)
-        ax.set_xlabel(spec.get("xlabel", x_key))
-        if spec.get("xticks_from_data"):
-            ticks = sorted({_field(r, x_key) for r in chosen if _field(r, x_key) is not None})
-            ax.set_xticks(ticks)
-            ax.set_xticklabels([str(t) for t in ticks])
-        ax.legend(fontsize=8)
-    else:
-        labels = [str(_field(r, series_key)) for r in chosen]
-        ys = [r["median"] for r in chosen]
-        low = [max(r["median"] - r.get("p25", r["median"]), 0) for r in chosen]
-        high = [max(r.get("p75", r["median"]) - r["median"], 0) for r in chosen]
-        colors = ["tab:orange" if r.get("ours") else "tab:blue" for r in chosen]
-        ax.barh(range(len(chosen)), ys, xerr=[low, high], color=colors, capsize=3)
-        ax.set_yticks(range(len(chosen)))
-        ax.set_yticklabels(labels, fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlabel(f"{spec.get('metric')}{f' ({unit})' if unit else ''}")
-    if spec.get("kind", "line") == "line":
-        ax.set_ylabel(f"{spec.get('metric')}{f' ({unit})' if unit else ''}")
-        if spec.get("logx"):
-            ax.set_xscale("log", base=2)
-        if spec.get("logy"):
-            ax.set_yscale("log")
-    ax.set_title(spec.get("title", ""), fontsize=10)
+    return plt.subplots(figsize=(7, 4.2), dpi=110)
+
+
+def _save(fig, ax, out: Out, file: str, xlabel: str | None = None) -> list[str]:
+    """Label, write `<PNG folder>/<file>` and return the markdown that shows it."""
+    import matplotlib.pyplot as plt
+
+    default_x, ylabel, title = PLOTS[file]
+    ax.set(xlabel=xlabel or default_x, ylabel=ylabel)
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, spec["file"])
-    fig.savefig(path)
+    os.makedirs(out[0], exist_ok=True)
+    fig.savefig(os.path.join(out[0], file))
     plt.close(fig)
-    return path
+    return [f"![{title}]({os.path.relpath(os.path.join(out[0], file), out[1])})", ""]
+
+
+def bar_plot(labels: list[str], values: list[float], out: Out, file: str) -> list[str]:
+    if not out[0] or not values:
+        return []
+    fig, ax = _axes()
+    ax.barh(range(len(labels)), values, color="tab:orange")
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.invert_yaxis()
+    return _save(fig, ax, out, file)
+
+
+def line_plot(rows: Rows, x: str, out: Out, file: str, log: bool = True) -> list[str]:
+    """Median against `x`, one line per system, p25-p75 shaded."""
+    if not out[0] or not rows:
+        return []
+    fig, ax = _axes()
+    for system in dict.fromkeys(r["system"] for r in rows):
+        rs = sorted((r for r in rows if r["system"] == system), key=lambda r: _field(r, x))
+        xs = [_field(r, x) for r in rs]
+        ax.plot(xs, [r["median"] for r in rs], marker="o", label=system)
+        if all("p25" in r for r in rs):
+            ax.fill_between(xs, [r["p25"] for r in rs], [r["p75"] for r in rs], alpha=0.2)
+    if log:
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    return _save(fig, ax, out, file)
+
+
+def scatter_plot(rows: Rows, out: Out) -> list[str]:
+    """Test accuracy against p50 latency (against parameters while at most one row
+    has a p50), one colour per system, points named by data set."""
+    x = "p50_ms" if sum(1 for r in rows if r.get("p50_ms")) > 1 else "parameters"
+    points = [r for r in rows if r.get(x) and r.get("test_accuracy") is not None]
+    if not out[0] or not points:
+        return []
+    fig, ax = _axes()
+    for i, system in enumerate(dict.fromkeys(r["system"] for r in points)):
+        rs = [r for r in points if r["system"] == system]
+        ax.scatter([r[x] for r in rs], [r["test_accuracy"] for r in rs], label=system, c=f"C{i}")
+        for r in rs:
+            ax.annotate(r["dataset"], (r[x], r["test_accuracy"]), fontsize=6)
+    ax.set_xscale("log")
+    ax.legend(fontsize=7)
+    return _save(fig, ax, out, "accuracy_vs_latency.png", None if x == "p50_ms" else x)
+
+
+# ---------------------------------------------------------------- key ratios
+def like_ratios(topic: str, rows: Rows, key: str, unit: str = "", higher=False, points=False):
+    """'ours vs peer' lines between rows of one table with the same precision, length
+    handling, threads and group. The peer: a `baseline` or `ours: False` row, else the
+    first of its kind; rows with `ours: False` are not compared. `points`: a difference."""
+
+    def kind(r):
+        return tuple(r.get(k) for k in ("precision", "sequence_length", "threads", "group"))
+
+    bases: dict[tuple, dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: (not r.get("baseline"), r.get("ours") is not False)):
+        if r.get(key) is not None:
+            bases.setdefault(kind(r), r)
+    out = []
+    for r in rows:
+        b = bases.get(kind(r))
+        if b is None or r is b or r.get(key) is None or r.get("ours") is False:
+            continue
+        precision, length, threads, group = kind(r)
+        where = [
+            fmt(precision),
+            length_text(length),
+            threads and f"{threads} thread{'s' * (threads != 1)}",
+            group,
+        ]
+        where = ", ".join(w for w in where if w and w != "-")
+        if points:
+            got = f"{100 * (r[key] - b[key]):+.1f} points"
+        else:
+            got = f"{r[key] / b[key]:.2f}x ({'higher' if higher else 'lower'} is better)"
+        out.append(
+            f"- {topic}, {where}: {r['system']} {fmt(r[key])}{unit} vs {b['system']}"
+            f" {fmt(b[key])}{unit} = **{got}**"
+        )
+    return out
+
+
+# ---------------------------------------------------------------- 1. which model to ship
+def ship_rows(payload: dict[str, Any]) -> Rows:
+    """accuracy.json's rows; rows of its older schema (group, median, extra) are
+    mapped onto the new one, missing fields None."""
+    out = []
+    for r in payload.get("rows") or []:
+        if "dataset" not in r:
+            old = {"dataset": r.get("group"), "system": r.get("system")}
+            r = {**(r.get("extra") or {}), **old, "test_accuracy": r.get("median")}
+        out.append(r)
+    return out
+
+
+def ship_table(rows: Rows) -> list[str]:
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    body = []
+    for system in dict.fromkeys(r["system"] for r in rows):
+        rs = [r for r in rows if r["system"] == system]
+        acc = {r["dataset"]: r.get("test_accuracy") for r in rs}
+        body.append(
+            [system, span([r.get("precision") for r in rs])]
+            + [span([r.get("sequence_length") for r in rs], length_text)]
+            + [None if acc.get(d) is None else f"{acc[d]:.3f}" for d in datasets]
+            + [span([r.get("parameters") for r in rs], millions)]
+            + [span([r.get(k) for r in rs]) for k in ("model_mb", "p50_ms")]
+        )
+    columns = ["system", "precision", "sequence length", *datasets, "params", "model MB", "p50 ms"]
+    return md_table(columns, body)
+
+
+def ship_section(results_dir: str, out: Out) -> Section:
+    lines = [f"## {SHIP}", ""]
+    payload = load(results_dir, "accuracy")
+    if gap := missing(payload, "python -m benchmarks.bench_accuracy"):
+        return lines + gap, []
+    rows = ship_rows(payload)
+    how = (
+        "each system trained once per data set (n=1: differences under 1-2 points are seed noise)"
+        " and scored on the whole test split; precision and sequence-length handling per row;"
+        " p50: the bundle in the edge runtime (LiteRT), batch 1, real test texts. A column per"
+        " data set gives test accuracy; / separates values that differ between data sets."
+    )
+    lines += header("accuracy", payload, how) + ship_table(rows)
+    lines += scatter_plot(rows, out)
+    pair = [r for r in rows if r["system"] in (TEACHER, STUDENT)]
+    pair = [{**r, "group": r["dataset"], "ours": r["system"] == STUDENT} for r in pair]
+    return lines, like_ratios("Test accuracy", pair, "test_accuracy", points=True)
+
+
+# ---------------------------------------------------------------- 2. deployed student
+LATENCY_KEYS = "system precision sequence_length threads p50_ms p95_ms peak_rss_mb model_mb".split()
+STUDENT_KEYS = LATENCY_KEYS + ["agreement", "accuracy"]
+PRECISIONS = (
+    ("float32", "float32 (LiteRT)"),
+    ("float16", "float16 weights (LiteRT)"),
+    ("int4", "int4 weights (LiteRT)"),
+    ("int8", "int8, full integer (LiteRT)"),
+    ("dynamic", "int8 weights, float32 activations (LiteRT)"),
+)
+
+
+def student_rows(results_dir: str) -> tuple[str, dict[str, Any] | None, Rows]:
+    """student_latency.json's rows; until it exists, student_bundle.json's rows
+    mapped onto that schema."""
+    payload = load(results_dir, "student_latency")
+    if payload:
+        return "student_latency", payload, list(payload.get("rows") or [])
+    payload = load(results_dir, "student_bundle")
+    rows = []
+    for r in (payload or {}).get("rows") or []:
+        e, threads = r.get("extra") or {}, payload["settings"].get("threads")
+        length = 64 if "fixed length" in r["system"] else "exact, up to 64"
+        values = [r["system"], PRECISIONS[-1][1], length, threads, r.get("median"), e.get("p95_ms")]
+        values += [None, e.get("model_mb"), e.get("runtime_agreement"), e.get("runtime_accuracy")]
+        rows.append(dict(zip(STUDENT_KEYS, values, strict=True)))
+    return ("student_bundle" if payload else "student_latency"), payload, rows
+
+
+def base_rows(payload: dict[str, Any]) -> Rows:
+    """The ALBERT-base rows of an export_latency file, labelled with precision."""
+    rows = []
+    for r in payload.get("results") or []:
+        if r.get("p50_ms") is None:
+            continue
+        name = r["name"].replace(" dynamic-length", "")
+        precision = next((label for key, label in PRECISIONS if key in name), "?")
+        seq = r.get("seq") if isinstance(r.get("seq"), int) else f"exact, {r.get('seq')}"
+        values = [r["name"], precision, seq, payload.get("threads"), r["p50_ms"], r.get("p95_ms")]
+        values += [r.get("peak_rss_mb"), r.get("size_mb"), r.get("label_agreement_vs_keras")]
+        row = dict(zip(STUDENT_KEYS[:-1], values, strict=True))
+        rows.append({**row, "ours": not r["name"].startswith("keras-hub")})
+    return rows
+
+
+def latency_table(rows: Rows, keys: list[str]) -> list[str]:
+    columns = [
+        k.replace("_ms", " ms").replace("_mb", " MB").replace("_", " ").replace("rss", "RSS")
+        for k in keys
+    ]
+    rows = [{**r, "sequence_length": length_text(r.get("sequence_length"))} for r in rows]
+    return md_table(columns, [[r.get(k) for k in keys] for r in rows])
+
+
+def speed_section(results_dir: str, out: Out) -> Section:
+    lines, ratios = [f"## {SPEED}", "", "### The distilled student bundle", ""], []
+    name, payload, rows = student_rows(results_dir)
+    if not rows:
+        lines += ["Not measured yet: no `benchmarks/results/student_latency.json`.", ""]
+    else:
+        how = (
+            "batch 1, one text at a time, real test texts, tokenizer included; precision, sequence"
+            " length (padded to a fixed length, or exact per text) and threads per row; agreement:"
+            " labels equal to the Keras student's on the test split."
+        )
+        lines += header(name, payload, how) + latency_table(rows, STUDENT_KEYS)
+        labels = [f"{r['system']}, {r.get('precision')}, {r.get('sequence_length')}" for r in rows]
+        labels = [f"{label}, {r.get('threads')} threads" for label, r in zip(labels, rows)]
+        lines += bar_plot(labels, [r.get("p50_ms") or 0 for r in rows], out, "student_latency.png")
+        ratios += like_ratios("Student p50", rows, "p50_ms", " ms")
+    lines += ["### ALBERT-base, length 128", ""]
+    payload = load(results_dir, "export_latency_avx2")
+    if gap := missing(payload, "python benchmarks/bench_export_latency.py"):
+        return lines + gap, ratios
+    how = (
+        "the newest results on an AVX2-only CPU (inference.json is older, from another CPU on a busy"
+        f" machine); {payload.get('shape')}, random weights, batch {payload.get('batch')},"
+        f" {payload.get('threads')} threads; padded to 128 unless the row says exact."
+        f" {payload.get('caveat', '')}"
+    )
+    rows = base_rows(payload)
+    lines += header("export_latency_avx2", payload, how) + latency_table(rows, STUDENT_KEYS[:-1])
+    ratios += like_ratios("ALBERT-base p50", rows, "p50_ms", " ms")
+    return lines, ratios
+
+
+# ---------------------------------------------------------------- 3. training, 4. cost
+def rows_of(payload: dict[str, Any], metric: str) -> Rows:
+    rows = payload.get("rows") or []
+    return [r for r in rows if r.get("metric") == metric and not r.get("plot_only")]
+
+
+def training_section(results_dir: str, out: Out) -> Section:
+    lines = [f"## {TRAIN}", ""]
+    payload = load(results_dir, "training")
+    if gap := missing(payload, "python -m benchmarks.bench_training"):
+        return lines + gap, []
+    how = " ".join((payload.get("notes") or [])[:2]) + " float32, `model.fit`."
+    speed = rows_of(payload, "tokens_per_s")
+    target = {r["system"]: r for r in rows_of(payload, "seconds")}
+    body = []
+    for r in speed:
+        t = target.get(r["system"]) or {}
+        body.append([r["system"], r["median"], f"{fmt(r.get('p25'))}-{fmt(r.get('p75'))}"])
+        body[-1] += [_field(r, k) for k in ("first_step_s", "peak_rss_mb")]
+        body[-1] += [t.get("median"), _field(t, "step")]
+    goal = next(iter(target.values()), {}).get("group", "").replace("training seconds to ", "")
+    columns = ["system", "tokens/s", "p25-p75", "first step s", "peak RSS MB", f"s to {goal}"]
+    lines += header("training", payload, how) + md_table(columns + ["step"], body)
+    tokens = [r["median"] for r in speed]
+    lines += bar_plot([r["system"] for r in speed], tokens, out, "training_tokens_per_s.png")
+    curve = [r for r in payload.get("rows") or [] if r.get("metric") == "val_loss"]
+    lines += line_plot(curve, "train_seconds", out, "training_val_loss.png", log=False)
+    speed = [{**r, "group": "XLA" if "XLA" in r["system"] else "no XLA"} for r in speed]
+    topic = "Training (float32, padded to 64)"
+    return lines, like_ratios(topic, speed, "median", " tokens/s", higher=True)
+
+
+def pivot(rows: Rows, key: str, label=fmt) -> list[str]:
+    """Median latency, one row per system and one column per `key` value."""
+    order = "parameters" if key == "preset" else key
+    cols = list(dict.fromkeys(_field(r, key) for r in sorted(rows, key=lambda r: _field(r, order))))
+    table = {(r["system"], _field(r, key)): r["median"] for r in rows}
+    body = [
+        [s] + [table.get((s, c)) for c in cols] for s in dict.fromkeys(r["system"] for r in rows)
+    ]
+    return md_table(["system"] + [label(c) for c in cols], body)
+
+
+def cost_section(results_dir: str, out: Out) -> Section:
+    lines = [f"## {COST}", ""]
+    payload = load(results_dir, "scaling")
+    if gap := missing(payload, "python -m benchmarks.bench_scaling"):
+        return lines + gap, []
+    note = (payload.get("notes") or [""])[0]
+    how = f"{note} float32 (Keras/TF and PyTorch), every row padded to its length; median ms."
+    rows = rows_of(payload, "latency_ms")
+    sizes = [r for r in rows if _field(r, "preset") is not None]
+    by_len = [r for r in rows if _field(r, "seq_length") is not None]
+    params = {_field(r, "preset"): _field(r, "parameters") for r in sizes}
+    lines += header("scaling", payload, how) + ["Latency (ms) vs sequence length, ALBERT-base:", ""]
+    lines += pivot(by_len, "seq_length")
+    lines += ["Latency (ms) vs model size, length 128:", ""]
+    lines += pivot(sizes, "preset", lambda p: f"{p} ({millions(params.get(p))})")
+    lines += line_plot(by_len, "seq_length", out, "scaling_seq_length.png")
+    lines += line_plot(sizes, "parameters", out, "scaling_model_size.png")
+    keys = [r for r in rows if r.get("group") in (payload.get("key_groups") or [])]
+    return lines, like_ratios("Latency (float32)", keys, "median", " ms")
 
 
 # ---------------------------------------------------------------- document
-def section(name: str, payload: dict[str, Any], png_dir: str, md_dir: str) -> str:
-    title = payload.get("title") or TITLES.get(name, name)
-    lines = [f"## {title}", ""]
-    if payload.get("error"):
-        return "\n".join(lines + [payload["error"], ""])
-    lines.append(
-        f"File: `benchmarks/results/{name}.json`. Command: `{payload.get('command', '?')}`"
-    )
-    if payload.get("finished"):
-        lines[-1] += f" (finished {payload['finished']})"
-    lines += ["", machine_line(payload.get("machine")), ""]
-    if payload.get("settings"):
-        lines += ["Settings: " + fmt(payload["settings"]), ""]
-    for note in payload.get("notes") or []:
-        lines.append(f"- {note}")
-    for skip in payload.get("skipped") or []:
-        lines.append(f"- **Not run: {skip.get('system', '?')}** - {skip.get('reason', '')}")
-    if payload.get("notes") or payload.get("skipped"):
-        lines.append("")
-    rows = payload.get("rows")
-    if rows:
-        for (group, metric), rs in _groups(rows).items():
-            lines += [f"### {group}: {metric}", "", rows_table(rs), ""]
-        for spec in payload.get("plots") or []:
-            path = make_plot(spec, rows, png_dir)
-            if path:
-                rel = os.path.relpath(path, md_dir)
-                lines += [f"![{spec.get('title', spec['file'])}]({rel})", ""]
-                lines += [
-                    f"*{spec.get('title', '')}: median, shaded/bars p25-p75. Made by `{payload.get('command', '?')}`.*",
-                    "",
-                ]
-    else:
-        known = {
-            "benchmark",
-            "command",
-            "machine",
-            "finished",
-            "title",
-            "notes",
-            "skipped",
-            "settings",
-        }
-        rest = {k: v for k, v in payload.items() if k not in known}
-        for part in generic_tables(rest):
-            lines += [part, ""]
-        lines += _own_images(payload, md_dir)
-    return "\n".join(lines)
+SECTIONS = (ship_section, speed_section, training_section, cost_section)
 
 
-def _own_images(payload: dict[str, Any], md_dir: str) -> list[str]:
-    """PNGs a results file names itself (drawn by its own script from its data)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = []
-    for key, value in payload.items():
-        if isinstance(value, str) and value.endswith(".png"):
-            path = value if os.path.isabs(value) else os.path.join(root, value)
-            if os.path.exists(path):
-                out += [f"![{key}]({os.path.relpath(path, md_dir)})", ""]
-    return out
+def build(results_dir: str, out: Out) -> Section:
+    """Every section's lines and key ratios (PNGs only when out names their folder)."""
+    lines: list[str] = []
+    ratios: list[str] = []
+    for make in SECTIONS:
+        body, found = make(results_dir, out)
+        busy = any("measured on a busy machine" in line for line in body)
+        lines += body
+        ratios += [r + (" (busy machine)" if busy else "") for r in found]
+    return lines, ratios
 
 
 def render(results_dir: str, out_path: str, png_dir: str | None = None) -> str:
     """The markdown text of the report (PNGs are written as a side effect)."""
-    png_dir = png_dir or results_dir
     md_dir = os.path.dirname(os.path.abspath(out_path))
-    results = load_results(results_dir)
+    body, ratios = build(results_dir, (png_dir or results_dir, md_dir))
+    titles = (SHIP, SPEED, TRAIN, COST)
     lines = [
         "# Benchmarks",
         "",
-        "Generated by `python -m benchmarks.report` from `benchmarks/results/*.json`"
-        " (`make bench` reruns everything and rewrites this file). Do not edit by hand:"
-        " every figure comes from a results file. Medians over repeated runs; the spread"
-        " is p25-p75 (min-max in the tables). Ratios are albert-tf's median divided by the"
-        " peer marked *baseline* in the same table.",
+        "Generated by `python -m benchmarks.report` from `benchmarks/results/*.json` (`make bench`"
+        " reruns the benchmarks and this report); do not edit by hand. Medians unless a column"
+        " says otherwise.",
+        "",
+        " | ".join(f"[{t}](#{t.lower().replace(' ', '-').replace('?', '')})" for t in titles),
+        "",
+        "## Key ratios",
+        "",
+        "Only between rows of one table with the same precision and sequence-length handling.",
         "",
     ]
-    if not results:
-        lines += ["No results yet: run `make bench`.", ""]
-        return "\n".join(lines)
-    busy = []
-    for name, p in results:
-        machine = p.get("machine") or {}
-        load, cores = (machine.get("load_average") or [0])[0], machine.get("usable_cores") or 0
-        if cores and load > cores:
-            busy.append(f"{name} ({fmt(float(load))} on {cores} cores)")
-    if busy:
-        lines += [
-            "**Caution: these results were measured on a shared, oversubscribed machine** "
-            "(1-minute load average above the core count when written: "
-            + ", ".join(busy)
-            + "). Other jobs took most of the CPU, so absolute times are several times slower "
-            "than on a quiet machine, and systems measured minutes apart saw different load "
-            "(each timing row records `load_1min`): treat ratios under about 2x as within noise "
-            "and rerun `make bench` on a quiet machine for figures to quote.",
-            "",
-        ]
-    ratios = [s for name, p in results for s in key_ratios(name, p)]
-    if ratios:
-        lines += ["## Key ratios", ""] + ratios + [""]
-    lines += [
-        "Contents: "
-        + ", ".join(
-            f"[{TITLES.get(n, n)}](#{_anchor(p.get('title') or TITLES.get(n, n))})"
-            for n, p in results
-        ),
-        "",
-    ]
-    for name, payload in results:
-        lines.append(section(name, payload, png_dir, md_dir))
-    return "\n".join(lines)
+    lines += (ratios or ["(none yet: run `make bench`)"]) + [""]
+    return "\n".join(lines + body).rstrip() + "\n"
 
 
-def _anchor(title: str) -> str:
-    keep = [c.lower() if (c.isalnum() or c == "_") else ("-" if c in " -" else "") for c in title]
-    return "".join(keep)
+def _write(path: str, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".report.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600
+    os.replace(tmp, path)
 
 
 def write_report(results_dir: str, out_path: str, png_dir: str | None = None) -> str:
     """Render and write `out_path` atomically; returns its path."""
-    text = render(results_dir, out_path, png_dir)
-    folder = os.path.dirname(os.path.abspath(out_path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".benchmarks.", suffix=".md")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600
-    os.replace(tmp, out_path)
+    _write(out_path, render(results_dir, out_path, png_dir))
     return out_path
 
 
@@ -490,48 +503,30 @@ README_END = "<!-- benchmarks:ratios:end -->"
 
 
 def update_readme(results_dir: str, readme: str) -> bool:
-    """Replace the text between the README's ratio markers with the key ratios
-    from the results files; False when the README has no markers."""
+    """Replace the text between the README's ratio markers with the key ratios;
+    False when the README has no markers."""
     if not os.path.exists(readme):
         return False
     with open(readme, encoding="utf-8") as f:
         text = f.read()
     if README_START not in text or README_END not in text:
         return False
-    ratios = [s for name, p in load_results(results_dir) for s in key_ratios(name, p)]
+    ratios = build(results_dir, (None, os.path.dirname(os.path.abspath(readme))))[1]
     body = "\n".join(ratios) if ratios else "(no results yet: run `make bench`)"
-    loads = [
-        (p.get("machine") or {}).get("load_average", [0])[0]
-        / max((p.get("machine") or {}).get("usable_cores") or 1, 1)
-        for _, p in load_results(results_dir)
-    ]
-    if ratios and max(loads, default=0) > 1:
-        body = (
-            "Measured on a shared, oversubscribed machine: ratios under about 2x are within "
-            "noise (see the caution in BENCHMARKS.md).\n\n" + body
-        )
     head, rest = text.split(README_START, 1)
     tail = rest.split(README_END, 1)[1]
-    new = f"{head}{README_START}\n{body}\n\nDetails, spread and machine: [BENCHMARKS.md](BENCHMARKS.md).\n{README_END}{tail}"
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(readme)), prefix=".readme.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(new)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, readme)
+    details = "How each was measured, and the machine: [BENCHMARKS.md](BENCHMARKS.md)."
+    _write(readme, f"{head}{README_START}\n{body}\n\n{details}\n{README_END}{tail}")
     return True
 
 
 def main(argv: list[str] | None = None) -> int:
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(here)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report")
-    parser.add_argument("--results", default=os.path.join(here, "results"))
+    parser.add_argument("--results", default=os.path.join(root, "benchmarks", "results"))
     parser.add_argument("--out", default=os.path.join(root, "BENCHMARKS.md"))
-    parser.add_argument(
-        "--readme",
-        default=os.path.join(root, "README.md"),
-        help="README whose ratio block is rewritten ('' to leave it)",
-    )
+    readme = os.path.join(root, "README.md")
+    parser.add_argument("--readme", default=readme, help="ratio block to rewrite ('': none)")
     args = parser.parse_args(argv)
     print(f"wrote {write_report(args.results, args.out)}")
     if args.readme and update_readme(args.results, args.readme):

@@ -1,70 +1,114 @@
-"""The report writer turns results JSON into markdown tables and PNG plots
-(the benchmarks themselves are never run here)."""
+"""The report writer turns results JSON into BENCHMARKS.md (four sections, tables,
+PNG plots) and the results writer refuses figures from a busy machine (the
+benchmarks themselves are never run here)."""
 
 import json
 import os
 
-from benchmarks.common import row
-from benchmarks.report import write_report
+import pytest
+
+from benchmarks import common
+from benchmarks.common import row, write_results
+from benchmarks.report import COST, SHIP, SPEED, TRAIN, update_readme, write_report
+
+QUIET = {"cpu": "Test CPU 9000", "usable_cores": 4, "load_average_at_start": [0.5, 0.5, 0.5]}
+SYSTEMS = (
+    ("TF-IDF + logistic regression", "float64", None, 0.75, None, None, None),
+    ("teacher (MiniLM, fine-tuned)", "float32 (Keras)", 64, 0.85, 22_700_000, None, None),
+    ("student (Keras)", "float32 (Keras)", 64, 0.83, 5_600_000, None, None),
+    ("student bundle (dynamic range)", "int8 weights (LiteRT)", "exact, up to 64", 0.82, 5_600_000, 5.7, 2.6),
+    ("from scratch (small preset)", "float32 (Keras)", 128, 0.72, 1_900_000, None, None),
+)  # fmt: skip
+
+
+def _write(folder, name, payload):
+    with open(os.path.join(folder, f"{name}.json"), "w") as f:
+        json.dump(payload, f)
+
+
+def _accuracy_rows():
+    rows = []
+    for k, dataset in enumerate(("movie_reviews", "sms_spam")):
+        for system, precision, length, acc, params, mb, p50 in SYSTEMS:
+            rows.append(
+                {"dataset": dataset, "system": system, "precision": precision,
+                 "sequence_length": length, "test_accuracy": acc + k / 10, "macro_f1": None,
+                 "parameters": params, "model_mb": mb, "p50_ms": p50 and p50 + k,
+                 "p95_ms": None, "seconds": 1.0}
+            )  # fmt: skip
+    return rows
 
 
 def _results(folder):
-    rows = [
-        row(
-            "batch 1",
-            "peer",
-            "latency_ms",
-            [10.0, 12.0, 14.0],
-            unit="ms",
-            baseline=True,
-            seq_length=16,
-        ),
-        row("batch 1", "ours", "latency_ms", [4.0, 5.0, 6.0], unit="ms", ours=True, seq_length=16),
-        row("batch 1", "ours", "latency_ms", [8.0, 9.0, 10.0], unit="ms", ours=True, seq_length=32),
-        row("batch 1", "peer", "latency_ms", [20.0, 22.0, 24.0], unit="ms", seq_length=32),
-    ]
-    payload = {
-        "benchmark": "scaling",
-        "command": "python -m benchmarks.bench_scaling --quick",
-        "machine": {"cpu": "Test CPU 9000", "cores": 2, "usable_cores": 2, "memory_gib": 8.0},
-        "skipped": [{"system": "onnxruntime", "reason": "venv missing"}],
-        "rows": rows,
-        "plots": [
-            {
-                "file": "scaling_test.png",
-                "title": "t",
-                "kind": "line",
-                "x": "seq_length",
-                "metric": "latency_ms",
-            }
-        ],
-    }
-    with open(os.path.join(folder, "scaling.json"), "w") as f:
-        json.dump(payload, f)
-    # A file from another helper in its own shape: shown as a generic table.
-    with open(os.path.join(folder, "distill.json"), "w") as f:
-        json.dump({"teacher": {"accuracy": 0.8}, "student_accuracy": 0.79}, f)
+    cmd = {"command": "python -m benchmarks.bench_x", "settings": {"threads": 2}}
+    _write(folder, "accuracy", {**cmd, "machine": QUIET, "rows": _accuracy_rows()})
+    keys = "system precision sequence_length threads p50_ms p95_ms peak_rss_mb model_mb agreement accuracy"
+    student = [
+        ("teacher bundle", "int8 weights (LiteRT)", 64, 2, 19.0, 26.0, 300.0, 23.0, 1.0, 0.85),
+        ("student bundle", "int8 weights (LiteRT)", 64, 2, 3.9, 10.3, 120.0, 5.8, 0.99, 0.84),
+        ("student bundle", "int8 weights (LiteRT)", "exact, up to 64", 2, 2.6, 9.9, 130.0, 6.0, 0.99, 0.84),
+        ("student (Keras)", "float32 (Keras)", 64, 2, 40.0, 50.0, 900.0, 22.0, 1.0, 0.84),
+    ]  # fmt: skip
+    busy = {**QUIET, "load_average_at_start": [9.0, 9.0, 9.0], "busy": True}
+    rows = [dict(zip(keys.split(), r, strict=True)) for r in student]
+    _write(folder, "student_latency", {**cmd, "machine": busy, "rows": rows})
+    tokens = [
+        row("tokens/s", "albert-tf (Keras/TF)", "tokens_per_s", [4.0, 5.0], ours=True, first_step_s=3.0),
+        row("tokens/s", "keras-hub AlbertTextClassifier (TF)", "tokens_per_s", [8.0, 10.0], baseline=True),
+        row("to loss 0.2", "albert-tf (Keras/TF)", "seconds", value=26.0, step=60),
+    ] + [
+        row("curve", "albert-tf (Keras/TF)", "val_loss", value=1 / (t + 1), plot_only=True, train_seconds=t)
+        for t in range(3)
+    ]  # fmt: skip
+    _write(folder, "training", {**cmd, "machine": QUIET, "notes": ["Batch 32."], "rows": tokens})
+    scaling = [
+        row(f"len {n}", s, "latency_ms", [n / 8, n / 4], ours=o, baseline=not o, seq_length=n)
+        for n in (16, 32)
+        for s, o in (("albert-tf (Keras/TF)", True), ("keras-hub", False))
+    ] + [row("tiny", "albert-tf (Keras/TF)", "latency_ms", [1.0], preset="tiny", parameters=2e6)]
+    _write(folder, "scaling", {**cmd, "machine": QUIET, "rows": scaling, "key_groups": ["len 32"]})
 
 
-def test_report_has_table_ratio_machine_and_png(tmp_path):
+def test_report_has_four_sections_marks_busy_machine_and_draws(tmp_path):
     _results(tmp_path)
     out = tmp_path / "BENCHMARKS.md"
     write_report(str(tmp_path), str(out))
     text = out.read_text()
-    # The table row for ours carries its median, spread and ratio to the baseline (5/12).
-    assert "| ours | 5.00 | 4.50-5.50" in text
-    assert "0.42x" in text
-    assert "Test CPU 9000" in text and "python -m benchmarks.bench_scaling --quick" in text
-    assert "Not run: onnxruntime" in text
-    assert "student_accuracy" in text
-    png = tmp_path / "scaling_test.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "](scaling_test.png)" in text
+    assert len(text.splitlines()) <= 250
+    heads = [text.index(f"## {title}") for title in (SHIP, SPEED, TRAIN, COST)]
+    assert heads == sorted(heads)
+    speed = text[heads[1] : heads[2]]
+    assert (
+        "measured on a busy machine" in speed
+        and "measured on a busy machine" not in text[: heads[1]]
+    )
+    assert "| student (Keras) | float32 (Keras) | padded to 64 | 0.830 | 0.930 | 5.60M |" in text
+    assert "`python -m benchmarks.bench_x`" in text and "Test CPU 9000" in text
+    for png in ("accuracy_vs_latency.png", "student_latency.png", "training_tokens_per_s.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"]({png})" in text
+    ratios = text[text.index("## Key ratios") : heads[0]]
+    assert "-2.0 points" in ratios  # student vs teacher, both float32 Keras padded to 64
+    assert "student bundle 3.90 ms vs teacher bundle 19.00 ms = **0.21x" in ratios
+    assert "(busy machine)" in ratios
+    assert "0.50x (higher is better)" in ratios  # tokens/s vs keras-hub
+    assert "student (Keras) 40" not in ratios  # float32 Keras row: no int8 LiteRT base
+    assert "exact" not in ratios  # the exact-length row has no like-for-like base
+
+
+def test_report_reads_the_older_accuracy_schema(tmp_path):
+    old = [
+        row("sms_spam", "TF-IDF", "test_accuracy", value=0.98, baseline=True),
+        row("sms_spam", "albert-tf small", "test_accuracy", value=0.97, ours=True, parameters=2e6),
+    ]
+    _write(tmp_path, "accuracy", {"command": "old", "machine": QUIET, "rows": old})
+    write_report(str(tmp_path), str(tmp_path / "B.md"))
+    text = (tmp_path / "B.md").read_text()
+    assert "| albert-tf small | - | - | 0.970 | 2.00M |" in text
+    assert "Not measured yet" in text  # the other three sections
 
 
 def test_readme_ratio_block_is_rewritten_from_results(tmp_path):
-    from benchmarks.report import update_readme
-
     _results(tmp_path)
     readme = tmp_path / "README.md"
     readme.write_text(
@@ -72,4 +116,31 @@ def test_readme_ratio_block_is_rewritten_from_results(tmp_path):
     )
     assert update_readme(str(tmp_path), str(readme))
     text = readme.read_text()
-    assert "old" not in text and "0.42x" in text and text.endswith("end\n")
+    assert "old" not in text and "0.21x" in text and text.endswith("end\n")
+    assert not (tmp_path / "accuracy_vs_latency.png").exists()  # no plots for the README
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_results_from_a_busy_machine_are_refused_unless_allowed(
+    tmp_path, monkeypatch, capsys, allowed
+):
+    monkeypatch.setattr(common, "START_LOAD", [9.0, 9.0, 9.0])
+    if allowed:
+        monkeypatch.setenv(common.ALLOW_BUSY_ENV, "1")
+    else:
+        monkeypatch.delenv(common.ALLOW_BUSY_ENV, raising=False)
+    path = write_results("x", {"machine": {"usable_cores": 2}, "rows": []}, str(tmp_path))
+    if not allowed:
+        assert path is None and not list(tmp_path.iterdir())
+        assert capsys.readouterr().out.count("\n") == 1
+        return
+    machine = json.loads((tmp_path / "x.json").read_text())["machine"]
+    assert machine["busy"] and machine["load_average_at_start"] == [9.0, 9.0, 9.0]
+
+
+def test_results_from_a_quiet_machine_record_the_start_load(tmp_path, monkeypatch):
+    monkeypatch.setattr(common, "START_LOAD", [0.1, 0.2, 0.3])
+    write_results("y", {"rows": []}, str(tmp_path))
+    machine = json.loads((tmp_path / "y.json").read_text())["machine"]
+    assert machine["load_average_at_start"] == [0.1, 0.2, 0.3] and "busy" not in machine
+    assert "cpu_features" in machine

@@ -12,7 +12,12 @@ import pytest
 
 from albert_tf.cli import main
 from albert_tf.config import AlbertConfig
-from albert_tf.distillation.default_recipe import spread_layers, student_parameters, student_shape
+from albert_tf.distillation.default_recipe import (
+    choose_max_length,
+    spread_layers,
+    student_parameters,
+    student_shape,
+)
 from tests.convert_fixtures import fixture
 from tests.export_helpers import movie_reviews
 
@@ -105,3 +110,37 @@ def test_student_shape_is_the_widest_within_budget_and_drops_a_group_when_needed
     assert student_parameters(config, 15_771, width + 8, 2, 2) > budget
     assert student_shape(config, 15_771, budget // 2, 2, 2)[1] == 1
     assert spread_layers(6, 2) == [1, 4] and spread_layers(3, 1) == [1]
+
+
+def test_max_length_is_the_shortest_step_holding_95_percent_of_the_texts():
+    from albert_tf.convert import load_tokenizer
+
+    tokenizer = load_tokenizer(TEACHER)
+    short = ["a warm, funny film"] * 100
+    long = ["the film " * 60] * 100
+    assert choose_max_length(tokenizer, short) == 64
+    assert choose_max_length(tokenizer, long) == 128  # the longest step, not the text's length
+    # 5% long texts do not move the choice; 10% do.
+    assert choose_max_length(tokenizer, short[:95] + long[:5]) == 64
+    assert choose_max_length(tokenizer, short[:90] + long[:10]) == 128
+
+
+def test_bundle_keeps_only_the_position_rows_it_can_read(student, tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    bundle = tmp_path / "bundle"
+    assert main(["export", str(student), "--out", str(bundle)]) == 0
+    max_length = json.loads((student / "run.json").read_text())["max_length"]
+    interpreter = Interpreter(model_path=str(bundle / "model.tflite"))
+    float_tables = []
+    for detail in interpreter.get_tensor_details():
+        try:
+            value = interpreter.get_tensor(detail["index"])
+        except ValueError:
+            continue
+        if value.ndim == 2 and value.dtype.kind == "f":
+            float_tables.append(value.shape[0])
+    # The position table is the only float [rows, E] constant; it has max_length rows,
+    # not the model's max_position_embeddings.
+    assert max_length in float_tables
+    assert max(float_tables) <= max_length

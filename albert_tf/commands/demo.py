@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from albert_tf.datasets import load
     from albert_tf.distillation.default_recipe import StudentRecipe, train_distilled_classifier
     from albert_tf.files import write_text_atomic
+    from albert_tf.training.run_folder import RunFolder
     from albert_tf.training.splits import label_vocabulary, to_split
 
     start, seconds = time.time(), {}
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     seconds["recipe"] = round(time.time() - t, 1)
 
     summary = _summary(args, floor, result)
+    summary["max_length"] = RunFolder(run_dir).read_info().get("max_length")
     if not args.no_export:
         summary.update(_export_and_time(run_dir, data.test.texts, args, seconds))
     seconds["total"] = round(time.time() - start, 1)

@@ -1,0 +1,312 @@
+"""A long-lived timing server for one system of `benchmarks.bench_student_latency`.
+
+The parent starts one server per system (same texts, same thread count), then
+sends one command per line on stdin and reads one JSON line back:
+    call I    classify text I alone (batch 1, tokenizer included); -> {"ms", "label"}
+    stats     -> {"peak_rss_mb", "model_mb", "versions", ...}
+    profile R -> where the time of each call goes ("ours" systems only)
+    quit
+Each call is timed here, with `time.perf_counter` around tokenizer + model +
+argmax, so pipe traffic is not counted. The server prints {"ready": ...} once
+its model is loaded and every text has run once (warm-up).
+
+Systems:
+    ours          an albert-tf bundle through `export.runtime.Classifier` (.venv)
+    tflite_plain  a .tflite from the stock TFLite converter, the run's own
+                  tokenizer padded to max_length (.venv; the tokenizer needs TF)
+    onnx_fp32, onnx_int8, torch_fp32, torch_int8
+                  a transformers AlbertForSequenceClassification folder (from
+                  `albert-tf convert --to huggingface`) with the HF fast WordPiece
+                  tokenizer at exact length (the peer venv, `make bench-venv`)
+    prepare_onnx  no server: write the float32 ONNX file and its dynamic int8
+                  copy into --work, then exit (keeps torch out of the ORT servers)
+
+Example:
+    ../benchvenv/bin/python benchmarks/peers/student_server.py --system onnx_int8 \
+        --model HF_DIR --work WORK --texts texts.json --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SYSTEMS = (
+    "ours",
+    "tflite_plain",
+    "onnx_fp32",
+    "onnx_int8",
+    "torch_fp32",
+    "torch_int8",
+    "prepare_onnx",
+)
+ONNX_FP32 = "model_fp32.onnx"
+ONNX_INT8 = "model_int8.onnx"
+INT8_RECIPE = (
+    "onnxruntime.quantization quant_pre_process(skip_symbolic_shape=True), then "
+    "quantize_dynamic(weight_type=QInt8)"
+)
+
+
+def peak_rss_mb() -> float:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024.0, 1)
+    except OSError:
+        pass
+    return float("nan")
+
+
+def versions(names) -> dict[str, str]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def reply(payload: dict) -> None:
+    sys.stdout.write(json.dumps(payload) + "\n")
+    sys.stdout.flush()
+
+
+# ------------------------------------------------------------------ systems
+def load_ours(args):
+    sys.path.insert(0, ROOT)
+    from export.runtime import MODEL_FILE, Classifier
+
+    clf = Classifier(args.model, num_threads=args.threads)
+
+    def call(text: str) -> int:
+        return int(clf.predict_proba([text])[0].argmax())
+
+    size = os.path.getsize(os.path.join(args.model, MODEL_FILE))
+    return call, size, {"classifier": clf}, ("ai-edge-litert", "numpy")
+
+
+def load_tflite_plain(args):
+    """The stock converter's model (`--model` a .tflite) and the run's tokenizer."""
+    import numpy as np
+
+    sys.path.insert(0, ROOT)
+    from ai_edge_litert.interpreter import Interpreter
+
+    from albert_tf.training.run_folder import RunFolder
+
+    folder = RunFolder(args.run)
+    info = folder.read_info()
+    tokenizer = folder.read_tokenizer(info)
+    max_length = int(info["max_length"])
+    interpreter = Interpreter(model_path=args.model, num_threads=args.threads)
+    interpreter.allocate_tensors()
+    details = interpreter.get_input_details()
+    # The converter names the tensors `serving_default_<name>:0`.
+    inputs = {
+        name: next(d["index"] for d in details if d["name"] in (name, f"serving_default_{name}:0"))
+        for name in ("token_ids", "segment_ids", "padding_mask")
+    }
+    output = interpreter.get_output_details()[0]["index"]
+
+    def call(text: str) -> int:
+        batch = tokenizer([text], max_length=max_length, padding="max_length")
+        for name, index in inputs.items():
+            interpreter.set_tensor(index, np.asarray(batch[name], np.int32))
+        interpreter.invoke()
+        return int(interpreter.get_tensor(output)[0].argmax())
+
+    return call, os.path.getsize(args.model), {}, ("ai-edge-litert", "tensorflow", "numpy")
+
+
+def hf_tokenizer(model_dir: str):
+    """The HF fast tokenizer of a converted folder.
+
+    A WordPiece student's folder holds vocab.txt only: AutoTokenizer would pick
+    AlbertTokenizer from the config's model_type and, with no spiece.model, map
+    every word to [UNK], so BertTokenizerFast reads vocab.txt (uncased: lower-case
+    and strip accents, as the run's tokenizer does). A SentencePiece student's
+    folder holds spiece.model: AlbertTokenizerFast."""
+    from transformers import AlbertTokenizerFast, BertTokenizerFast
+
+    if os.path.exists(os.path.join(model_dir, "vocab.txt")):
+        return BertTokenizerFast.from_pretrained(model_dir, do_lower_case=True)
+    return AlbertTokenizerFast.from_pretrained(model_dir)
+
+
+def unk_fraction(tok, texts: list[str]) -> float:
+    """Share of [UNK] among the pieces of `texts` (a wrong vocabulary shows here)."""
+    ids = [i for t in texts for i in tok(t, add_special_tokens=False)["input_ids"]]
+    return round(sum(i == tok.unk_token_id for i in ids) / max(1, len(ids)), 4)
+
+
+def prepare_onnx(args) -> None:
+    """Write WORK/model_fp32.onnx (dynamic batch and sequence) and its int8 copy."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    from transformers import AlbertForSequenceClassification
+
+    os.makedirs(args.work, exist_ok=True)
+    os.chdir(args.work)  # quant_pre_process leaves temporary files in the working folder
+    fp32 = os.path.join(args.work, ONNX_FP32)
+    int8 = os.path.join(args.work, ONNX_INT8)
+    if not os.path.exists(fp32):
+        model = AlbertForSequenceClassification.from_pretrained(args.model).eval()
+        ids = torch.tensor([[2, 10, 11, 12, 13, 3]])
+        dummy = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+        names = ["input_ids", "attention_mask", "token_type_ids"]
+        tmp = fp32 + ".tmp.onnx"
+        torch.onnx.export(
+            model,
+            dummy,
+            tmp,
+            input_names=names,
+            output_names=["logits"],
+            dynamic_axes={n: {0: "batch", 1: "sequence"} for n in names},
+            opset_version=17,
+            dynamo=False,
+        )
+        os.replace(tmp, fp32)
+    if not os.path.exists(int8):
+        # The exporter feeds each shared ALBERT layer's second use through Identity
+        # nodes, which quantize_dynamic skips (half the MatMuls would stay float):
+        # ORT's pre-processing folds them first, as its quantizer's warning advises.
+        # Its symbolic shape inference fails on this graph, hence skip_symbolic_shape.
+        pre = os.path.join(args.work, "model_fp32_preprocessed.onnx")
+        quant_pre_process(fp32, pre, skip_symbolic_shape=True)
+        tmp = int8 + ".tmp.onnx"
+        quantize_dynamic(pre, tmp, weight_type=QuantType.QInt8)
+        os.replace(tmp, int8)
+        os.remove(pre)
+    reply({"fp32": fp32, "int8": int8, "int8_recipe": INT8_RECIPE})
+
+
+def load_onnx(args):
+    import numpy as np
+    import onnxruntime as ort
+
+    path = os.path.join(args.work, ONNX_INT8 if args.system == "onnx_int8" else ONNX_FP32)
+    tok, max_length = hf_tokenizer(args.model), args.max_length
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = args.threads
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    names = {i.name for i in session.get_inputs()}
+
+    def call(text: str) -> int:
+        enc = tok(text, truncation=True, max_length=max_length, return_tensors="np")
+        feed = {k: v.astype(np.int64) for k, v in enc.items() if k in names}
+        return int(session.run(None, feed)[0][0].argmax())
+
+    return call, os.path.getsize(path), {"hf_tokenizer": tok}, ("onnxruntime", "transformers")
+
+
+def load_torch(args):
+    import tempfile
+
+    import torch
+    from transformers import AlbertForSequenceClassification
+
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+    tok, max_length = hf_tokenizer(args.model), args.max_length
+    model = AlbertForSequenceClassification.from_pretrained(args.model).eval()
+    size = os.path.getsize(os.path.join(args.model, "model.safetensors"))
+    if args.system == "torch_int8":
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        with tempfile.NamedTemporaryFile(suffix=".pt") as f:
+            torch.save(model.state_dict(), f.name)
+            size = os.path.getsize(f.name)
+
+    def call(text: str) -> int:
+        enc = tok(text, truncation=True, max_length=max_length, return_tensors="pt")
+        with torch.inference_mode():
+            return int(model(**enc).logits[0].argmax())
+
+    return call, size, {"hf_tokenizer": tok}, ("torch", "transformers")
+
+
+LOADERS = {
+    "ours": load_ours,
+    "tflite_plain": load_tflite_plain,
+    "onnx_fp32": load_onnx,
+    "onnx_int8": load_onnx,
+    "torch_fp32": load_torch,
+    "torch_int8": load_torch,
+}
+
+
+def serve(args) -> int:
+    with open(args.texts, encoding="utf-8") as f:
+        texts = json.load(f)
+    start = time.perf_counter()
+    call, size, extra, libraries = LOADERS[args.system](args)
+    load_s = time.perf_counter() - start
+    for text in texts:  # warm-up: every length seen once
+        call(text)
+    facts = {}
+    if "hf_tokenizer" in extra:
+        facts["unk_fraction"] = unk_fraction(extra["hf_tokenizer"], texts)
+        libraries = (*libraries, "tokenizers")
+    reply({"ready": True, "system": args.system, "load_s": round(load_s, 2), **facts})
+    for line in sys.stdin:
+        cmd, *rest = line.split()
+        if cmd == "call":
+            text = texts[int(rest[0])]
+            t0 = time.perf_counter()
+            label = call(text)
+            reply({"ms": (time.perf_counter() - t0) * 1e3, "label": label})
+        elif cmd == "stats":
+            reply(
+                {
+                    "peak_rss_mb": peak_rss_mb(),
+                    "model_mb": round(size / 1e6, 3),
+                    "versions": versions(libraries),
+                    "torch_loaded": "torch" in sys.modules,
+                    "tensorflow_loaded": "tensorflow" in sys.modules,
+                    **facts,
+                }
+            )
+        elif cmd == "profile":
+            if "classifier" not in extra:
+                reply({"error": f"no profile for {args.system}"})
+                continue
+            from benchmarks.bench_student_latency import profile_bundle
+
+            reply(profile_bundle(extra["classifier"], texts, int(rest[0])))
+        elif cmd == "quit":
+            break
+        else:
+            reply({"error": f"unknown command {cmd!r}"})
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--system", required=True, choices=SYSTEMS)
+    p.add_argument("--model", required=True, help="bundle, .tflite file or HF folder")
+    p.add_argument("--texts", help="JSON list of the texts to time")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--work", default=None, help="folder of the ONNX files")
+    p.add_argument("--run", default=None, help="run folder (tflite_plain: its tokenizer)")
+    p.add_argument("--max-length", type=int, default=64, help="truncation length (HF)")
+    args = p.parse_args(argv)
+    if args.system == "prepare_onnx":
+        prepare_onnx(args)
+        return 0
+    if not args.texts:
+        p.error("--texts is required for a server")
+    return serve(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
