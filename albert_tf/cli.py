@@ -84,7 +84,12 @@ def _check_out_is_not_a_file(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "predict" and not any(a.startswith("-") for a in extra):
+        # argparse ends `texts` at the first option: `predict BUNDLE --threads 2 "text"`
+        args.texts = [*args.texts, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         _check_out_is_not_a_file(args)
         _quiet_frameworks(args.command)
@@ -104,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         # not a stack trace from inside TensorFlow.
         if getattr(args, "debug", False):
             raise
-        print(f"albert-tf {args.command}: error: {e}", file=sys.stderr)
+        message = e.args[0] if isinstance(e, KeyError) and len(e.args) == 1 else e
+        print(f"albert-tf {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

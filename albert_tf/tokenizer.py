@@ -419,6 +419,10 @@ def _as_text_list(texts: Any, name: str) -> list[str]:
         return [texts]
     if isinstance(texts, np.ndarray):
         texts = texts.reshape(-1).tolist()
+    if isinstance(texts, bytes | bytearray):  # a Sequence, but of ints
+        raise TypeError(
+            f"{name} must be str, got {type(texts).__name__} (decode bytes to str first)"
+        )
     if not isinstance(texts, Sequence):
         if isinstance(texts, Iterable) and not isinstance(texts, bytes | bytearray):
             texts = list(texts)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -82,12 +82,17 @@ class WordPieceTokenizer:
 
     def save(self, folder: str | os.PathLike) -> str:
         """Write `folder/vocab.txt` and `folder/tokenizer_config.json` (its
-        `do_lower_case`, which `load` reads back), atomically; returns vocab.txt's path."""
+        `do_lower_case`, which `load` reads back), atomically; returns vocab.txt's path.
+
+        The config names `BertTokenizer`, so that transformers' AutoTokenizer reads
+        a converted ALBERT-with-WordPiece folder as WordPiece, not as SentencePiece
+        (model_type "albert" alone picks AlbertTokenizer: every word [UNK])."""
         folder = os.fspath(folder)
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, VOCAB_FILE)
         write_text_atomic(path, "\n".join(self.vocab) + "\n")
-        config = json.dumps({"do_lower_case": self.lower_case}, indent=2)
+        config = {"do_lower_case": self.lower_case, "tokenizer_class": "BertTokenizer"}
+        config = json.dumps(config, indent=2)
         write_text_atomic(os.path.join(folder, CONFIG_FILE), config)
         return path
 
@@ -206,12 +211,15 @@ def _longest_first(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
 
 def _check_text(text, where: str) -> None:
     if not isinstance(text, str):
-        raise TypeError(f"{where} must be str, got {type(text).__name__}")
+        hint = " (decode bytes to str first)" if isinstance(text, bytes | bytearray) else ""
+        raise TypeError(f"{where} must be str, got {type(text).__name__}{hint}")
 
 
 def _as_list(texts, name: str) -> list[str]:
     if isinstance(texts, str):
         texts = [texts]
+    if isinstance(texts, bytes | bytearray) or not isinstance(texts, Iterable):
+        _check_text(texts, name)  # bytes iterate as ints; None and numbers not at all
     texts = list(texts)
     for i, t in enumerate(texts):
         _check_text(t, f"{name}[{i}]")

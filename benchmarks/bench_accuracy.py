@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     p.add_argument("--runs", default=os.path.join(ROOT, "runs", "accuracy"))
     p.add_argument("--reuse", action="store_true", help="keep finished runs under --runs")
+    # A killed benchmark, run again with --reuse, keeps what finished.
+    p.add_argument("--skip-scratch", action="store_true", help="default recipe only")
     p.add_argument("--threads", type=int, default=2, help="(the CLI uses all cores)")
     args = p.parse_args(argv)
     os.makedirs(args.runs, exist_ok=True)
@@ -180,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     for k, dataset in enumerate(args.datasets, 1):
         print(f"[accuracy] {k}/{len(args.datasets)} {dataset}: default recipe", flush=True)
         demo = default_recipe(dataset, os.path.join(args.runs, dataset), args.reuse)
-        print(f"[accuracy] {k}/{len(args.datasets)} {dataset}: from scratch", flush=True)
-        scratch = scratch_recipe(dataset, os.path.join(args.runs, f"{dataset}-scratch"), args.reuse)
+        scratch: dict[str, Any] = {}
+        if not args.skip_scratch:
+            print(f"[accuracy] {k}/{len(args.datasets)} {dataset}: from scratch", flush=True)
+            folder = os.path.join(args.runs, f"{dataset}-scratch")
+            scratch = scratch_recipe(dataset, folder, args.reuse)
         rows += dataset_rows(dataset, demo, scratch)
     print_table(rows)
     checks = targets(rows)

@@ -205,6 +205,8 @@ def export_run(
 
     if mode not in MODES:
         raise ValueError(f"Unknown quantization mode {mode!r}; choose one of {MODES}.")
+    if max_length is not None and max_length < 3:  # 0 would silently mean the run's
+        raise ValueError(f"max_length {max_length} leaves no room for text: it must be >= 3")
     start = time.time()
     check_replaceable(os.path.abspath(out_dir))  # before minutes of conversion, not after
     run = load_run(run_dir)

@@ -99,11 +99,18 @@ def bundle_files(manifest: dict) -> tuple[str, str, str]:
 def check_bundle(bundle_dir: str, manifest: dict | None = None) -> dict:
     """Check files, sha256 and labels against the manifest; return the manifest."""
     manifest = read_manifest(bundle_dir) if manifest is None else manifest
+    for key, kind in (("files", dict), ("labels", list)):
+        if not isinstance(manifest.get(key, kind()), kind):
+            raise BundleError(
+                f"{os.path.join(bundle_dir, MANIFEST_FILE)}: field {key!r} must be a JSON "
+                f"{'object' if kind is dict else 'array'}, got {manifest[key]!r:.60}"
+            )
     for name in bundle_files(manifest):
         path = os.path.join(bundle_dir, name)
         if not os.path.exists(path):
             raise FileNotFoundError(f"Bundle {bundle_dir} has no {name}")
-        expected = manifest.get("files", {}).get(name, {}).get("sha256")
+        entry = manifest.get("files", {}).get(name)
+        expected = entry.get("sha256") if isinstance(entry, dict) else None
         if expected is None:
             raise BundleError(f"{MANIFEST_FILE} in {bundle_dir} records no sha256 for {name}")
         actual = sha256_of(path)
@@ -127,6 +134,19 @@ def read_labels(path: str) -> list[str]:
     if not labels:
         raise BundleError(f"{path} is empty")
     return labels
+
+
+def _text_list(texts) -> list[str]:
+    """`texts` as a list of str; bytes (which iterate as ints) and other types are refused."""
+    if isinstance(texts, str):
+        return [texts]
+    if isinstance(texts, bytes | bytearray):
+        raise TypeError("texts must be str or a list of str, got bytes (decode bytes to str first)")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] must be str, got {type(text).__name__}")
+    return texts
 
 
 def _make_interpreter(model_path: str, num_threads: int | None):
@@ -239,8 +259,7 @@ class Classifier:
         return self._predict(texts)[0]
 
     def _predict(self, texts: list[str] | str) -> tuple[np.ndarray, list[bool]]:
-        if isinstance(texts, str):
-            texts = [texts]
+        texts = _text_list(texts)
         out = np.zeros((len(texts), len(self.labels)), np.float32)
         pieces = [self.encoder.pieces(text) for text in texts]
         truncated = [len(p) + 2 > self.max_length for p in pieces]
@@ -255,11 +274,11 @@ class Classifier:
 
         Texts are processed `batch_size` at a time (bounded memory for large inputs).
         """
-        if isinstance(texts, str):
-            texts = [texts]
+        texts = _text_list(texts)
         results = []
-        for start in range(0, len(texts), max(1, batch_size)):
-            chunk = list(texts[start : start + batch_size])
+        step = max(1, int(batch_size))  # a batch_size of 0 must not classify nothing
+        for start in range(0, len(texts), step):
+            chunk = list(texts[start : start + step])
             probs, truncated = self._predict(chunk)
             for p, cut in zip(probs, truncated):
                 best = int(np.argmax(p))

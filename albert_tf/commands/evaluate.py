@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 
 def register(subparsers) -> None:
@@ -49,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
             args.label_column,
             args.pair_column,
             encoding_errors=args.encoding_errors,
+        )
+    if run.problem_type is None and run.task in ("classify", "pairs", "multi_label", "regression"):
+        raise ValueError(
+            f"{os.path.join(args.run_dir, 'run.json')}: field 'problem_type' is missing "
+            f"(a {run.task!r} run records single_label, multi_label or regression)"
         )
     if run.problem_type is None:
         raise ValueError(

@@ -45,6 +45,16 @@ def register(subparsers) -> None:
     b.set_defaults(func=run_bench)
 
 
+def _check_at_least(args: argparse.Namespace, least: dict[str, int]) -> None:
+    """Numeric flags out of range: one line naming the flag (--batch-size 0 would
+    classify nothing, --runs 0 time nothing)."""
+    for name, value in least.items():
+        given = getattr(args, name, None)
+        if given is not None and given < value:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} must be at least {value}, got {given}")
+
+
 def _argument_texts(texts: list[str], errors: str) -> list[str]:
     """Command-line texts: Python keeps bytes that are not UTF-8 as surrogates."""
     out = []
@@ -60,6 +70,7 @@ def _argument_texts(texts: list[str], errors: str) -> list[str]:
 def run_predict(args: argparse.Namespace) -> int:
     from export.runtime import Classifier
 
+    _check_at_least(args, {"threads": 1, "batch_size": 1})
     errors = getattr(args, "encoding_errors", "strict")
     texts = _argument_texts(list(args.texts), errors)
     if args.file:
@@ -77,6 +88,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    _check_at_least(args, {"threads": 1, "runs": 1, "warmup": 0})
     texts = read_lines(args.file) if args.file else None
     if _heavy_modules_loaded():
         # Called from a process that already holds TensorFlow (a script or a test

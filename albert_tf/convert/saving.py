@@ -53,6 +53,8 @@ _HF_PROBLEM = {
 def _atomic_dir(out_dir: str | os.PathLike):
     """Yield a temp folder; on success it replaces OUT_DIR (which must be empty or absent)."""
     out_dir = os.path.abspath(os.fspath(out_dir))
+    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
+        raise FileExistsError(f"{out_dir} is an existing file, not a folder; choose a folder.")
     if os.path.isdir(out_dir) and os.listdir(out_dir):
         raise FileExistsError(f"{out_dir}: folder exists and is not empty; choose a new one.")
     parent = os.path.dirname(out_dir)

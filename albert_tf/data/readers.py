@@ -311,6 +311,9 @@ def _build(
             label = rec["label"]
             if isinstance(label, str) and not label.strip():
                 raise DataError(f"line {line} of {name}: the label is empty")
+            if isinstance(label, str) and ("\n" in label or "\r" in label):
+                # labels.txt holds one label per line: this one would become two
+                raise DataError(f"line {line} of {name}: the label {label!r} holds a line break")
             if isinstance(label, str):
                 label = label.strip()
                 if separator is not None:  # multi-label: "sports|politics"

@@ -64,12 +64,15 @@ def evaluate_model(
             os.path.join(out_dir, f"{name}_metrics.json"), json.dumps(metrics, indent=2)
         )
         if "confusion_matrix" in metrics:
-            metrics["confusion_matrix_png"] = plot_confusion_matrix(
+            png = plot_confusion_matrix(
                 metrics["confusion_matrix"],
                 labels,
                 os.path.join(out_dir, f"{name}_confusion_matrix.png"),
                 title=f"{name}: accuracy {metrics['accuracy']:.3f}",
             )
+            # Relative to the run folder: run.json (and the bundle manifests that
+            # copy its metrics) never hold a path of the machine that trained.
+            metrics["confusion_matrix_png"] = os.path.basename(png)
     return metrics
 
 

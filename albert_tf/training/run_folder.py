@@ -273,6 +273,11 @@ class RunFolder:
                 raise ValueError(f"{path}: not a readable run.json ({e})") from e
             if not isinstance(info, dict):
                 raise ValueError(f"{path}: run.json must hold a JSON object")
+            length = info.get("max_length", 128)
+            if isinstance(length, bool) or not isinstance(length, int) or length < 3:
+                raise ValueError(
+                    f"{path}: field 'max_length' must be an integer >= 3, got {length!r}"
+                )
         return upgrade_info(info, self.tokenizer_kind())
 
     def read_tokenizer(self, info: dict[str, Any] | None = None) -> Any:
