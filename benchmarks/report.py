@@ -366,8 +366,11 @@ def speed_section(results_dir: str, out: Out) -> Section:
         lines += bar_plot(labels, [r.get("p50_ms") or 0 for r in rows], out, "student_latency.png")
         ratios += like_ratios("Student p50", rows, "p50_ms", " ms")
     lines += ["### ALBERT-base, length 128", ""]
+    payload = load(results_dir, "albert_base_latency")
+    if payload:
+        return albert_base_lines(payload, lines, ratios)
     payload = load(results_dir, "export_latency_avx2")
-    if gap := missing(payload, "python benchmarks/bench_export_latency.py"):
+    if gap := missing(payload, "python -m benchmarks.bench_export_latency"):
         return lines + gap, ratios
     how = (
         "the newest results on an AVX2-only CPU (inference.json is older, from another CPU on a busy"
@@ -379,6 +382,32 @@ def speed_section(results_dir: str, out: Out) -> Section:
     lines += header("export_latency_avx2", payload, how) + latency_table(rows, STUDENT_KEYS[:-1])
     ratios += like_ratios("ALBERT-base p50", rows, "p50_ms", " ms")
     return lines, ratios
+
+
+def albert_base_lines(payload: dict[str, Any], lines: list[str], ratios: list[str]) -> Section:
+    """The ALBERT-base subsection from albert_base_latency.json (interleaved timing)."""
+    rows = list(payload.get("rows") or [])
+    how = (
+        "our bundles in each export mode and keras-hub's AlbertTextClassifier exported with"
+        ' `model.export(format="litert")` (float32, dynamic-range), same shape, random weights;'
+        " batch 1, the same token ids padded to 128 for every system, model call only; each"
+        " system in a long-lived process of its own, the systems interleaved call by call."
+        " agreement: ours from the export's default verification (labels vs Keras), keras-hub's"
+        " against its Keras model; ratio: p50 / keras-hub dynamic-range p50, same threads."
+    )
+    keys = STUDENT_KEYS[:-1] + ["default_verified", "ratio_to_keras_hub_dynamic"]
+    lines += header("albert_base_latency", payload, how) + latency_table(rows, keys)
+    best = (payload.get("settings") or {}).get("fastest_default_verified") or {}
+    for threads, b in best.items():
+        lines.append(
+            f"- Fastest default-verified albert-tf mode, {threads} thread(s): {b.get('mode')}"
+            f" {fmt(b.get('p50_ms'))} ms, **{fmt(b.get('speedup_vs_keras_hub_dynamic'))}x faster**"
+            " than keras-hub's dynamic-range export."
+        )
+    skipped = (payload.get("settings") or {}).get("skipped") or {}
+    lines += [f"- Not timed: {k} ({fmt(why)})." for k, why in skipped.items()]
+    lines += [""] if best or skipped else []
+    return lines, ratios + like_ratios("ALBERT-base p50", rows, "p50_ms", " ms")
 
 
 # ---------------------------------------------------------------- 3. training, 4. cost

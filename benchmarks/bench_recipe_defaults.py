@@ -1,0 +1,104 @@
+"""How the default recipe's settings were chosen: on validation data, never the test split.
+
+Each variant trains the student stage again over a finished recipe run's teacher
+(its fine-tuned teacher and cached teacher logits are copied, so only the
+student differs) and records the student's validation accuracy per epoch; the
+default is the variant with the best final validation accuracy. Test accuracy
+is recorded too, for the table only.
+
+Example:
+    python -m benchmarks.bench_recipe_defaults --base runs/demo/run \\
+        --dataset movie_reviews --set learning_rate=1e-4 --set learning_rate=2e-4 \\
+        --set learning_rate=3e-4
+    python -m benchmarks.bench_recipe_defaults --collect runs/recipe_defaults/*  # no training
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+from typing import Any
+
+from benchmarks.common import ROOT, write_results
+
+
+def _parse(assignment: str) -> dict[str, Any]:
+    out = {}
+    for part in assignment.split(","):
+        name, value = part.split("=", 1)
+        out[name] = int(value) if value.isdigit() else float(value)
+    return out
+
+
+def _variant_dir(runs: str, dataset: str, settings: dict[str, Any]) -> str:
+    tag = "_".join(f"{k}{v}" for k, v in sorted(settings.items()))
+    return os.path.join(runs, f"{dataset}_{tag}")
+
+
+def train_variant(base: str, dataset: str, settings: dict[str, Any], out: str) -> None:
+    """The student stage again, over BASE's teacher and cached logits."""
+    from albert_tf.datasets import load
+    from albert_tf.distillation.default_recipe import StudentRecipe, train_distilled_classifier
+    from albert_tf.training.splits import label_vocabulary, to_split
+
+    os.makedirs(out, exist_ok=True)
+    if not os.path.isdir(os.path.join(out, "teacher")):
+        shutil.copytree(os.path.join(base, "teacher"), os.path.join(out, "teacher"))
+        for name in os.listdir(base):
+            if name.startswith("teacher_logits"):
+                shutil.copy(os.path.join(base, name), out)
+    data = load(dataset)
+    vocab = label_vocabulary(data.train, "single_label")
+    splits = [to_split(s, vocab, "single_label") for s in (data.train, data.validation, data.test)]
+    recipe = dataclasses.replace(StudentRecipe(), **settings)
+    info = {"version": 2, "task": "classify", "problem_type": "single_label"}
+    info["data"] = {"dataset": dataset}
+    train_distilled_classifier(*splits, vocab.names, out, recipe, info=info, verbose=2)
+
+
+def collect(folder: str) -> dict[str, Any]:
+    """One variant's row from its run.json and history.json."""
+    with open(os.path.join(folder, "run.json"), encoding="utf-8") as f:
+        info = json.load(f)
+    with open(os.path.join(folder, "history.json"), encoding="utf-8") as f:
+        history = json.load(f)
+    recipe = info.get("recipe", {})
+    return {
+        "run": os.path.basename(folder.rstrip("/")),
+        "dataset": info.get("data", {}).get("dataset"),
+        "learning_rate": recipe.get("learning_rate"),
+        "epochs": recipe.get("epochs"),
+        "augment_copies": recipe.get("augment_copies"),
+        "teacher_epochs": recipe.get("teacher_epochs"),
+        "validation_accuracy_per_epoch": [round(v, 4) for v in history.get("val_accuracy", [])],
+        "test_accuracy": info.get("metrics", {}).get("test", {}).get("accuracy"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_recipe_defaults")
+    p.add_argument("--base", help="a finished default-recipe run folder (teacher inside)")
+    p.add_argument("--dataset", default="movie_reviews")
+    p.add_argument("--set", action="append", default=[], help="NAME=VALUE[,NAME=VALUE]")
+    p.add_argument("--runs", default=os.path.join(ROOT, "runs", "recipe_defaults"))
+    p.add_argument("--collect", nargs="*", default=[], help="finished variant folders")
+    args = p.parse_args(argv)
+    folders = list(args.collect)
+    for assignment in args.set:
+        settings = _parse(assignment)
+        out = _variant_dir(args.runs, args.dataset, settings)
+        if not os.path.isfile(os.path.join(out, "history.json")):
+            train_variant(args.base, args.dataset, settings, out)
+        folders.append(out)
+    rows = [collect(f) for f in folders]
+    for r in rows:
+        print(r)
+    write_results("recipe_defaults", {"rows": rows, "base": args.base})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
