@@ -289,10 +289,30 @@ def ship_section(results_dir: str, out: Out) -> Section:
         " data set gives test accuracy; / separates values that differ between data sets."
     )
     lines += header("accuracy", payload, how) + ship_table(rows)
-    lines += scatter_plot(rows, out)
+    lines += scatter_plot(rows, out) + defaults_lines(results_dir)
     pair = [r for r in rows if r["system"] in (TEACHER, STUDENT)]
     pair = [{**r, "group": r["dataset"], "ours": r["system"] == STUDENT} for r in pair]
     return lines, like_ratios("Test accuracy", pair, "test_accuracy", points=True)
+
+
+def defaults_lines(results_dir: str) -> list[str]:
+    """How the default recipe's settings were chosen (recipe_defaults.json): validation only."""
+    payload = load(results_dir, "recipe_defaults")
+    if not payload or not payload.get("rows"):
+        return []
+    keys = ("learning_rate", "epochs", "augment_copies", "teacher_epochs")
+    body = [
+        [r.get("dataset"), *(r.get(k) for k in keys)]
+        + [" / ".join(fmt(v) for v in r.get("validation_accuracy_per_epoch") or [])]
+        + [r.get("test_accuracy")]
+        for r in payload["rows"]
+    ]
+    columns = ["data set", "lr", "epochs", "augment copies", "teacher epochs"]
+    columns += ["validation accuracy per epoch (chooses)", "test accuracy (reported only)"]
+    lines = ["", "### How the default recipe's settings were chosen", ""]
+    lines += [f"Command: `{payload.get('command')}`. The student stage again over one teacher;"]
+    lines += ["the default is the best final validation accuracy.", ""]
+    return lines + md_table(columns, body)
 
 
 # ---------------------------------------------------------------- 2. deployed student

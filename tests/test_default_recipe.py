@@ -22,7 +22,16 @@ from tests.convert_fixtures import fixture
 from tests.export_helpers import movie_reviews
 
 TEACHER = fixture("bert_tiny")
-TINY = ["--teacher", TEACHER, "--student-size", "0.6", "--max-length", "32"]
+TINY = [
+    "--teacher",
+    TEACHER,
+    "--student-size",
+    "0.6",
+    "--max-length",
+    "32",
+    "--teacher-epochs",
+    "1",
+]
 
 
 def _csv(path, n: int = 240) -> str:
@@ -144,3 +153,13 @@ def test_bundle_keeps_only_the_position_rows_it_can_read(student, tmp_path):
     # not the model's max_position_embeddings.
     assert max_length in float_tables
     assert max(float_tables) <= max_length
+
+
+def test_teacher_epochs_give_at_least_the_minimum_batches_unless_set():
+    from albert_tf.distillation.default_recipe import StudentRecipe, teacher_epochs
+
+    recipe = StudentRecipe()  # 250 batches of 32
+    assert teacher_epochs(recipe, 8454) == 1  # movie_reviews: 265 batches an epoch
+    assert teacher_epochs(recipe, 3608) == 3  # sms_spam: 113
+    assert teacher_epochs(recipe, 10) == 5  # capped: a few rows get no 250 epochs
+    assert teacher_epochs(StudentRecipe(teacher_epochs=2), 10) == 2

@@ -99,7 +99,9 @@ def register(subparsers) -> None:
         "--unlabelled", help="distill: more texts for the teacher to label (.txt, one per line)"
     )
     p.add_argument(
-        "--teacher-epochs", type=int, help="distill: teacher fine-tuning epochs (default 1)"
+        "--teacher-epochs",
+        type=int,
+        help="distill: teacher fine-tuning epochs (default: enough for 250 batches, at least 1)",
     )
     p.add_argument("--preset", help="scratch: model shape tiny, small, base, ... (default small)")
     p.add_argument(

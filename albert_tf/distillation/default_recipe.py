@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Any
 
@@ -60,7 +61,11 @@ class StudentRecipe:
     `teacher_layers` None spreads the groups over the teacher's depth (for a
     6-layer teacher and 2 groups: layers 1 and 4, the pair measured best).
     `max_length` None takes the shortest of LENGTH_STEPS that holds 95% of the
-    training texts in the teacher's pieces (`choose_max_length`)."""
+    training texts in the teacher's pieces (`choose_max_length`).
+    `teacher_epochs` None: the fewest epochs that give the teacher at least
+    `teacher_min_steps` batches, at most `teacher_max_epochs` (one epoch for 8,000+ texts; sms_spam's 3,608
+    texts get 3, which raised the teacher's validation accuracy from 0.985 to
+    0.989 and the student's from 0.978 to 0.989)."""
 
     teacher: str = "packaged:minilm"
     student_size: float = 0.25
@@ -68,7 +73,9 @@ class StudentRecipe:
     groups: int = 2
     teacher_layers: tuple[int, ...] | None = None
     augment_copies: int = 2
-    teacher_epochs: int = 1
+    teacher_epochs: int | None = None
+    teacher_min_steps: int = 250
+    teacher_max_epochs: int = 5
     teacher_learning_rate: float = 8e-5
     epochs: int = 1
     learning_rate: float = 3e-4
@@ -159,6 +166,16 @@ def _with_max_length(recipe: StudentRecipe, texts: list[str]) -> StudentRecipe:
     return dataclasses.replace(recipe, max_length=chosen)
 
 
+def teacher_epochs(recipe: StudentRecipe, num_texts: int) -> int:
+    """`recipe.teacher_epochs`, or the fewest epochs of `teacher_min_steps` batches,
+    at most `teacher_max_epochs` (BERT fine-tuning's usual 2-5 epochs)."""
+    if recipe.teacher_epochs is not None:
+        return recipe.teacher_epochs
+    steps = max(1, math.ceil(num_texts / recipe.batch_size))
+    wanted = math.ceil(recipe.teacher_min_steps / steps)
+    return max(1, min(wanted, recipe.teacher_max_epochs))
+
+
 def _teacher_stage(train, validation, test, labels, out_dir, recipe, info, verbose) -> dict:
     """Fine-tune the teacher into OUT/teacher (reused when a finished one is there)."""
     folder = RunFolder(os.path.join(out_dir, TEACHER_FOLDER))
@@ -166,7 +183,8 @@ def _teacher_stage(train, validation, test, labels, out_dir, recipe, info, verbo
     if finished.get("metrics", {}).get("validation"):
         print(f"[recipe] teacher: reusing the fine-tuned teacher in {folder.path}", flush=True)
         return finished
-    print(f"[recipe] teacher: fine-tuning {recipe.teacher}", flush=True)
+    epochs = teacher_epochs(recipe, len(train.texts))
+    print(f"[recipe] teacher: fine-tuning {recipe.teacher}, {epochs} epoch(s)", flush=True)
     train_text_classifier(
         train,
         validation,
@@ -175,7 +193,7 @@ def _teacher_stage(train, validation, test, labels, out_dir, recipe, info, verbo
         out_dir=folder.path,
         pretrained=resolve_checkpoint(recipe.teacher),
         task="single_label",
-        epochs=recipe.teacher_epochs,
+        epochs=epochs,
         batch_size=recipe.batch_size,
         learning_rate=recipe.teacher_learning_rate,
         max_length=recipe.max_length,
