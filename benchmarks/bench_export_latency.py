@@ -56,7 +56,7 @@ from benchmarks.bench_student_latency import (  # noqa: E402
     latency_stats,
     time_round_robin,
 )
-from benchmarks.common import PEERS_DIR, thread_env, write_results  # noqa: E402
+from benchmarks.common import PEERS_DIR, text_table, thread_env, write_results  # noqa: E402
 
 WORK = os.path.join(ROOT, "runs", "albert_base_latency")
 SERVER = os.path.join(PEERS_DIR, "albert_base_server.py")
@@ -191,13 +191,8 @@ def format_table(rows: list[dict]) -> str:
         ]
         for r in sorted(rows, key=lambda r: r["threads"])
     ]
-    widths = [max(len(x) for x in col) for col in zip(head, *lines)]
-    out = [" | ".join(h.ljust(w) for h, w in zip(head, widths))]
-    out.append("-+-".join("-" * w for w in widths))
-    out += [" | ".join(x.ljust(w) for x, w in zip(line, widths)) for line in lines]
-    return "\n".join(
-        out + ["* ours; x kh-dynamic = p50 / keras-hub dynamic-range p50 (same threads)"]
-    )
+    note = "* ours; x kh-dynamic = p50 / keras-hub dynamic-range p50 (same threads)"
+    return text_table(head, lines, note)
 
 
 def headline(best: dict[str, dict], target: float = 1.5) -> list[str]:

@@ -47,6 +47,7 @@ from benchmarks.common import (  # noqa: E402
     bench_python,
     missing_venv_reason,
     run_peer,
+    text_table,
     thread_env,
     write_results,
 )
@@ -165,11 +166,7 @@ def format_table(rows: list[dict]) -> str:
         ]
         for r in sorted(rows, key=lambda r: r["threads"])
     ]
-    widths = [max(len(x) for x in col) for col in zip(head, *lines)]
-    out = [" | ".join(h.ljust(w) for h, w in zip(head, widths))]
-    out.append("-+-".join("-" * w for w in widths))
-    out += [" | ".join(x.ljust(w) for x, w in zip(line, widths)) for line in lines]
-    return "\n".join(out + ["* ours; x fastest peer = p50 / the fastest non-ours p50"])
+    return text_table(head, lines, "* ours; x fastest peer = p50 / the fastest non-ours p50")
 
 
 def summarize_profile(phases: dict[str, list[float]], lengths: list[int], resized: list[bool]):

@@ -256,6 +256,15 @@ def run_peer(script: str, args: list[str], threads: int, timeout: float = 3600) 
     return json.loads(lines[-1])
 
 
+def text_table(head: list[str], lines: list[list[str]], footnote: str = "") -> str:
+    """Columns padded to their widest cell, ` | ` between them, a rule under the head."""
+    widths = [max(len(x) for x in col) for col in zip(head, *lines)]
+    out = [" | ".join(h.ljust(w) for h, w in zip(head, widths))]
+    out.append("-+-".join("-" * w for w in widths))
+    out += [" | ".join(x.ljust(w) for x, w in zip(line, widths)) for line in lines]
+    return "\n".join(out + ([footnote] if footnote else []))
+
+
 def command_line() -> str:
     """The command that made a results file, as a user would type it."""
     module = os.path.splitext(os.path.basename(sys.argv[0]))[0]

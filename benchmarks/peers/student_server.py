@@ -37,6 +37,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from benchmarks.common import peak_rss_mb  # noqa: E402  (the peers import it from here)
+
 SYSTEMS = (
     "ours",
     "tflite_plain",
@@ -52,17 +57,6 @@ INT8_RECIPE = (
     "onnxruntime.quantization quant_pre_process(skip_symbolic_shape=True), then "
     "quantize_dynamic(weight_type=QInt8)"
 )
-
-
-def peak_rss_mb() -> float:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024.0, 1)
-    except OSError:
-        pass
-    return float("nan")
 
 
 def versions(names) -> dict[str, str]:
@@ -82,7 +76,6 @@ def reply(payload: dict) -> None:
 
 # ------------------------------------------------------------------ systems
 def load_ours(args):
-    sys.path.insert(0, ROOT)
     from export.runtime import MODEL_FILE, Classifier
 
     clf = Classifier(args.model, num_threads=args.threads)
@@ -97,8 +90,6 @@ def load_ours(args):
 def load_tflite_plain(args):
     """The stock converter's model (`--model` a .tflite) and the run's tokenizer."""
     import numpy as np
-
-    sys.path.insert(0, ROOT)
     from ai_edge_litert.interpreter import Interpreter
 
     from albert_tf.training.run_folder import RunFolder
