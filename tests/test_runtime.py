@@ -171,7 +171,36 @@ def test_dynamic_length_runs_exact_lengths_with_bounded_interpreters(trained, tm
     one_by_one = np.concatenate([dynamic.predict_proba([t]) for t in texts + texts[::-1]])
     np.testing.assert_allclose(one_by_one, fixed.predict_proba(texts + texts[::-1]), atol=0.02)
     assert len(dynamic._by_length) <= 2
-    assert set(dynamic._by_length) <= set(packed)  # allocated at text lengths, not buckets
+    # allocated at text lengths, not buckets
+    assert {length for length, _ in dynamic._by_length} <= set(packed)
+
+
+def test_encoder_macs_counts_the_dense_layers():
+    from export.runtime import encoder_macs
+
+    base = {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12}
+    # q, k, v, output (4 x 768 x 768) and the feed-forward pair (2 x 768 x 3072)
+    # per token and layer: 7,077,888.
+    assert encoder_macs(base, 128) == 128 * 12 * 7_077_888
+    assert encoder_macs({**base, "inner_group_num": 2}, 1) == 2 * 12 * 7_077_888
+    assert encoder_macs({"hidden_size": 768}, 128) is None
+
+
+def test_a_lone_text_of_a_small_model_runs_on_one_thread(trained, tmp_path_factory):
+    from export.runtime import SINGLE_THREAD_MAX_MACS, Classifier, encoder_macs
+
+    path = bundle(tmp_path_factory, "dynamic", dynamic_length=True)
+    clf = Classifier(path, num_threads=2)
+    assert encoder_macs(clf._config, clf.max_length) < SINGLE_THREAD_MAX_MACS  # tiny model
+    assert clf.threads_for(clf.max_length) == 1
+    assert clf.threads_for(clf.max_length, texts_in_call=3) == 2  # back-to-back texts
+    assert Classifier(path, num_threads=None).threads_for(5) is None
+    clf._config = {"hidden_size": 4096, "intermediate_size": 16384, "num_hidden_layers": 48}
+    assert clf.threads_for(clf.max_length) == 2  # enough work for a second thread
+    texts = ["fine " * n for n in (2, 20, 7)]
+    one_thread = np.concatenate([Classifier(path, num_threads=2).predict_proba([t]) for t in texts])
+    np.testing.assert_allclose(one_thread, clf.predict_proba(texts), atol=1e-5)
+    assert {threads for _, threads in clf._by_length} == {2}
 
 
 def _predict_cli(argv, stdin: bytes = b""):
