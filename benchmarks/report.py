@@ -385,6 +385,7 @@ def speed_section(results_dir: str, out: Out) -> Section:
         labels = [f"{label}, {r.get('threads')} threads" for label, r in zip(labels, rows)]
         lines += bar_plot(labels, [r.get("p50_ms") or 0 for r in rows], out, "student_latency.png")
         ratios += like_ratios("Student p50", rows, "p50_ms", " ms")
+        lines += student_profile_lines(results_dir, payload)
     lines += ["### ALBERT-base, length 128", ""]
     payload = load(results_dir, "albert_base_latency")
     if payload:
@@ -402,6 +403,36 @@ def speed_section(results_dir: str, out: Out) -> Section:
     lines += header("export_latency_avx2", payload, how) + latency_table(rows, STUDENT_KEYS[:-1])
     ratios += like_ratios("ALBERT-base p50", rows, "p50_ms", " ms")
     return lines, ratios
+
+
+def student_profile_lines(results_dir: str, latency: dict[str, Any] | None) -> list[str]:
+    """Where our student's call time goes: the phases of student_latency.json's
+    `profile` (1 thread) and the op families of student_op_profile.json."""
+    phases = ((latency or {}).get("profile") or {}).get("1", {}).get("phases_ms") or {}
+    ops = load(results_dir, "student_op_profile")
+    if not phases and not ops:
+        return []
+    lines = ["#### Where the student's time goes (1 thread)", ""]
+    if phases:
+        lines += [
+            "Each call split into its steps (`bench_student_latency --profile`, p50 of 1,000 calls):",
+            "",
+        ]
+        rows = [[k, v.get("p50"), v.get("share")] for k, v in phases.items()]
+        lines += md_table(["step", "p50 ms", "share of mean"], rows)
+    if ops:
+        length = (ops.get("settings") or {}).get("length")
+        lines += [
+            f"The invoke by op family (`python -m benchmarks.student_op_profile`,"
+            f" {ops.get('finished')}): each family converted alone at {length} tokens and timed"
+            " interleaved with the whole bundle, calls 10 ms apart:",
+            "",
+        ]
+        lines += md_table(
+            ["op family", "ms", "share"],
+            [[r["op_family"], r["ms"], r["share"]] for r in ops["rows"]],
+        )
+    return lines
 
 
 def albert_base_lines(payload: dict[str, Any], lines: list[str], ratios: list[str]) -> Section:

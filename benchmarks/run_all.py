@@ -4,7 +4,7 @@ rewrite BENCHMARKS.md (`make bench`).
 Example:
     python -m benchmarks.run_all                      # everything
     python -m benchmarks.run_all --quick              # smoke run, minutes
-    python -m benchmarks.run_all --only accuracy inference --threads 2
+    python -m benchmarks.run_all --only student_latency training --threads 2
     python -m benchmarks.run_all --report-only        # just rewrite BENCHMARKS.md
 """
 
@@ -18,30 +18,25 @@ import time
 
 from benchmarks.common import ROOT, thread_env
 
-# name -> module; the last three are written by the pre-training, distillation
-# and export work and are run when present.
+# name -> module: exactly the benchmarks BENCHMARKS.md reports, in its order
+# (report.py reads their results files). The other bench_*.py scripts (distill,
+# inference, pre-training, the older student bundle) are run by hand.
 BENCHMARKS = {
     "accuracy": "benchmarks.bench_accuracy",
-    "inference": "benchmarks.bench_inference",
+    "recipe_defaults": "benchmarks.bench_recipe_defaults",
+    "student_latency": "benchmarks.bench_student_latency",
+    "export_latency": "benchmarks.bench_export_latency",
     "training": "benchmarks.bench_training",
     "scaling": "benchmarks.bench_scaling",
-    "pretrain_throughput": "benchmarks.bench_pretrain_throughput",
-    "distill": "benchmarks.bench_distill",
-    "export_latency": "benchmarks.bench_export_latency",
 }
-# Scripts of our own take --threads and --quick; the others get what they accept.
-OWN = {"accuracy", "inference", "training", "scaling"}
+# These take --threads N; the latency benchmarks time 1 and 2 threads side by
+# side by default (their tables compare the two), so they get no --threads.
+OWN = {"accuracy", "training", "scaling"}
 
 
 def discover() -> dict[str, str]:
-    """BENCHMARKS plus any other benchmarks/bench_*.py added later (run last)."""
-    found = dict(BENCHMARKS)
-    here = os.path.join(ROOT, "benchmarks")
-    for fname in sorted(os.listdir(here)):
-        if fname.startswith("bench_") and fname.endswith(".py"):
-            name = fname[len("bench_") : -len(".py")]
-            found.setdefault(name, f"benchmarks.{fname[:-3]}")
-    return found
+    """The benchmarks `make bench` runs (BENCHMARKS)."""
+    return dict(BENCHMARKS)
 
 
 def _script(module: str) -> str:
@@ -62,9 +57,9 @@ def run_one(name: str, threads: int, quick: bool, extra: list[str]) -> tuple[str
         print(f"[{name}] skipped: {_script(module)} does not exist yet", flush=True)
         return name, 0.0, -1
     cmd = [sys.executable, "-m", module]
-    if name in OWN or _accepts(module, "--threads"):
+    if name in OWN:
         cmd += ["--threads", str(threads)]
-    if quick and (name in OWN or _accepts(module, "--quick")):
+    if quick and _accepts(module, "--quick"):
         cmd.append("--quick")
     cmd += extra
     print(f"\n[{name}] $ {' '.join(cmd)}", flush=True)
