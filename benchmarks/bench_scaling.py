@@ -99,6 +99,23 @@ def worker(args) -> int:
     return 0
 
 
+def run_system(system: str, cases: str, threads: int, machine: dict, skipped: list) -> dict | None:
+    """One system's timings of every case, in a process of its own (None: skipped)."""
+    if system == "torch":
+        if bench_python() is None:
+            skipped.append({"system": SYSTEMS[system], "reason": missing_venv_reason()})
+            return None
+        got = run_peer("hf_scaling.py", ["--cases", cases], threads)
+        machine["peer_libraries"] = got.get("versions", {})
+        return got
+    cmd = [sys.executable, "-m", "benchmarks.bench_scaling", "--worker", system]
+    cmd += ["--cases", cases, "--threads", str(threads)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=thread_env(threads), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError("\n".join(proc.stderr.strip().splitlines()[-6:]))
+    return json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.bench_scaling")
     p.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
@@ -106,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--presets", nargs="+", default=["tiny", "small", "base", "large"])
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=2, help="alternating passes over the systems")
     p.add_argument("--quick", action="store_true", help="3 repeats, lengths 16/128/512, no large")
     p.add_argument("--work", default=os.path.join(ROOT, "runs", "bench", "scaling"))
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -114,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return worker(args)
     if args.quick:
-        args.repeats, args.lengths = 3, [16, 128, 512]
+        args.repeats, args.lengths, args.rounds = 3, [16, 128, 512], 1
         args.presets = [x for x in args.presets if x != "large"]
     start = time.time()
     os.makedirs(args.work, exist_ok=True)
@@ -130,42 +148,30 @@ def main(argv: list[str] | None = None) -> int:
 
     rows, skipped, machine = [], [], machine_info()
     results, loads = {}, {}
-    for system in args.systems:
-        label = SYSTEMS[system]
-        print(f"[scaling] {label} ...", flush=True)
-        try:
-            if system == "torch":
-                if bench_python() is None:
-                    skipped.append({"system": label, "reason": missing_venv_reason()})
-                    continue
-                got = run_peer("hf_scaling.py", ["--cases", cases], args.threads)
-                machine["peer_libraries"] = got.get("versions", {})
-            else:
-                cmd = [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.bench_scaling",
-                    "--worker",
-                    system,
-                    "--cases",
-                    cases,
-                    "--threads",
-                    str(args.threads),
-                ]
-                proc = subprocess.run(
-                    cmd, cwd=ROOT, env=thread_env(args.threads), capture_output=True, text=True
-                )
-                if proc.returncode != 0:
-                    raise RuntimeError("\n".join(proc.stderr.strip().splitlines()[-6:]))
-                got = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1])
-                if system == "albert_tf":
-                    params = got["parameters"]
-        except Exception as err:
-            skipped.append({"system": label, "reason": f"failed: {str(err)[-400:]}"})
-            print(f"  failed: {err}", flush=True)
-            continue
-        results[system] = got["samples"]
-        loads[system] = round(os.getloadavg()[0], 1)
+    # Rounds alternate the systems' processes (the order rotated per round), so a
+    # slow spell on the machine lands on every system instead of on one.
+    for round_index in range(args.rounds):
+        k = round_index % len(args.systems)
+        for system in args.systems[k:] + args.systems[:k]:
+            if any(s["system"] == SYSTEMS[system] for s in skipped):
+                continue
+            print(
+                f"[scaling] round {round_index + 1}/{args.rounds}: {SYSTEMS[system]} ...",
+                flush=True,
+            )
+            try:
+                got = run_system(system, cases, args.threads, machine, skipped)
+            except Exception as err:
+                skipped.append({"system": SYSTEMS[system], "reason": f"failed: {str(err)[-400:]}"})
+                print(f"  failed: {err}", flush=True)
+                continue
+            if got is None:
+                continue
+            if system == "albert_tf":
+                params = got["parameters"]
+            for key, times in got["samples"].items():
+                results.setdefault(system, {}).setdefault(key, []).extend(times)
+            loads[system] = max(loads.get(system, 0.0), round(os.getloadavg()[0], 1))
 
     g_len = "batch 1 latency vs sequence length (ALBERT-base)"
     g_size = "batch 1 latency vs model size (length 128)"
@@ -209,9 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         {
             "title": "How cost grows with sequence length and model size",
             "machine": machine,
-            "settings": {"threads": args.threads, "repeats": args.repeats, "quick": args.quick},
+            "settings": {
+                "threads": args.threads,
+                "repeats": args.repeats,
+                "rounds": args.rounds,
+                "quick": args.quick,
+            },
             "notes": [
-                f"Batch 1, {args.repeats} timed runs per point after one warm-up; vocab {VOCAB}; random weights; 2-label classifier head.",
+                f"Batch 1, {args.repeats} timed runs per point after one warm-up in each of {args.rounds} rounds (the systems' processes alternate, order rotated per round); vocab {VOCAB}; random weights; 2-label classifier head.",
                 "Parameters are albert-tf's classifier's (the same shape in every library).",
                 f"Total time {time.time() - start:.0f} s.",
             ],
