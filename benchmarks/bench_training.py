@@ -211,6 +211,39 @@ def run_worker(system: str, args) -> dict:
     return json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1])
 
 
+def alternating_runs(args, skipped: list, machine: dict) -> dict[str, list[dict]]:
+    """Each system's worker results, `args.rounds` processes per system: the
+    rounds alternate the systems (order rotated per round), so a slow spell on
+    the machine lands on every system instead of on one."""
+    systems = [s for s in args.systems if s != "torch" or bench_python() is not None]
+    skipped += [
+        {"system": SYSTEMS[s], "reason": missing_venv_reason()}
+        for s in args.systems
+        if s not in systems
+    ]
+    runs: dict[str, list[dict]] = {}
+    for round_index in range(args.rounds):
+        k = round_index % max(1, len(systems))
+        for system in systems[k:] + systems[:k]:
+            if any(x["system"] == SYSTEMS[system] for x in skipped):
+                continue
+            print(
+                f"[training] round {round_index + 1}/{args.rounds}: {SYSTEMS[system]} ...",
+                flush=True,
+            )
+            try:
+                got = run_worker(system, args)
+            except Exception as err:
+                skipped.append({"system": SYSTEMS[system], "reason": f"failed: {str(err)[-400:]}"})
+                print(f"  failed: {err}", flush=True)
+                runs.pop(system, None)
+                continue
+            if got.get("versions"):
+                machine["peer_libraries"] = got["versions"]
+            runs.setdefault(system, []).append(got)
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.bench_training")
     p.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
@@ -224,35 +257,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target-loss", type=float, default=0.15)
     p.add_argument("--warmup-steps", type=int, default=5, help="steps left out of tokens/s")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true", help="40 steps")
+    p.add_argument("--rounds", type=int, default=2, help="alternating passes over the systems")
+    p.add_argument("--quick", action="store_true", help="40 steps, 1 round")
     p.add_argument("--work", default=os.path.join(ROOT, "runs", "bench", "training"))
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         return worker(args)
     if args.quick:
-        args.steps, args.eval_every = 40, 10
+        args.steps, args.eval_every, args.rounds = 40, 10, 1
     start = time.time()
     prepare(args.work, args.preset, args.max_length, args.vocab_size)
     tokens = args.batch_size * args.max_length
     g_speed = f"tokens/s ({args.preset} shape, length {args.max_length}, batch {args.batch_size})"
     g_target = f"training seconds to validation loss <= {args.target_loss}"
     rows, skipped, notes, machine = [], [], [], machine_info()
-    for system in args.systems:
+    runs = alternating_runs(args, skipped, machine)
+    for system, got_all in runs.items():
         label = SYSTEMS[system]
-        if system == "torch" and bench_python() is None:
-            skipped.append({"system": label, "reason": missing_venv_reason()})
-            continue
-        print(f"[training] {label} ...", flush=True)
-        try:
-            got = run_worker(system, args)
-        except Exception as err:
-            skipped.append({"system": label, "reason": f"failed: {str(err)[-400:]}"})
-            print(f"  failed: {err}", flush=True)
-            continue
-        if got.get("versions"):
-            machine["peer_libraries"] = got["versions"]
-        steady = got["step_ms"][args.warmup_steps :] or got["step_ms"]
+        got = got_all[0]  # the loss curve and time to target: the first round's
+        steady = [ms for g in got_all for ms in (g["step_ms"][args.warmup_steps :] or g["step_ms"])]
         tps = [tokens * 1000.0 / ms for ms in steady]
         first_ms = got["step_ms"][0]
         rows.append(
@@ -308,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     notes += [
         f"Fine-tuning on sms_spam (real data), {args.steps} steps of batch {args.batch_size} at length {args.max_length} (padded), evaluation on the whole validation split every {args.eval_every} steps.",
-        f"tokens/s = batch x length / step time, per step after the first {args.warmup_steps} (compilation) steps; first_step_s is the first step (graph building / XLA compilation).",
+        f"tokens/s = batch x length / step time, per step after the first {args.warmup_steps} (compilation) steps, over {args.rounds} rounds whose processes alternate the systems (order rotated per round); first_step_s is the first step (graph building / XLA compilation); the loss curve and time to target are the first round's.",
         "Same initial weights, data order and optimizer settings for every system; keras-hub's classifier head is its own (random init).",
         f"Total time {time.time() - start:.0f} s.",
     ]
@@ -317,7 +341,12 @@ def main(argv: list[str] | None = None) -> int:
         {
             "title": "Training throughput and time to a fixed validation loss",
             "machine": machine,
-            "settings": {"threads": args.threads, "preset": args.preset, "quick": args.quick},
+            "settings": {
+                "threads": args.threads,
+                "preset": args.preset,
+                "rounds": args.rounds,
+                "quick": args.quick,
+            },
             "notes": notes,
             "skipped": skipped,
             "rows": rows,
