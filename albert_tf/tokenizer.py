@@ -6,12 +6,18 @@ user-defined symbols ``( ) " - . – £ €`` and the learned pieces.
 
 Input handling (documented behaviour, not accidents):
 - An empty string encodes to no pieces, so it packs to ``[CLS] [SEP]``.
+- A single text longer than ``max_length - 2`` pieces keeps its first pieces
+  (`truncation="head"`, the default, as MediaPipe, keras-hub and Hugging Face
+  cut) or its first ``int(head_share * (max_length - 2))`` pieces and its last
+  ones (`truncation="head_tail"`, see `cut_pieces`; new training runs use
+  `RUN_TRUNCATION`).
 - Very long texts are cut to a character budget before SentencePiece sees them
-  (about ``12 * max_length`` characters, cut at a whitespace and widened if it
-  did not yield enough pieces), so a 1 MB text costs no more than a short one.
+  (about ``12 * max_length`` characters from the start, and as many from the end
+  under "head_tail"; cut at a whitespace and widened if it did not yield enough
+  pieces), so a 1 MB text costs no more than a short one.
   Pieces never cross whitespace, so the result equals tokenizing the whole
   text and truncating; only text with no whitespace at all near the cut could
-  differ, and then only in the last piece.
+  differ, and then only in the piece at the cut.
 - Pairs are truncated longest-first: the budget ``max_length - 3`` is shared
   evenly, the first text gets the odd token, and a short text gives its unused
   share to the other (this is tensorflow-text's ``RoundRobinTrimmer``, as in
@@ -49,6 +55,23 @@ PADDING_MODES = ("longest", "max_length")
 _CHARS_PER_TOKEN_BUDGET = 12
 _MIN_CHAR_BUDGET = 2048
 _LAST_SPACE = re.compile(r"\s(?=\S*$)")
+_FIRST_SPACE = re.compile(r"\s")
+
+TRUNCATIONS = ("head", "head_tail")
+# Under "head_tail", the share of the piece budget kept from the text's start.
+HEAD_SHARE = 0.75
+# The cut new training runs use (`albert_tf.training.builders.build_tokenizer`
+# sets it; run.json's tokenizer "truncation" records it; runs without the field
+# were trained, and are read, as "head"). Validation accuracy by cut, from
+# benchmarks/bench_long_texts.py (results/long_texts.json), of models trained on
+# head cuts (so the other cuts are scored on inputs they never trained on):
+#   bbc_news, max_length 128, all 212 texts cut:  student / teacher
+#     head 0.953 / 0.991; head 3/4 + tail 1/4 0.981 / 0.986; half/half
+#     0.948 / 0.986; head 1/4 + tail 3/4 0.958 / 0.972; windows 0.976 / 0.962
+#   sms_spam, max_length 64, 10 of 452 texts cut: 0.991 under every cut.
+# 3/4 + 1/4 gains 6 texts for the student (the model that ships) and loses 1
+# for the teacher: it wins for the student and ties elsewhere.
+RUN_TRUNCATION = "head_tail"
 
 
 class AlbertTokenizer:
@@ -59,6 +82,10 @@ class AlbertTokenizer:
         lower_case: lower-case text before SentencePiece. `None` (default) means
             "unless the model folds case itself" (models trained here use the
             `nmt_nfkc_cf` rule; the original ALBERT models expect lower-cased input).
+        truncation: how a single text longer than the budget is cut: "head"
+            keeps its start, "head_tail" its start and end (see `cut_pieces`).
+            Pairs are always cut longest-first from their ends.
+        head_share: under "head_tail", the share of the budget kept from the start.
 
     Example:
     >>> tok = AlbertTokenizer.load("tests/fixtures/tiny_spiece.model")
@@ -69,7 +96,15 @@ class AlbertTokenizer:
     array([[0, 0, 0, 0, 1, 1, 1, 1]], dtype=int32)
     """
 
-    def __init__(self, proto: bytes, lower_case: bool | None = None):
+    def __init__(
+        self,
+        proto: bytes,
+        lower_case: bool | None = None,
+        truncation: str = "head",
+        head_share: float = HEAD_SHARE,
+    ):
+        check_truncation(truncation, head_share)
+        self.truncation, self.head_share = truncation, float(head_share)
         if not isinstance(proto, bytes | bytearray):
             raise TypeError(f"proto must be bytes, got {type(proto).__name__}")
         self._proto = bytes(proto)
@@ -155,10 +190,13 @@ class AlbertTokenizer:
         return tok
 
     @classmethod
-    def load(cls, path: str | os.PathLike | bytes, lower_case: bool | None = None):
-        """Load a `spiece.model` file, a folder holding one, or the model bytes."""
+    def load(
+        cls, path: str | os.PathLike | bytes, lower_case: bool | None = None, **packing: Any
+    ) -> AlbertTokenizer:
+        """Load a `spiece.model` file, a folder holding one, or the model bytes;
+        `packing` is `truncation` / `head_share` (see the class)."""
         if isinstance(path, bytes | bytearray):
-            return cls(bytes(path), lower_case=lower_case)
+            return cls(bytes(path), lower_case=lower_case, **packing)
         path = os.fspath(path)
         if os.path.isdir(path):
             folder, path = path, os.path.join(path, MODEL_FILE)
@@ -169,7 +207,7 @@ class AlbertTokenizer:
         with open(path, "rb") as f:
             proto = f.read()
         try:
-            return cls(proto, lower_case=lower_case)
+            return cls(proto, lower_case=lower_case, **packing)
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from e
 
@@ -209,15 +247,23 @@ class AlbertTokenizer:
         return self._sp.id_to_piece(int(idx))
 
     def get_config(self) -> dict[str, Any]:
-        return {"lower_case": self.lower_case, "vocab_size": self.vocab_size}
+        return {
+            "lower_case": self.lower_case,
+            "vocab_size": self.vocab_size,
+            "truncation": self.truncation,
+            "head_share": self.head_share,
+        }
 
     def __reduce__(self):
         # The SentencePiece processor is a C++ object; rebuild it from the bytes
         # (for multiprocessing workers, copy.deepcopy, pickle).
-        return (type(self), (self._proto, self.lower_case))
+        return (type(self), (self._proto, self.lower_case, self.truncation, self.head_share))
 
     def __repr__(self) -> str:
-        return f"AlbertTokenizer(vocab_size={self.vocab_size}, lower_case={self.lower_case})"
+        return (
+            f"AlbertTokenizer(vocab_size={self.vocab_size}, lower_case={self.lower_case}, "
+            f"truncation={self.truncation!r})"
+        )
 
     # -------------------------------------------------------------- encoding
     def encode(self, text: str) -> list[int]:
@@ -246,7 +292,8 @@ class AlbertTokenizer:
     ) -> tuple[list[list[int]], list[list[int]]]:
         """Tokenize and pack without padding: per example token ids and segment ids.
 
-        `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, truncated to `max_length`.
+        `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, truncated to `max_length`
+        (a single text as `truncation` says, pairs longest-first).
         """
         texts = _as_text_list(texts, "texts")
         min_length = 3 if pairs is None else 5
@@ -256,8 +303,10 @@ class AlbertTokenizer:
             )
         max_length = int(max_length)
         if pairs is None:
-            ids_a = self._encode_clipped(texts, max_length - 2)
-            token_ids = [[CLS_ID, *a[: max_length - 2], SEP_ID] for a in ids_a]
+            budget = max_length - 2
+            tail = budget - head_pieces(budget, self.truncation, self.head_share)
+            ids_a = self._encode_clipped(texts, budget, tail)
+            token_ids = [[CLS_ID, *self._cut(a, budget), SEP_ID] for a in ids_a]
             segment_ids = [[0] * len(t) for t in token_ids]
             return token_ids, segment_ids
         pairs = _as_text_list(pairs, "pairs")
@@ -296,7 +345,8 @@ class AlbertTokenizer:
         """A TensorFlow function for `tf.data`: string tensors -> packed int32 dict.
 
         Uses tensorflow-text's SentencepieceTokenizer (the same C++ library),
-        so ids equal the Python path; output is padded to `max_length`.
+        so ids equal the Python path (`truncation` included); output is padded
+        to `max_length`.
 
         Example:
         >>> fn = tok.graph_packer(max_length=32)
@@ -308,17 +358,39 @@ class AlbertTokenizer:
     def _prepare(self, text: str) -> str:
         return text.lower() if self.lower_case else text
 
-    def _encode_clipped(self, texts: list[str], max_tokens: int) -> list[list[int]]:
-        budget = max(_MIN_CHAR_BUDGET, _CHARS_PER_TOKEN_BUDGET * max_tokens)
+    def _cut(self, pieces: list[int], budget: int) -> list[int]:
+        return cut_pieces(pieces, budget, self.truncation, self.head_share)
+
+    def _encode_clipped(
+        self, texts: list[str], max_tokens: int, tail_tokens: int = 0
+    ) -> list[list[int]]:
+        """Pieces whose first `max_tokens` and last `tail_tokens` equal the whole
+        text's, and which number more than `max_tokens` exactly when the whole
+        text's do: a clipped text returns its start's pieces and then its end's."""
         prepared = [self._prepare(t) for t in texts]
-        clipped = [_clip_at_space(t, budget) for t in prepared]
-        ids = self._sp.encode(clipped, out_type=int)
-        for i, (full, cut) in enumerate(zip(prepared, clipped)):
-            size = budget
+        ids = self._encode_ends(prepared, max_tokens, _clip_at_space)
+        if tail_tokens <= 0:
+            return ids
+        # Texts that fit the character budget already hold all their pieces.
+        size = _char_budget(max_tokens)
+        cut = [i for i, a in enumerate(ids) if len(a) > max_tokens and len(prepared[i]) > size]
+        tails = self._encode_ends([prepared[i] for i in cut], tail_tokens, _clip_tail_at_space)
+        for i, tail in zip(cut, tails):
+            ids[i] = ids[i] + tail
+        return ids
+
+    def _encode_ends(self, texts: list[str], max_tokens: int, clip) -> list[list[int]]:
+        """Pieces of `clip(text, size)`, widened until they number over `max_tokens`
+        (or the clip is the whole text)."""
+        size = _char_budget(max_tokens)
+        clipped = [clip(t, size) for t in texts]
+        ids = self._sp.encode(clipped, out_type=int) if texts else []
+        for i, (full, cut) in enumerate(zip(texts, clipped)):
+            width = size
             # Rarely a clip yields too few pieces (long runs of rare characters): widen.
             while len(cut) < len(full) and len(ids[i]) < max_tokens + 1:
-                size *= 4
-                cut = _clip_at_space(full, size)
+                width *= 4
+                cut = clip(full, width)
                 ids[i] = self._sp.encode(cut, out_type=int)
         return ids
 
@@ -351,11 +423,46 @@ def pad_batch(
     return {"token_ids": out_ids, "segment_ids": out_seg, "padding_mask": out_mask}
 
 
+def check_truncation(truncation: str, head_share: float) -> None:
+    """Raise ValueError for a truncation other than `TRUNCATIONS` or a share outside [0, 1]."""
+    if truncation not in TRUNCATIONS:
+        raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
+    number = isinstance(head_share, int | float) and not isinstance(head_share, bool)
+    if not (number and 0.0 <= head_share <= 1.0):
+        raise ValueError(f"head_share must be a number in [0, 1], got {head_share!r}")
+
+
+def head_pieces(budget: int, truncation: str = "head", head_share: float = HEAD_SHARE) -> int:
+    """How many of the `budget` pieces a cut text keeps from its start (the rest
+    come from its end)."""
+    return int(budget) if truncation == "head" else int(float(head_share) * int(budget))
+
+
+def cut_pieces(
+    pieces: Sequence[int], budget: int, truncation: str = "head", head_share: float = HEAD_SHARE
+) -> list[int]:
+    """At most `budget` of `pieces`: all of them when they fit, else the first
+    `head_pieces(...)` and the last `budget - head_pieces(...)`.
+
+    Example:
+    >>> cut_pieces(list(range(10)), 4, "head_tail", 0.75)
+    [0, 1, 2, 9]
+    """
+    if len(pieces) <= budget:
+        return list(pieces)
+    head = head_pieces(budget, truncation, head_share)
+    return [*pieces[:head], *pieces[len(pieces) - (budget - head) :]]
+
+
 def _round_robin_lengths(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
     # Same allocation as tensorflow_text.RoundRobinTrimmer for two segments.
     keep_a = min(len_a, max((budget + 1) // 2, budget - len_b))
     keep_b = min(len_b, budget - keep_a)
     return keep_a, keep_b
+
+
+def _char_budget(max_tokens: int) -> int:
+    return max(_MIN_CHAR_BUDGET, _CHARS_PER_TOKEN_BUDGET * max_tokens)
 
 
 def _clip_at_space(text: str, size: int) -> str:
@@ -366,12 +473,24 @@ def _clip_at_space(text: str, size: int) -> str:
     return text[: match.start() if match else size]
 
 
+def _clip_tail_at_space(text: str, size: int) -> str:
+    if len(text) <= size:
+        return text
+    # The mirror of `_clip_at_space`: start at a whitespace (kept, so the first
+    # word gets its word-start marker as in the whole text).
+    start = len(text) - size
+    match = _FIRST_SPACE.search(text, start, len(text) - size // 2)
+    return text[match.start() if match else start :]
+
+
 def _make_graph_packer(tok: AlbertTokenizer, max_length: int, pairs: bool):
     import tensorflow as tf
     import tensorflow_text as tf_text
 
     sp = tf_text.SentencepieceTokenizer(model=tok.serialized_model, out_type=tf.int32)
     lower_case = tok.lower_case
+    budget = max_length - 2
+    head = head_pieces(budget, tok.truncation, tok.head_share)
     min_length = 5 if pairs else 3
     if max_length < min_length:
         raise ValueError(
@@ -392,8 +511,10 @@ def _make_graph_packer(tok: AlbertTokenizer, max_length: int, pairs: bool):
                 raise ValueError("this packer was made with pairs=True: pass (texts, pair_texts)")
             trimmer = tf_text.RoundRobinTrimmer(max_seq_length=max_length - 3)
             segments = trimmer.trim([tokenize(texts), tokenize(pair_texts)])
+        elif head == budget:
+            segments = [tokenize(texts)[:, :budget]]
         else:
-            segments = [tokenize(texts)[:, : max_length - 2]]
+            segments = [_graph_head_tail(tf, tokenize(texts), budget, head)]
         ids, seg = tf_text.combine_segments(
             segments, start_of_sequence_id=CLS_ID, end_of_segment_id=SEP_ID
         )
@@ -406,6 +527,14 @@ def _make_graph_packer(tok: AlbertTokenizer, max_length: int, pairs: bool):
         }
 
     return pack
+
+
+def _graph_head_tail(tf, pieces, budget: int, head: int):
+    """`cut_pieces` on a ragged [batch, (pieces)] tensor."""
+    lengths = pieces.row_lengths()[:, None]
+    position = tf.ragged.range(pieces.row_lengths())
+    keep = (lengths <= budget) | (position < head) | (position >= lengths - (budget - head))
+    return tf.ragged.boolean_mask(pieces, keep)
 
 
 def _check_text(text: Any, where: str) -> None:

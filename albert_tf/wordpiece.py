@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from albert_tf.files import write_text_atomic
-from albert_tf.tokenizer import pad_batch
+from albert_tf.tokenizer import HEAD_SHARE, check_truncation, cut_pieces, pad_batch
 
 VOCAB_FILE = "vocab.txt"
 CONFIG_FILE = "tokenizer_config.json"
@@ -33,6 +33,8 @@ class WordPieceTokenizer:
     Args:
         vocab: the tokens, in id order (the lines of `vocab.txt`).
         lower_case: lower-case and strip accents first (BERT "uncased").
+        truncation, head_share: how a single long text is cut, as in
+            `AlbertTokenizer` ("head" keeps its start, "head_tail" start and end).
 
     Example:
     >>> tok = WordPieceTokenizer.load("tests/fixtures/hf/bert_tiny/vocab.txt")
@@ -40,7 +42,15 @@ class WordPieceTokenizer:
     (1, 6)
     """
 
-    def __init__(self, vocab: Sequence[str], lower_case: bool = True):
+    def __init__(
+        self,
+        vocab: Sequence[str],
+        lower_case: bool = True,
+        truncation: str = "head",
+        head_share: float = HEAD_SHARE,
+    ):
+        check_truncation(truncation, head_share)
+        self.truncation, self.head_share = truncation, float(head_share)
         self.vocab = [str(t) for t in vocab]
         self.lower_case = bool(lower_case)
         self._index = {t: i for i, t in enumerate(self.vocab)}
@@ -54,9 +64,12 @@ class WordPieceTokenizer:
 
     # ------------------------------------------------------------------ build
     @classmethod
-    def load(cls, path: str | os.PathLike, lower_case: bool | None = None) -> WordPieceTokenizer:
+    def load(
+        cls, path: str | os.PathLike, lower_case: bool | None = None, **packing
+    ) -> WordPieceTokenizer:
         """Load `vocab.txt` (or a folder holding it; `tokenizer_config.json`'s
-        `do_lower_case` beside it is honoured)."""
+        `do_lower_case` beside it is honoured); `packing` is `truncation` /
+        `head_share` (see the class)."""
         path = os.fspath(path)
         if os.path.isdir(path):
             path = os.path.join(path, VOCAB_FILE)
@@ -76,7 +89,7 @@ class WordPieceTokenizer:
                 with open(config, encoding="utf-8") as f:
                     lower_case = bool(json.load(f).get("do_lower_case", True))
         try:
-            return cls(vocab, lower_case=lower_case)
+            return cls(vocab, lower_case=lower_case, **packing)
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from e
 
@@ -110,7 +123,12 @@ class WordPieceTokenizer:
         return self.vocab[int(idx)]
 
     def get_config(self) -> dict:
-        return {"vocab_size": self.vocab_size, "lower_case": self.lower_case}
+        return {
+            "vocab_size": self.vocab_size,
+            "lower_case": self.lower_case,
+            "truncation": self.truncation,
+            "head_share": self.head_share,
+        }
 
     # ------------------------------------------------------------- encoding
     def _fast(self):
@@ -160,7 +178,8 @@ class WordPieceTokenizer:
         pairs: str | Sequence[str] | None = None,
         max_length: int = 128,
     ) -> tuple[list[list[int]], list[list[int]]]:
-        """`[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, truncated longest-first."""
+        """`[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`; a single text cut as
+        `truncation` says, pairs longest-first."""
         texts = _as_list(texts, "texts")
         if pairs is not None:
             pairs = _as_list(pairs, "pairs")
@@ -172,7 +191,7 @@ class WordPieceTokenizer:
         token_ids, segment_ids = [], []
         if pairs is None:
             for a in ids_a:
-                a = a[: max_length - 2]
+                a = cut_pieces(a, max_length - 2, self.truncation, self.head_share)
                 token_ids.append([self.cls_id, *a, self.sep_id])
                 segment_ids.append([0] * (len(a) + 2))
             return token_ids, segment_ids

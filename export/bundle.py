@@ -6,6 +6,15 @@ the model's metadata names the same file, so MediaPipe tokenizes by itself.
 The manifest names the tokenizer and records no path of the building machine
 (only the run folder's base name).
 
+Long texts (`long_text_cut`): a run trained on head cuts (every run before
+run.json recorded "truncation") exports as it always did. A run trained on
+head + tail cuts keeps them in a dynamic-length bundle (MediaPipe feeds it the
+whole text; the graph's clip and our runtime both keep the head and the tail,
+and the manifest's "truncation_rule" says how many of each). A fixed-length
+bundle cannot: MediaPipe cuts its inputs at the head before the model runs, so
+it is a head bundle, verified against the Keras model on head cuts, and the
+export says so.
+
 Everything is written into a temporary folder next to the destination, verified
 there, and only then renamed into place; a failed or refused export leaves the
 destination as it was.
@@ -18,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -25,11 +35,14 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from albert_tf.files import make_staging_dir, umask_mode
 from export.bundle_tokenizer import run_tokenizer_asset
 from export.converter import MODES, representative_inputs, to_tflite
 from export.metadata import add_classifier_metadata
+from export.packing import TRUNCATION_RULE
 from export.runtime import (
     LABELS_FILE,
     MANIFEST_FILE,
@@ -149,6 +162,46 @@ def zip_bundle(bundle_dir: str, zip_path: str | None = None) -> str:
     return zip_path
 
 
+@dataclass(frozen=True)
+class LongTextCut:
+    """How a bundle cuts texts longer than its max_length (see the module docstring)."""
+
+    entries: dict[str, Any]  # the manifest's "truncation" (and "truncation_rule")
+    tokenizer: Any  # the run's tokenizer, cutting as the bundle does (verification)
+    warning: str | None = None
+
+    @property
+    def head_pieces(self) -> int | None:
+        return self.entries.get(TRUNCATION_RULE, {}).get("head_pieces")
+
+
+def long_text_cut(tokenizer: Any, max_length: int, dynamic_length: bool) -> LongTextCut:
+    """The cut a bundle of a run with `tokenizer` makes, at `max_length`."""
+    from albert_tf.tokenizer import head_pieces
+
+    budget = max_length - 2
+    head_only = f"texts longer than {budget} pieces lose their end"
+    truncation = getattr(tokenizer, "truncation", "head")
+    if truncation == "head":
+        return LongTextCut({"truncation": head_only}, tokenizer)
+    head = head_pieces(budget, truncation, tokenizer.head_share)
+    if dynamic_length:
+        sentence = (
+            f"texts longer than {budget} pieces keep their first {head} and last "
+            f"{budget - head} pieces (the middle is dropped), in MediaPipe as in this runtime"
+        )
+        rule = {"keep": "head_tail", "head_pieces": head, "tail_pieces": budget - head}
+        return LongTextCut({"truncation": sentence, TRUNCATION_RULE: rule}, tokenizer)
+    why = (
+        f"the run was trained on the first {head} and last {budget - head} pieces of long "
+        "texts, but MediaPipe cuts a fixed-length model's input at the head: this bundle "
+        "keeps the head only (export with --dynamic-length to keep the tail)"
+    )
+    head_cut = copy.copy(tokenizer)
+    head_cut.truncation = "head"
+    return LongTextCut({"truncation": f"{head_only} ({why})"}, head_cut, f"[export] note: {why}")
+
+
 def _check_label_count(run, run_dir: str) -> None:
     """The run's labels.txt and its model must agree before anything is converted."""
     width = int(run.model.output_shape[-1])
@@ -215,6 +268,9 @@ def export_run(
     task = run.problem_type
     asset = run_tokenizer_asset(run.tokenizer)
     label_index = {label: i for i, label in enumerate(run.labels)}
+    cut = long_text_cut(run.tokenizer, max_length, dynamic_length)
+    if cut.warning:
+        log(cut.warning)
     texts = load_texts(run, texts_file, label_index, text_column, label_column)
     log(f"[export] held-out texts: {texts.source}")
     calib_texts, verify_texts, verify_gold = texts.calibration, texts.held_out, texts.gold
@@ -229,10 +285,18 @@ def export_run(
     )
     representative = None
     if mode in ("int8", "int16x8"):
-        representative = representative_inputs(
-            calib_texts, asset.encoder(), max_length, num_calibration
-        )
-    tflite = to_tflite(run.model, mode, max_length, dynamic_length, representative, task)
+        encoder = asset.encoder()
+        encoder.head_pieces = cut.head_pieces
+        representative = representative_inputs(calib_texts, encoder, max_length, num_calibration)
+    tflite = to_tflite(
+        run.model,
+        mode,
+        max_length,
+        dynamic_length,
+        representative,
+        task,
+        head_pieces=cut.head_pieces,
+    )
     tflite = add_classifier_metadata(tflite, asset.data, run.labels, tokenizer_kind=asset.kind)
 
     out_dir = os.path.abspath(out_dir)
@@ -260,7 +324,7 @@ def export_run(
                 "output": OUTPUT_NAME,
                 "dtype": "int32 inputs [1, seq], float32 output [1, num_labels]",
             },
-            "truncation": f"texts longer than {max_length - 2} pieces lose their end",
+            **cut.entries,
             "config": config.to_dict() if config is not None else None,
             "run": _run_summary(run, run_dir),
             "files": _file_entries(staging, asset.file),
@@ -272,7 +336,7 @@ def export_run(
         )
         report = verify_bundle(
             run.model,
-            run.tokenizer,
+            cut.tokenizer,
             staging,
             verify_texts,
             verify_gold,

@@ -111,6 +111,7 @@ def to_tflite(
     representative_data: list[dict[str, np.ndarray]] | None = None,
     task: str | None = None,
     first_token_only: bool = True,
+    head_pieces: int | None = None,
 ) -> bytes:
     """Convert a trained classifier to a TFLite flatbuffer (no metadata yet).
 
@@ -124,6 +125,7 @@ def to_tflite(
             `representative_inputs`).
         task: "single_label" or "multi_label" (default: the model's problem_type).
         first_token_only: compute only the [CLS] row in the last block.
+        head_pieces: a dynamic-length graph's head + tail cut (`serving_module`).
 
     Returns:
         The flatbuffer bytes, with tensors named ids/mask/segment_ids/probability.
@@ -149,6 +151,7 @@ def to_tflite(
         first_token_only,
         multiplicative_mask=mode in CALIBRATED_MODES,
         int4_token_table=mode == "int4",
+        head_pieces=head_pieces,
     )
     with tempfile.TemporaryDirectory(prefix="albert-tf-export-") as tmp:
         saved = os.path.join(tmp, "saved_model")

@@ -6,6 +6,12 @@ text is dropped), `[SEP]`; mask 1 on real tokens; segment ids 0; padding id 0
 (MediaPipe fills the id tensor with zeros whatever the vocabulary's pad token
 is; the mask hides those positions, so the choice never changes a result).
 
+A bundle of a run trained on head + tail cuts (a dynamic-length one: MediaPipe
+feeds it the whole text and its graph cuts) records
+``"truncation_rule": {"keep": "head_tail", "head_pieces": H, "tail_pieces": T}``;
+its encoder's `head_pieces` is then H, and a long text keeps its first H and
+last T pieces, the cut of the run's tokenizer. Without the entry, the head.
+
 A subclass supplies `pieces(text)` (the token ids of one text) and sets
 `cls_id` and `sep_id`.
 """
@@ -16,6 +22,7 @@ import numpy as np
 
 # MediaPipe pads the id tensor with zeros (its tensors start zero-filled).
 PAD_ID = 0
+TRUNCATION_RULE = "truncation_rule"
 
 
 def ascii_lower(text: str) -> str:
@@ -40,6 +47,9 @@ class PackingEncoder:
     cls_id: int
     sep_id: int
     pad_id: int = PAD_ID
+    # Pieces a long text keeps from its start (the rest of the budget from its
+    # end); None keeps the start only (`head_pieces_of` reads a bundle's).
+    head_pieces: int | None = None
 
     def pieces(self, text: str) -> list[int]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -57,7 +67,7 @@ class PackingEncoder:
         """`encode` for already tokenized pieces."""
         if max_length < 3:
             raise ValueError(f"max_length must be at least 3, got {max_length}.")
-        ids = [self.cls_id] + list(pieces[: max_length - 2]) + [self.sep_id]
+        ids = [self.cls_id, *keep_pieces(pieces, max_length - 2, self.head_pieces), self.sep_id]
         length = len(ids) if pad_to is None else pad_to
         if length < len(ids):
             raise ValueError(f"pad_to {pad_to} is shorter than the packed text ({len(ids)}).")
@@ -74,6 +84,39 @@ class PackingEncoder:
         width = pad_to if pad_to is not None else max(lengths)
         rows = [self.encode(t, max_length, pad_to=width) for t in texts]
         return tuple(np.concatenate([r[i] for r in rows], axis=0) for i in range(3))
+
+
+def keep_pieces(pieces: list[int], budget: int, head: int | None = None) -> list[int]:
+    """All `pieces` if they fit in `budget`, else the first `head` (all of the
+    budget for None) and the last `budget - head`."""
+    if head is None or len(pieces) <= budget:
+        return list(pieces[:budget])
+    return [*pieces[:head], *pieces[len(pieces) - (budget - head) :]]
+
+
+def head_pieces_of(manifest: dict, max_length: int) -> int | None:
+    """The head pieces a bundle's "truncation_rule" keeps; None (head only) without one.
+
+    Raises:
+        ValueError: a rule that is not an object, names another cut, or whose
+            counts do not add up to `max_length - 2`.
+    """
+    rule = manifest.get(TRUNCATION_RULE)
+    if rule is None:
+        return None
+    budget = int(max_length) - 2
+    if not isinstance(rule, dict) or rule.get("keep") != "head_tail":
+        raise ValueError(f'field {TRUNCATION_RULE!r} must be {{"keep": "head_tail", ...}}')
+    head, tail = rule.get("head_pieces"), rule.get("tail_pieces")
+    counts = (head, tail)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+        raise ValueError(f"field {TRUNCATION_RULE!r}: head_pieces/tail_pieces must be integers")
+    if head + tail != budget:
+        raise ValueError(
+            f"field {TRUNCATION_RULE!r}: head_pieces {head} + tail_pieces {tail} != "
+            f"max_length - 2 = {budget}"
+        )
+    return head
 
 
 def check_text(text) -> str:

@@ -53,6 +53,7 @@ def serving_module(
     first_token_only: bool = True,
     multiplicative_mask: bool = False,
     int4_token_table: bool = False,
+    head_pieces: int | None = None,
 ) -> tf.Module:
     """A `tf.Module` whose `serve` tf.function has the exported signature.
 
@@ -70,6 +71,10 @@ def serving_module(
             probabilities (for int8 / int16 activations).
         int4_token_table: gather token embeddings from a packed int4 copy of
             the table (ALBERT backbones; other models keep their float table).
+        head_pieces: for `dynamic_length`, a text longer than `max_length`
+            keeps its first `head_pieces` pieces and its last
+            `max_length - 2 - head_pieces` (the run's "head_tail" cut,
+            `export.packing.keep_pieces`); None keeps the first ones.
     """
     task = _task_of(model, task)
     backbone = getattr(model, "backbone", None)
@@ -96,6 +101,9 @@ def serving_module(
         n = tf.minimum(tf.shape(t)[1], max_length)
         return tf.concat([t[:, : n - 1], t[:, -1:]], axis=1)
 
+    if head_pieces is not None:
+        clip = _head_tail_clip(max_length, head_pieces)
+
     @tf.function(input_signature=spec)
     def serve(ids, mask, segment_ids):
         if dynamic_length:
@@ -121,3 +129,19 @@ def serving_module(
     module.model = model  # tracks the variables for SavedModel
     module.serve = serve
     return module
+
+
+def _head_tail_clip(max_length: int, head_pieces: int):
+    """`clip` keeping [CLS], `head_pieces` first pieces, the last ones and [SEP]."""
+    if not 0 <= head_pieces <= max_length - 2:
+        raise ValueError(f"head_pieces {head_pieces} is outside 0..{max_length - 2}")
+    end = max_length - 1 - head_pieces  # the tail pieces and [SEP]
+
+    def clip(t):
+        # Short inputs: split == start, so the two slices are the whole input.
+        length = tf.shape(t)[1]
+        split = tf.maximum(tf.minimum(length, max_length) - end, 0)
+        start = tf.maximum(length - end, 0)
+        return tf.concat([t[:, :split], t[:, start:]], axis=1)
+
+    return clip

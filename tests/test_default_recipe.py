@@ -64,6 +64,14 @@ def test_student_is_distilled_from_the_fine_tuned_teacher_within_budget(student)
     assert (student / "vocab.txt").is_file() and not (student / "spiece.model").exists()
 
 
+def test_teacher_and_student_are_trained_on_new_runs_long_text_cut(student):
+    from albert_tf.tokenizer import RUN_TRUNCATION
+
+    for folder in (student, student / "teacher"):
+        entry = json.loads((folder / "run.json").read_text())["tokenizer"]
+        assert entry["truncation"] == RUN_TRUNCATION and entry["head_share"] == 0.75
+
+
 def test_student_exports_and_predicts_as_is(student, tmp_path, capsys):
     bundle = tmp_path / "bundle"
     # float32: this tiny student's probabilities sit near 0.5 on its 24 test texts, where

@@ -48,6 +48,7 @@ def test_sentencepiece_run_round_trips_with_a_version_2_run_json(tmp_path):
         "kind": "sentencepiece",
         "file": "spiece.model",
         "lower_case": tok.lower_case,
+        "truncation": "head",
     }
     assert run.tokenizer.serialized_model == tok.serialized_model
     assert run.tokenizer.lower_case == tok.lower_case

@@ -68,5 +68,11 @@ def prune_vocabulary(
     if keep_characters:
         used |= np.array([_is_character(t) for t in tokenizer.vocab])
     kept = np.flatnonzero(used)
-    pruned = WordPieceTokenizer([tokenizer.vocab[i] for i in kept], tokenizer.lower_case)
+    # The student cuts long texts as its teacher was trained to.
+    pruned = WordPieceTokenizer(
+        [tokenizer.vocab[i] for i in kept],
+        tokenizer.lower_case,
+        truncation=tokenizer.truncation,
+        head_share=tokenizer.head_share,
+    )
     return pruned, kept

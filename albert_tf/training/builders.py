@@ -10,7 +10,7 @@ from typing import Any
 
 from albert_tf.config import AlbertConfig
 from albert_tf.models.backbone import AlbertBackbone
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.tokenizer import HEAD_SHARE, RUN_TRUNCATION, AlbertTokenizer
 
 # Room for longer inputs later (fine-tuning at 512 after training at 128)
 # costs only a small table.
@@ -24,10 +24,17 @@ def build_tokenizer(
     tokenizer_path: str | None = None,
     pretrained: str | None = None,
 ) -> Any:
-    """The tokenizer of a run: `tokenizer_path` when given, else the
+    """The tokenizer of a new run: `tokenizer_path` when given, else the
     `pretrained` checkpoint's, else a SentencePiece model trained on `texts`
     (a callable is called only then, so a file is read only when needed) and
-    saved as `out_dir/spiece.model`."""
+    saved as `out_dir/spiece.model`. It cuts long single texts as new runs do
+    (`RUN_TRUNCATION`; run.json records it)."""
+    tokenizer = _run_tokenizer(texts, out_dir, vocab_size, tokenizer_path, pretrained)
+    tokenizer.truncation, tokenizer.head_share = RUN_TRUNCATION, HEAD_SHARE
+    return tokenizer
+
+
+def _run_tokenizer(texts, out_dir: str, vocab_size: int, tokenizer_path, pretrained) -> Any:
     if tokenizer_path:
         return AlbertTokenizer.load(tokenizer_path)
     if pretrained:

@@ -9,6 +9,10 @@ Layout:
     run.json             version 2: task, problem_type, max_length, tokenizer, data,
                          settings, metrics, parameters (see `RUN_VERSION`)
 
+run.json's "tokenizer" holds how single texts longer than max_length were cut:
+"truncation" "head" or "head_tail" (with "head_share"); a run without the field
+was trained on head cuts and reads as "head".
+
 `RunFolder` is the one place that reads and writes these files; `load_run` and
 `save_run` are its two public doors. Run folders written before version 2
 (no "version"; "task" holding the problem type; "dataset" holding a packaged
@@ -26,7 +30,7 @@ from typing import Any
 
 from albert_tf.data.labels import LABELS_FILE, read_labels, write_labels
 from albert_tf.files import write_bytes_atomic, write_text_atomic
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.tokenizer import HEAD_SHARE, AlbertTokenizer, check_truncation
 from albert_tf.wordpiece import WordPieceTokenizer
 
 __all__ = [
@@ -129,6 +133,11 @@ class Run:
         return str(self.info.get("tokenizer", {}).get("kind", "sentencepiece"))
 
     @property
+    def truncation(self) -> str:
+        """How single texts longer than max_length are cut ("head" for old runs)."""
+        return str(self.info.get("tokenizer", {}).get("truncation", "head"))
+
+    @property
     def data(self) -> dict[str, Any]:
         return dict(self.info.get("data") or {})
 
@@ -136,6 +145,23 @@ class Run:
 def tokenizer_kind(tokenizer: Any) -> str:
     """'sentencepiece' for an AlbertTokenizer (it holds the model bytes), else 'wordpiece'."""
     return "sentencepiece" if getattr(tokenizer, "serialized_model", None) else "wordpiece"
+
+
+def packing_entry(tokenizer: Any) -> dict[str, Any]:
+    """run.json's record of how `tokenizer` cuts long single texts."""
+    truncation = str(getattr(tokenizer, "truncation", "head"))
+    if truncation == "head":
+        return {"truncation": truncation}
+    return {"truncation": truncation, "head_share": float(tokenizer.head_share)}
+
+
+def recorded_packing(info: dict[str, Any]) -> dict[str, Any]:
+    """The tokenizer's `truncation` / `head_share` that run.json records ("head" if none)."""
+    entry = info.get("tokenizer") or {}
+    return {
+        "truncation": entry.get("truncation", "head"),
+        "head_share": entry.get("head_share", HEAD_SHARE),
+    }
 
 
 def normalize_data(data: dict[str, Any] | None) -> dict[str, Any]:
@@ -218,6 +244,7 @@ def build_info(model: Any, tokenizer: Any, info: dict[str, Any]) -> dict[str, An
             "kind": kind,
             "file": TOKENIZER_FILES[kind],
             "lower_case": bool(getattr(tokenizer, "lower_case", True)),
+            **packing_entry(tokenizer),
         },
         "data": normalize_data(data),
         "settings": dict(info.pop("settings", {}) or {}),
@@ -289,9 +316,16 @@ class RunFolder:
         # run.json's casing wins; an old folder falls back to the tokenizer's own
         # (tokenizer_config.json for WordPiece, the model's normalizer for SentencePiece).
         lower_case = info.get("tokenizer", {}).get("lower_case")
+        packing = recorded_packing(info)
+        try:
+            check_truncation(**packing)
+        except ValueError as e:
+            raise ValueError(f"{self.file(RUN_FILE)}: tokenizer {e}") from e
         if kind == "wordpiece":
-            return WordPieceTokenizer.load(self.file(WORDPIECE_FILE), lower_case=lower_case)
-        return AlbertTokenizer.load(self.file(SENTENCEPIECE_FILE), lower_case=lower_case)
+            return WordPieceTokenizer.load(
+                self.file(WORDPIECE_FILE), lower_case=lower_case, **packing
+            )
+        return AlbertTokenizer.load(self.file(SENTENCEPIECE_FILE), lower_case=lower_case, **packing)
 
     def read_labels(self, info: dict[str, Any] | None = None) -> list[str]:
         """labels.txt, checked against the labels run.json recorded with the model (an
