@@ -320,7 +320,7 @@ def train_task(
     preset: str = "small",
     pretrained: str | None = None,
     tokenizer_path: str | None = None,
-    vocab_size: int = 8000,
+    vocab_size: int | None = None,
     epochs: int = 3,
     batch_size: int = 32,
     learning_rate: float = 1e-4,

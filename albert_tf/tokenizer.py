@@ -130,6 +130,7 @@ class AlbertTokenizer:
         input_sentence_size: int = 2_000_000,
         seed: int = 0,
         num_threads: int = 1,
+        shrink_to_fit: bool = False,
     ) -> AlbertTokenizer:
         """Train a unigram SentencePiece model with ALBERT's special ids.
 
@@ -144,6 +145,9 @@ class AlbertTokenizer:
             character_coverage, input_sentence_size: as in SentencePiece.
             seed: seeds SentencePiece's sentence sampling; with the same input,
                 seed and `num_threads` the model bytes are identical.
+            shrink_to_fit: when the texts are too few for `vocab_size` pieces,
+                train the largest vocabulary SentencePiece allows instead of
+                failing (`vocab_size` is then a ceiling, as for a recipe default).
 
         Example:
         >>> tok = AlbertTokenizer.train(["the film was fine", "dull plot"] * 200, vocab_size=30)
@@ -179,6 +183,18 @@ class AlbertTokenizer:
             if counted.count == 0:
                 raise ValueError("No training text: every text (or line) was empty") from e
             reason = str(e).split("] ", 1)[-1]  # drop SentencePiece's source location
+            most = re.search(r"too high \(\d+\)\. Please set it to a value <= (\d+)", reason)
+            reusable = iter(texts_or_files) is not texts_or_files  # a spent iterator is not
+            if shrink_to_fit and reusable and most and int(most.group(1)) < int(vocab_size):
+                return cls.train(
+                    texts_or_files,
+                    int(most.group(1)),
+                    model_path,
+                    character_coverage=character_coverage,
+                    input_sentence_size=input_sentence_size,
+                    seed=seed,
+                    num_threads=num_threads,
+                )
             hint = " (the training text is too small for it)" if "too high" in reason else ""
             raise ValueError(f"SentencePiece training failed: {reason}{hint}") from e
         tok = cls(buf.getvalue())

@@ -135,6 +135,7 @@ def dataset_rows(dataset: str, demo: dict[str, Any], scratch: dict[str, Any]) ->
             sequence_length=scratch.get("max_length"),
             test_accuracy=scratch_test.get("accuracy"), macro_f1=scratch_test.get("macro_f1"),
             parameters=scratch.get("parameters"), seconds=scratch.get("bench_seconds"),
+            error=scratch.get("error"),
         ),
     ]  # fmt: skip
 
@@ -186,7 +187,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_scratch:
             print(f"[accuracy] {k}/{len(args.datasets)} {dataset}: from scratch", flush=True)
             folder = os.path.join(args.runs, f"{dataset}-scratch")
-            scratch = scratch_recipe(dataset, folder, args.reuse)
+            try:
+                scratch = scratch_recipe(dataset, folder, args.reuse)
+            except RuntimeError as err:  # one failed run must not lose the other rows
+                print(f"[accuracy] {dataset}: from scratch failed: {err}", flush=True)
+                scratch = {"error": str(err)}
         rows += dataset_rows(dataset, demo, scratch)
     print_table(rows)
     checks = targets(rows)

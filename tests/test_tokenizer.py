@@ -3,6 +3,7 @@ parity with keras-hub (independent packer) and the in-graph tensorflow-text path
 
 import io
 import os
+import re
 
 import numpy as np
 import pytest
@@ -79,6 +80,17 @@ def test_train_is_deterministic_and_lowercases(tmp_path):
     assert (tmp_path / "spiece.model").read_bytes() == a.serialized_model
     assert [a.id_to_token(i) for i in range(5)] == list(SPECIAL_PIECES)
     assert a.encode("The FILM Is Fine") == a.encode("the film is fine")
+
+
+def test_shrink_to_fit_trains_the_largest_vocabulary_the_texts_allow():
+    texts = SENTENCES * 20
+    with pytest.raises(ValueError, match=r"a value <= (\d+)") as refused:
+        AlbertTokenizer.train(texts, vocab_size=5000)
+    most = int(re.search(r"<= (\d+)", str(refused.value)).group(1))
+    assert AlbertTokenizer.train(texts, vocab_size=5000, shrink_to_fit=True).vocab_size == most
+    # A spent iterator cannot be read twice: the refusal stands.
+    with pytest.raises(ValueError, match="too high"):
+        AlbertTokenizer.train(iter(texts), vocab_size=5000, shrink_to_fit=True)
 
 
 def test_train_from_files_and_too_large_vocab(tmp_path):

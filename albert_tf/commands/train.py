@@ -108,7 +108,11 @@ def register(subparsers) -> None:
         "--pretrained", help="finetune: checkpoint to start from (Hugging Face/Google/keras-hub)"
     )
     p.add_argument("--tokenizer", help="scratch: an existing spiece.model (default: train one)")
-    p.add_argument("--vocab-size", type=int, help="scratch: SentencePiece pieces (default 8000)")
+    p.add_argument(
+        "--vocab-size",
+        type=int,
+        help="scratch: SentencePiece pieces (default 8000, fewer when the texts allow fewer)",
+    )
     p.add_argument("--epochs", type=int, help="training epochs (default: distill 1, others 3)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, help="default 1e-4 (finetune 5e-5, distill 3e-4)")
@@ -229,7 +233,7 @@ def _fill_defaults(args: argparse.Namespace, recipe: str) -> argparse.Namespace:
     """The per-recipe defaults of the flags left out."""
     defaults = {
         "preset": "small",
-        "vocab_size": 8000,
+        # vocab_size stays None: 8,000 pieces, fewer when the texts allow fewer.
         "pretrain_epochs": 0,
         "epochs": 1 if recipe == "distill" else 3,
         # distill: 3e-4 measured best of 1e-4, 2e-4, 3e-4 on validation for its one epoch.

@@ -86,7 +86,7 @@ def train_text_classifier(
     config_overrides: dict[str, Any] | None = None,
     pretrained: str | None = None,
     tokenizer_path: str | None = None,
-    vocab_size: int = 8000,
+    vocab_size: int | None = None,
     task: str | None = None,
     epochs: int = 3,
     batch_size: int = 32,
