@@ -22,6 +22,7 @@ from benchmarks.common import (
     bench_python,
     machine_info,
     missing_venv_reason,
+    rotated,
     row,
     run_peer,
     thread_env,
@@ -151,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     # Rounds alternate the systems' processes (the order rotated per round), so a
     # slow spell on the machine lands on every system instead of on one.
     for round_index in range(args.rounds):
-        k = round_index % len(args.systems)
-        for system in args.systems[k:] + args.systems[:k]:
+        for system in rotated(args.systems, round_index):
             if any(s["system"] == SYSTEMS[system] for s in skipped):
                 continue
             print(

@@ -46,6 +46,7 @@ from benchmarks.common import (  # noqa: E402
     PEERS_DIR,
     bench_python,
     missing_venv_reason,
+    rotated,
     run_peer,
     text_table,
     thread_env,
@@ -113,12 +114,6 @@ def agreement(labels, reference) -> float:
     if a.shape != b.shape or a.size == 0:
         raise ValueError(f"need two equal, non-empty label lists ({a.shape} vs {b.shape}).")
     return round(float(np.mean(a == b)), 4)
-
-
-def rotated(names: list, start: int) -> list:
-    """`names` starting at position `start` (mod len): each system takes each slot in turn."""
-    k = start % len(names)
-    return names[k:] + names[:k]
 
 
 def add_ratios(rows: list[dict]) -> list[dict]:

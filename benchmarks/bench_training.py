@@ -29,6 +29,7 @@ from benchmarks.common import (
     bench_python,
     machine_info,
     missing_venv_reason,
+    rotated,
     row,
     run_peer,
     thread_env,
@@ -223,8 +224,7 @@ def alternating_runs(args, skipped: list, machine: dict) -> dict[str, list[dict]
     ]
     runs: dict[str, list[dict]] = {}
     for round_index in range(args.rounds):
-        k = round_index % max(1, len(systems))
-        for system in systems[k:] + systems[:k]:
+        for system in rotated(systems, round_index):
             if any(x["system"] == SYSTEMS[system] for x in skipped):
                 continue
             print(

@@ -256,6 +256,15 @@ def run_peer(script: str, args: list[str], threads: int, timeout: float = 3600) 
     return json.loads(lines[-1])
 
 
+def rotated(names: list, start: int) -> list:
+    """`names` starting at position `start` (mod len): each system takes each slot in
+    turn, whether the turns are calls (round robin) or processes (rounds)."""
+    if not names:
+        return []
+    k = start % len(names)
+    return names[k:] + names[:k]
+
+
 def text_table(head: list[str], lines: list[list[str]], footnote: str = "") -> str:
     """Columns padded to their widest cell, ` | ` between them, a rule under the head."""
     widths = [max(len(x) for x in col) for col in zip(head, *lines)]

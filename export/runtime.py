@@ -64,15 +64,17 @@ OUTPUT_NAME = "probability"
 # A lone text whose encoder needs fewer multiply-adds than this runs on one
 # thread. Invoke p50 on 1 vs 2 threads, calls 10 ms apart (an app classifying
 # texts as they come), quiet 2-core machine, dynamic-range bundles:
-#   default student (H 384, 4 layers)  32 tokens (0.23e9): 2.5 vs 4.0 ms;
+#   default student shape (H 384, 4 layers; the bbc_news bundle)
+#                                      32 tokens (0.23e9): 2.5 vs 4.0 ms;
 #                                     128 tokens (0.91e9): 7.6 vs 10.7 ms;
 #   ALBERT-base (H 768, 12 layers)      8 tokens (0.68e9): 8.6 vs 11.1 ms;
 #                                      16 tokens (1.36e9): 11.4 vs 13.1 ms
 #                                      (another run 11.5 vs 8.7);
 #                                      24 tokens (2.04e9): 13.1 vs 11.9 ms;
 #                                     128 tokens (10.9e9): 60.6 vs 33.3 ms.
-# The second thread has gone to sleep between calls and waking it costs about
-# 1.5 ms; below about 2e9 multiply-adds that is more than it saves.
+# The second thread has gone to sleep between calls; for the student the second
+# thread cost 1.5 ms (32 tokens) to 3 ms (128) more than it saved, and below
+# about 2e9 multiply-adds ALBERT-base did not gain from it either.
 SINGLE_THREAD_MAX_MACS = 2e9
 
 
@@ -269,7 +271,8 @@ class Classifier:
         first_key = (int(details["ids"]["shape"][-1]), self._threads_of(num_threads))
         self._by_length = OrderedDict({first_key: self.interpreter})
         config = self.manifest.get("config")
-        self._config = config if isinstance(config, dict) else {}
+        # Per-token work, once: `threads_for` runs on every call.
+        self._macs_per_token = encoder_macs(config if isinstance(config, dict) else {}, 1)
 
     @staticmethod
     def _threads_of(num_threads: int | None) -> int:
@@ -280,8 +283,9 @@ class Classifier:
         model (`SINGLE_THREAD_MAX_MACS`)."""
         if self.num_threads is None or self.num_threads <= 1 or texts_in_call > 1:
             return self.num_threads
-        macs = encoder_macs(self._config, length)
-        return 1 if macs is not None and macs < SINGLE_THREAD_MAX_MACS else self.num_threads
+        per_token = self._macs_per_token
+        small = per_token is not None and per_token * length < SINGLE_THREAD_MAX_MACS
+        return 1 if small else self.num_threads
 
     def input_length(self, packed_length: int) -> int:
         """The input length a text of `packed_length` tokens runs at."""

@@ -191,16 +191,21 @@ def test_a_lone_text_of_a_small_model_runs_on_one_thread(trained, tmp_path_facto
 
     path = bundle(tmp_path_factory, "dynamic", dynamic_length=True)
     clf = Classifier(path, num_threads=2)
-    assert encoder_macs(clf._config, clf.max_length) < SINGLE_THREAD_MAX_MACS  # tiny model
+    config = clf.manifest["config"]
+    assert encoder_macs(config, clf.max_length) < SINGLE_THREAD_MAX_MACS  # tiny model
     assert clf.threads_for(clf.max_length) == 1
     assert clf.threads_for(clf.max_length, texts_in_call=3) == 2  # back-to-back texts
     assert Classifier(path, num_threads=None).threads_for(5) is None
-    clf._config = {"hidden_size": 4096, "intermediate_size": 16384, "num_hidden_layers": 48}
+    big = {"hidden_size": 4096, "intermediate_size": 16384, "num_hidden_layers": 48}
+    clf._macs_per_token = encoder_macs(big, 1)
     assert clf.threads_for(clf.max_length) == 2  # enough work for a second thread
     texts = ["fine " * n for n in (2, 20, 7)]
-    one_thread = np.concatenate([Classifier(path, num_threads=2).predict_proba([t]) for t in texts])
+    lone = Classifier(path, num_threads=2)
+    one_thread = np.concatenate([lone.predict_proba([t]) for t in texts])
     np.testing.assert_allclose(one_thread, clf.predict_proba(texts), atol=1e-5)
     assert {threads for _, threads in clf._by_length} == {2}
+    # The lone texts really ran on 1-thread interpreters (the first one is the load's).
+    assert {threads for _, threads in list(lone._by_length)[1:]} == {1}
 
 
 def _predict_cli(argv, stdin: bytes = b""):
