@@ -19,10 +19,10 @@ import time
 
 from benchmarks.common import (
     ROOT,
+    alternate_rounds,
     bench_python,
     machine_info,
     missing_venv_reason,
-    rotated,
     row,
     run_peer,
     thread_env,
@@ -149,29 +149,18 @@ def main(argv: list[str] | None = None) -> int:
 
     rows, skipped, machine = [], [], machine_info()
     results, loads = {}, {}
-    # Rounds alternate the systems' processes (the order rotated per round), so a
-    # slow spell on the machine lands on every system instead of on one.
-    for round_index in range(args.rounds):
-        for system in rotated(args.systems, round_index):
-            if any(s["system"] == SYSTEMS[system] for s in skipped):
-                continue
-            print(
-                f"[scaling] round {round_index + 1}/{args.rounds}: {SYSTEMS[system]} ...",
-                flush=True,
-            )
-            try:
-                got = run_system(system, cases, args.threads, machine, skipped)
-            except Exception as err:
-                skipped.append({"system": SYSTEMS[system], "reason": f"failed: {str(err)[-400:]}"})
-                print(f"  failed: {err}", flush=True)
-                continue
-            if got is None:
-                continue
-            if system == "albert_tf":
-                params = got["parameters"]
-            for key, times in got["samples"].items():
-                results.setdefault(system, {}).setdefault(key, []).extend(times)
-            loads[system] = max(loads.get(system, 0.0), round(os.getloadavg()[0], 1))
+
+    def run(system):
+        return run_system(system, cases, args.threads, machine, skipped)
+
+    for system, got in alternate_rounds(
+        args.systems, args.rounds, SYSTEMS, run, skipped, "scaling"
+    ):
+        if system == "albert_tf":
+            params = got["parameters"]
+        for key, times in got["samples"].items():
+            results.setdefault(system, {}).setdefault(key, []).extend(times)
+        loads[system] = max(loads.get(system, 0.0), round(os.getloadavg()[0], 1))
 
     g_len = "batch 1 latency vs sequence length (ALBERT-base)"
     g_size = "batch 1 latency vs model size (length 128)"

@@ -26,10 +26,10 @@ import numpy as np
 
 from benchmarks.common import (
     ROOT,
+    alternate_rounds,
     bench_python,
     machine_info,
     missing_venv_reason,
-    rotated,
     row,
     run_peer,
     thread_env,
@@ -223,25 +223,16 @@ def alternating_runs(args, skipped: list, machine: dict) -> dict[str, list[dict]
         if s not in systems
     ]
     runs: dict[str, list[dict]] = {}
-    for round_index in range(args.rounds):
-        for system in rotated(systems, round_index):
-            if any(x["system"] == SYSTEMS[system] for x in skipped):
-                continue
-            print(
-                f"[training] round {round_index + 1}/{args.rounds}: {SYSTEMS[system]} ...",
-                flush=True,
-            )
-            try:
-                got = run_worker(system, args)
-            except Exception as err:
-                skipped.append({"system": SYSTEMS[system], "reason": f"failed: {str(err)[-400:]}"})
-                print(f"  failed: {err}", flush=True)
-                runs.pop(system, None)
-                continue
-            if got.get("versions"):
-                machine["peer_libraries"] = got["versions"]
-            runs.setdefault(system, []).append(got)
-    return runs
+    rounds = alternate_rounds(
+        systems, args.rounds, SYSTEMS, lambda s: run_worker(s, args), skipped, "training"
+    )
+    for system, got in rounds:
+        if got.get("versions"):
+            machine["peer_libraries"] = got["versions"]
+        runs.setdefault(system, []).append(got)
+    # A system that failed in any round is left out, as it is from later rounds.
+    failed = {x["system"] for x in skipped}
+    return {s: r for s, r in runs.items() if SYSTEMS[s] not in failed}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -265,6 +265,27 @@ def rotated(names: list, start: int) -> list:
     return names[k:] + names[:k]
 
 
+def alternate_rounds(systems: list, rounds: int, labels: dict, run, skipped: list, tag: str):
+    """Yield (system, run(system)) for `rounds` passes over `systems`, the order
+    rotated per pass, so a slow spell on the machine lands on every system instead
+    of on one. A system whose run raises is recorded in `skipped` (and left out of
+    later passes); a run returning None yields nothing."""
+    for round_index in range(rounds):
+        for system in rotated(list(systems), round_index):
+            label = labels[system]
+            if any(s["system"] == label for s in skipped):
+                continue
+            print(f"[{tag}] round {round_index + 1}/{rounds}: {label} ...", flush=True)
+            try:
+                got = run(system)
+            except Exception as err:
+                skipped.append({"system": label, "reason": f"failed: {str(err)[-400:]}"})
+                print(f"  failed: {err}", flush=True)
+                continue
+            if got is not None:
+                yield system, got
+
+
 def text_table(head: list[str], lines: list[list[str]], footnote: str = "") -> str:
     """Columns padded to their widest cell, ` | ` between them, a rule under the head."""
     widths = [max(len(x) for x in col) for col in zip(head, *lines)]

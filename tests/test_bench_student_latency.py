@@ -180,3 +180,22 @@ def test_peer_server_times_a_converted_tiny_run(tmp_path_factory, tmp_path):
     assert all(r["ms"] > 0 and r["label"] in (0, 1) for r in replies)
     assert stats["peak_rss_mb"] > 0 and stats["model_mb"] > 0
     assert server.proc.returncode == 0
+
+
+def test_alternate_rounds_rotates_and_drops_a_failed_system():
+    from benchmarks.common import alternate_rounds
+
+    calls, skipped = [], []
+
+    def run(system):
+        calls.append(system)
+        if system == "b":
+            raise RuntimeError("boom")
+        return system.upper()
+
+    got = list(
+        alternate_rounds(["a", "b", "c"], 2, {"a": "A", "b": "B", "c": "C"}, run, skipped, "t")
+    )
+    assert calls == ["a", "b", "c", "c", "a"]  # round 2 starts one later; b is not run again
+    assert got == [("a", "A"), ("c", "C"), ("c", "C"), ("a", "A")]
+    assert skipped == [{"system": "B", "reason": "failed: boom"}]
