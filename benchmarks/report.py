@@ -289,7 +289,7 @@ def ship_section(results_dir: str, out: Out) -> Section:
         " data set gives test accuracy; / separates values that differ between data sets."
     )
     lines += header("accuracy", payload, how) + ship_table(rows)
-    lines += scatter_plot(rows, out) + defaults_lines(results_dir)
+    lines += scatter_plot(rows, out) + defaults_lines(results_dir) + unseen_lines(results_dir)
     pair = [r for r in rows if r["system"] in (TEACHER, STUDENT)]
     pair = [{**r, "group": r["dataset"], "ours": r["system"] == STUDENT} for r in pair]
     return lines, like_ratios("Test accuracy", pair, "test_accuracy", points=True)
@@ -312,6 +312,33 @@ def defaults_lines(results_dir: str) -> list[str]:
     lines = ["", "### How the default recipe's settings were chosen", ""]
     lines += [f"Command: `{payload.get('command')}`. The student stage again over one teacher;"]
     lines += ["the default is the best final validation accuracy.", ""]
+    return lines + md_table(columns, body)
+
+
+def unseen_lines(results_dir: str) -> list[str]:
+    """The default recipe on packaged sets no default was chosen on (unseen.json)."""
+    payload = load(results_dir, "unseen")
+    if not payload or not payload.get("rows"):
+        return []
+    keys = ("tfidf_test_accuracy", "teacher_test_accuracy", "student_test_accuracy")
+    keys += ("bundle_test_accuracy", "bundle_agreement", "bundle_mb")
+    body = []
+    for r in payload["rows"]:
+        if "error" in r:
+            body.append([r["dataset"], "failed: " + r["error"]] + [None] * (len(keys) + 2))
+            continue
+        wins = "yes" if r["student_test_accuracy"] >= r["tfidf_test_accuracy"] else "**no**"
+        body.append([r["dataset"], r["train_texts"], r["labels"], *(r[k] for k in keys), wins])
+    columns = ["data set", "train texts", "labels", "TF-IDF", "teacher", "student (Keras)"]
+    columns += ["bundle", "bundle agreement", "bundle MB", "student >= TF-IDF"]
+    lines = ["", "### On data no default was chosen on", ""]
+    lines += [
+        f"Command: `{payload.get('command')}` ({payload.get('finished')}). Each set written out",
+        "as train/validation/test CSV files, then `albert-tf train --data train.csv --validation",
+        "validation.csv --test test.csv --out RUN` and `albert-tf export RUN --out BUNDLE`, no",
+        "other flags; test accuracy; TF-IDF on the same files.",
+        "",
+    ]
     return lines + md_table(columns, body)
 
 

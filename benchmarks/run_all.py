@@ -24,6 +24,7 @@ from benchmarks.common import ROOT, thread_env
 BENCHMARKS = {
     "accuracy": "benchmarks.bench_accuracy",
     "recipe_defaults": "benchmarks.bench_recipe_defaults",
+    "unseen": "benchmarks.bench_unseen",
     "student_latency": "benchmarks.bench_student_latency",
     "export_latency": "benchmarks.bench_export_latency",
     "training": "benchmarks.bench_training",
@@ -31,7 +32,7 @@ BENCHMARKS = {
 }
 # These take --threads N; the latency benchmarks time 1 and 2 threads side by
 # side by default (their tables compare the two), so they get no --threads.
-OWN = {"accuracy", "training", "scaling"}
+OWN = {"accuracy", "unseen", "training", "scaling"}
 
 
 def discover() -> dict[str, str]:

@@ -31,7 +31,6 @@ TABLE_EXTENSIONS = (".csv", ".jsonl", ".ndjson", ".json")
 # (`label<TAB>text` lines), which --texts took before it read tables.
 TAB_EXTENSIONS = (".tsv", ".tab")
 # The split `albert-tf train --data FILE` makes when it is given no validation/test file.
-DEFAULT_SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0}
 NO_TEXTS_HINT = "pass held-out texts with --texts FILE (CSV/TSV/JSONL, or 'label<TAB>text' lines)"
 
 
@@ -122,6 +121,8 @@ def _problem_type(run) -> str:
 
 def _recorded_data(run) -> dict[str, Any]:
     """run.json's "data" dict (an old run.json's "dataset"/"text_column" turned into one)."""
+    from albert_tf.data.split import DEFAULT_SPLIT
+
     data = dict(getattr(run, "data", None) or run.info.get("data") or {})
     old = run.info.get("dataset")  # run.json before version 2; load_run keeps the old keys
     if not data and isinstance(old, str) and old:

