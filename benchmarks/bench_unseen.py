@@ -6,8 +6,8 @@ nyt_editorials), each run the way a user with their own files runs it:
    (columns text,label);
 2. `albert-tf train --data train.csv --validation validation.csv --test
    test.csv --out RUN` with no model flags (the default distillation recipe);
-3. `albert-tf export RUN --out BUNDLE` with no flags (verified on the test
-   file the run recorded);
+3. `albert-tf export RUN --out BUNDLE --num-verify N` (verified on the whole
+   test file the run recorded, N its rows);
 4. TF-IDF + logistic regression (`albert_tf.baselines`) on the same files,
    C chosen on validation.
 
@@ -102,9 +102,16 @@ def run_dataset(dataset: str, folder: str) -> dict[str, Any]:
         args = ["train", "--data", paths["train"], "--validation", paths["validation"]]
         seconds["train"] = _cli(args + ["--test", paths["test"], "--out", run], log)
         info = _read_json(os.path.join(run, "run.json"))
-    if not os.path.isfile(os.path.join(bundle, "manifest.json")):
-        seconds["export"] = _cli(["export", run, "--out", bundle], log)
-    manifest = _read_json(os.path.join(bundle, "manifest.json"))
+    manifest_path = os.path.join(bundle, "manifest.json")
+    test_rows = info["metrics"]["test"]["num_examples"]
+    if not (
+        os.path.isfile(manifest_path)
+        and _read_json(manifest_path)["verification"]["num_texts"] == test_rows
+    ):
+        # --num-verify: the bundle is scored on the whole test file, as the student is.
+        export = ["export", run, "--out", bundle, "--num-verify", str(test_rows)]
+        seconds["export"] = _cli(export, log)
+    manifest = _read_json(manifest_path)
     verification = manifest["verification"]
     teacher = info.get("teacher", {})
     return {

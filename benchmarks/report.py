@@ -335,8 +335,9 @@ def unseen_lines(results_dir: str) -> list[str]:
     lines += [
         f"Command: `{payload.get('command')}` ({payload.get('finished')}). Each set written out",
         "as train/validation/test CSV files, then `albert-tf train --data train.csv --validation",
-        "validation.csv --test test.csv --out RUN` and `albert-tf export RUN --out BUNDLE`, no",
-        "other flags; test accuracy; TF-IDF on the same files.",
+        "validation.csv --test test.csv --out RUN` and `albert-tf export RUN --out BUNDLE`",
+        "(verified on the whole test file), no other flags; test accuracy; TF-IDF on the same",
+        "files, C chosen on validation.",
         "",
     ]
     return lines + md_table(columns, body)

@@ -129,10 +129,17 @@ class TransformerBlock(keras.layers.Layer):
             return layer(x)
         return ops.add(ops.matmul(x, kernels[layer.name]), ops.cast(layer.bias, x.dtype))
 
-    def _split_heads(self, x):
-        # [batch, seq, H] -> [batch, heads, seq, head_size]
-        x = ops.reshape(x, (ops.shape(x)[0], -1, self.num_attention_heads, self.head_size))
+    def _split_heads(self, x, batch):
+        # [batch * seq, H] -> [batch, heads, seq, head_size]
+        x = ops.reshape(x, (batch, -1, self.num_attention_heads, self.head_size))
         return ops.transpose(x, (0, 2, 1, 3))
+
+    def _rows(self, x):
+        # [batch, seq, H] -> [batch * seq, H]. The dense layers run on rows: Keras
+        # computes a rank-3 x rank-2 matmul with tf.tensordot, a chain of shape,
+        # gather, prod, concat and reshape ops around every projection (a fixed
+        # cost per call that dominated small models' forward pass).
+        return ops.reshape(x, (-1, self.hidden_size))
 
     def call(
         self,
@@ -153,13 +160,16 @@ class TransformerBlock(keras.layers.Layer):
             network for these positions only (output [batch, P, H]); a
             pre-training last block needs [CLS] and the masked positions.
         """
+        batch = ops.shape(hidden_states)[0]
         queries_from = hidden_states
         if query_positions is not None:
             index = ops.expand_dims(ops.cast(query_positions, "int32"), axis=-1)
             queries_from = ops.take_along_axis(hidden_states, index, axis=1)
-        q = self._split_heads(self._dense(self.query, queries_from, kernels))
-        k = self._split_heads(self._dense(self.key, hidden_states, kernels))
-        v = self._split_heads(self._dense(self.value, hidden_states, kernels))
+        rows = self._rows(hidden_states)
+        query_rows = rows if query_positions is None else self._rows(queries_from)
+        q = self._split_heads(self._dense(self.query, query_rows, kernels), batch)
+        k = self._split_heads(self._dense(self.key, rows, kernels), batch)
+        v = self._split_heads(self._dense(self.value, rows, kernels), batch)
 
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
         scores = scores * ops.cast(1.0 / math.sqrt(self.head_size), scores.dtype)
@@ -169,17 +179,16 @@ class TransformerBlock(keras.layers.Layer):
         probs = ops.cast(ops.softmax(ops.cast(scores, "float32"), axis=-1), v.dtype)
         probs_dropped = self.attention_dropout_layer(probs, training=training)
         context = ops.matmul(probs_dropped, v)
-        context = ops.transpose(context, (0, 2, 1, 3))
-        context = ops.reshape(context, (ops.shape(context)[0], -1, self.hidden_size))
+        context = self._rows(ops.transpose(context, (0, 2, 1, 3)))
 
         attn = self._dense(self.attention_output, context, kernels)
         attn = self.hidden_dropout_layer(attn, training=training)
-        x = self.attention_layer_norm(queries_from + attn)
+        x = self.attention_layer_norm(query_rows + attn)
 
         ffn = self.activation(self._dense(self.intermediate, x, kernels))
         ffn = self._dense(self.output_dense, ffn, kernels)
         ffn = self.hidden_dropout_layer(ffn, training=training)
-        out = self.output_layer_norm(x + ffn)
+        out = ops.reshape(self.output_layer_norm(x + ffn), (batch, -1, self.hidden_size))
         if return_attention:
             return out, probs
         return out
