@@ -10,6 +10,8 @@ Example:
     python -m benchmarks.bench_recipe_defaults --base runs/demo/run \\
         --dataset movie_reviews --set learning_rate=1e-4 --set learning_rate=2e-4 \\
         --set learning_rate=3e-4
+    python -m benchmarks.bench_recipe_defaults --dataset movie_reviews --train-texts 2000 \\
+        --set epochs=1                      # small data: trains its own teacher first
     python -m benchmarks.bench_recipe_defaults --collect runs/recipe_defaults/*  # no training
 """
 
@@ -38,14 +40,25 @@ def _variant_dir(runs: str, dataset: str, settings: dict[str, Any]) -> str:
     return os.path.join(runs, f"{dataset}_{tag}")
 
 
-def train_variant(base: str, dataset: str, settings: dict[str, Any], out: str) -> None:
-    """The student stage again, over BASE's teacher and cached logits."""
+def train_variant(
+    base: str | None,
+    dataset: str,
+    settings: dict[str, Any],
+    out: str,
+    train_texts: int | None = None,
+) -> None:
+    """The student stage again, over BASE's teacher and cached logits (no BASE: the
+    recipe fine-tunes its own teacher first). `train_texts`: a seeded sample of
+    that many training texts, the small-data case; its test split is not scored."""
+    import numpy as np
+
+    from albert_tf.data.split import Split
     from albert_tf.datasets import load
     from albert_tf.distillation.default_recipe import StudentRecipe, train_distilled_classifier
     from albert_tf.training.splits import label_vocabulary, to_split
 
     os.makedirs(out, exist_ok=True)
-    if not os.path.isdir(os.path.join(out, "teacher")):
+    if base and not os.path.isdir(os.path.join(out, "teacher")):
         shutil.copytree(os.path.join(base, "teacher"), os.path.join(out, "teacher"))
         for name in os.listdir(base):
             if name.startswith("teacher_logits"):
@@ -53,9 +66,18 @@ def train_variant(base: str, dataset: str, settings: dict[str, Any], out: str) -
     data = load(dataset)
     vocab = label_vocabulary(data.train, "single_label")
     splits = [to_split(s, vocab, "single_label") for s in (data.train, data.validation, data.test)]
+    name = dataset
+    if train_texts:
+        keep = np.random.default_rng(0).permutation(len(splits[0].texts))[:train_texts]
+        splits = [
+            Split([splits[0].texts[i] for i in keep], splits[0].labels[keep]),
+            splits[1],
+            None,
+        ]
+        name = f"{dataset}, {train_texts:,} of its training texts"
     recipe = dataclasses.replace(StudentRecipe(), **settings)
     info = {"version": 2, "task": "classify", "problem_type": "single_label"}
-    info["data"] = {"dataset": dataset}
+    info["data"] = {"dataset": name}
     train_distilled_classifier(*splits, vocab.names, out, recipe, info=info, verbose=2)
 
 
@@ -78,25 +100,52 @@ def collect(folder: str) -> dict[str, Any]:
     }
 
 
+def _appended(payload: dict[str, Any]) -> dict[str, Any]:
+    """The rows already in recipe_defaults.json first (their folders may be gone),
+    then the new ones; the earlier commands are kept beside the new one."""
+    from benchmarks.common import RESULTS_DIR, command_line
+
+    path = os.path.join(RESULTS_DIR, "recipe_defaults.json")
+    with open(path, encoding="utf-8") as f:
+        old = json.load(f)
+    key = lambda r: (r["run"], r["dataset"])  # noqa: E731
+    kept = [r for r in old.get("rows", []) if key(r) not in {key(n) for n in payload["rows"]}]
+    commands = [*old.get("earlier_commands", []), old.get("command")]
+    return {**payload, "rows": kept + payload["rows"], "earlier_commands": commands,
+            "command": command_line()}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.bench_recipe_defaults")
-    p.add_argument("--base", help="a finished default-recipe run folder (teacher inside)")
+    p.add_argument(
+        "--base", help="a finished default-recipe run folder (teacher inside); none: train one"
+    )
     p.add_argument("--dataset", default="movie_reviews")
     p.add_argument("--set", action="append", default=[], help="NAME=VALUE[,NAME=VALUE]")
     p.add_argument("--runs", default=os.path.join(ROOT, "runs", "recipe_defaults"))
     p.add_argument("--collect", nargs="*", default=[], help="finished variant folders")
+    p.add_argument(
+        "--train-texts", type=int, help="a seeded sample of the training split (small data)"
+    )
+    p.add_argument(
+        "--append", action="store_true", help="keep the rows already in recipe_defaults.json"
+    )
     args = p.parse_args(argv)
     folders = list(args.collect)
     for assignment in args.set:
         settings = _parse(assignment)
-        out = _variant_dir(args.runs, args.dataset, settings)
+        tag = args.dataset + (f"_n{args.train_texts}" if args.train_texts else "")
+        out = _variant_dir(args.runs, tag, settings)
         if not os.path.isfile(os.path.join(out, "history.json")):
-            train_variant(args.base, args.dataset, settings, out)
+            train_variant(args.base, args.dataset, settings, out, args.train_texts)
         folders.append(out)
     rows = [collect(f) for f in folders]
     for r in rows:
         print(r)
-    write_results("recipe_defaults", {"rows": rows, "base": args.base})
+    payload: dict[str, Any] = {"rows": rows, "base": args.base}
+    if args.append:
+        payload = _appended(payload)
+    write_results("recipe_defaults", payload)
     return 0
 
 

@@ -310,7 +310,9 @@ def defaults_lines(results_dir: str) -> list[str]:
     columns = ["data set", "lr", "epochs", "augment copies", "teacher epochs"]
     columns += ["validation accuracy per epoch (chooses)", "test accuracy (reported only)"]
     lines = ["", "### How the default recipe's settings were chosen", ""]
-    lines += [f"Command: `{payload.get('command')}`. The student stage again over one teacher;"]
+    commands = [*(payload.get("earlier_commands") or []), payload.get("command")]
+    shown = "; then `".join(f"{c}`" for c in commands)
+    lines += [f"Commands: `{shown}. The student stage again over one teacher;"]
     lines += ["the default is the best final validation accuracy.", ""]
     return lines + md_table(columns, body)
 
@@ -335,9 +337,9 @@ def unseen_lines(results_dir: str) -> list[str]:
     lines += [
         f"Command: `{payload.get('command')}` ({payload.get('finished')}). Each set written out",
         "as train/validation/test CSV files, then `albert-tf train --data train.csv --validation",
-        "validation.csv --test test.csv --out RUN` and `albert-tf export RUN --out BUNDLE`",
-        "(verified on the whole test file), no other flags; test accuracy; TF-IDF on the same",
-        "files, C chosen on validation.",
+        "validation.csv --test test.csv --out RUN` and `albert-tf export RUN --out BUNDLE",
+        "--num-verify N` (N: the test file's rows), no other flags; test accuracy; TF-IDF on",
+        "the same files, C chosen on validation.",
         "",
     ]
     return lines + md_table(columns, body)

@@ -144,3 +144,25 @@ def test_results_from_a_quiet_machine_record_the_start_load(tmp_path, monkeypatc
     machine = json.loads((tmp_path / "y.json").read_text())["machine"]
     assert machine["load_average_at_start"] == [0.1, 0.2, 0.3] and "busy" not in machine
     assert "cpu_features" in machine
+
+
+def test_unseen_data_sets_get_a_table_that_flags_a_loss_to_tfidf(tmp_path):
+    _results(tmp_path)
+    common_keys = {"labels": 2, "bundle_agreement": 1.0, "bundle_mb": 5.8}
+    rows = [
+        {"dataset": "tweets", "train_texts": 3356, "tfidf_test_accuracy": 0.838,
+         "teacher_test_accuracy": 0.94, "student_test_accuracy": 0.9,
+         "bundle_test_accuracy": 0.89, **common_keys},
+        {"dataset": "nyt_editorials", "train_texts": 3908, "tfidf_test_accuracy": 0.75,
+         "teacher_test_accuracy": 0.77, "student_test_accuracy": 0.74,
+         "bundle_test_accuracy": 0.765, **common_keys},
+        {"dataset": "trec", "error": "albert-tf train ... failed (exit 2)"},
+    ]  # fmt: skip
+    _write(tmp_path, "unseen", {"command": "python -m benchmarks.bench_unseen", "rows": rows})
+    out = tmp_path / "BENCHMARKS.md"
+    write_report(str(tmp_path), str(out))
+    text = out.read_text()
+    section = text[text.index("### On data no default was chosen on") :]
+    assert "| tweets | 3356 | 2 | 0.838 | 0.94 | 0.9 | 0.89 | 1.00 | 5.80 | yes |" in section
+    assert "| nyt_editorials |" in section and "| **no** |" in section
+    assert "failed: albert-tf train" in section
