@@ -25,12 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
-import time
 from typing import Any
 
-from benchmarks.common import ROOT, write_results
+from benchmarks.common import ROOT, read_json, run_cli, write_results
 
 DATASETS = ("movie_reviews", "rotten_tomatoes", "sms_spam", "bbc_news")
 SYSTEMS = (
@@ -42,45 +39,25 @@ SYSTEMS = (
 )
 
 
-def _cli(args: list[str], log_path: str) -> float:
-    """Run `albert-tf ARGS` with its output in `log_path`; seconds taken."""
-    start = time.time()
-    with open(log_path, "a", encoding="utf-8") as log:
-        rc = subprocess.call(
-            [sys.executable, "-m", "albert_tf.cli", *args],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    if rc != 0:
-        raise RuntimeError(f"albert-tf {' '.join(args)} failed (exit {rc}); see {log_path}")
-    return round(time.time() - start, 1)
-
-
-def _read_json(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def default_recipe(dataset: str, folder: str, reuse: bool) -> dict[str, Any]:
     """`albert-tf demo --dataset X` into FOLDER; its summary.json."""
     summary = os.path.join(folder, "summary.json")
     if not (reuse and os.path.isfile(summary)):
-        _cli(["demo", "--dataset", dataset, "--out", folder], folder + ".log")
-    return _read_json(summary)
+        run_cli(["demo", "--dataset", dataset, "--out", folder], folder + ".log")
+    return read_json(summary)
 
 
 def scratch_recipe(dataset: str, folder: str, reuse: bool) -> dict[str, Any]:
     """`albert-tf train --dataset X --recipe scratch` into FOLDER; its run.json."""
     run_json = os.path.join(folder, "run.json")
-    finished = os.path.isfile(run_json) and _read_json(run_json).get("metrics", {}).get("test")
+    finished = os.path.isfile(run_json) and read_json(run_json).get("metrics", {}).get("test")
     if not (reuse and finished):
         args = ["train", "--dataset", dataset, "--recipe", "scratch", "--out", folder]
-        seconds = _cli(args + ["--overwrite"], folder + ".log")
-        info = _read_json(run_json)
+        seconds = run_cli(args + ["--overwrite"], folder + ".log")
+        info = read_json(run_json)
         info["bench_seconds"] = seconds
         return info
-    return _read_json(run_json)
+    return read_json(run_json)
 
 
 def _row(dataset: str, system: str, **fields: Any) -> dict[str, Any]:

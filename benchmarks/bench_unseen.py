@@ -23,14 +23,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
-import subprocess
-import sys
-import time
 from typing import Any
 
-from benchmarks.common import ROOT, write_results
+from benchmarks.common import ROOT, read_json, run_cli, write_results
 
 DATASETS = ("trec", "amazon_reviews", "tweets", "nyt_editorials")
 SPLITS = ("train", "validation", "test")
@@ -57,25 +53,6 @@ def write_csvs(dataset: str, folder: str) -> dict[str, str]:
     return paths
 
 
-def _cli(args: list[str], log_path: str) -> float:
-    start = time.time()
-    with open(log_path, "a", encoding="utf-8") as log:
-        rc = subprocess.call(
-            [sys.executable, "-m", "albert_tf.cli", *args],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    if rc != 0:
-        raise RuntimeError(f"albert-tf {' '.join(args)} failed (exit {rc}); see {log_path}")
-    return round(time.time() - start, 1)
-
-
-def _read_json(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def tfidf_floor(paths: dict[str, str]) -> dict[str, Any]:
     from albert_tf.baselines import tfidf_logistic_regression
     from albert_tf.data.readers import read_table
@@ -97,21 +74,21 @@ def run_dataset(dataset: str, folder: str) -> dict[str, Any]:
     seconds: dict[str, float] = {}
     floor = tfidf_floor(paths)
     seconds["tfidf"] = floor["seconds"]
-    info = _read_json(os.path.join(run, "run.json")) if os.path.isfile(run + "/run.json") else {}
+    info = read_json(os.path.join(run, "run.json")) if os.path.isfile(run + "/run.json") else {}
     if not info.get("metrics", {}).get("test"):
         args = ["train", "--data", paths["train"], "--validation", paths["validation"]]
-        seconds["train"] = _cli(args + ["--test", paths["test"], "--out", run], log)
-        info = _read_json(os.path.join(run, "run.json"))
+        seconds["train"] = run_cli(args + ["--test", paths["test"], "--out", run], log)
+        info = read_json(os.path.join(run, "run.json"))
     manifest_path = os.path.join(bundle, "manifest.json")
     test_rows = info["metrics"]["test"]["num_examples"]
     if not (
         os.path.isfile(manifest_path)
-        and _read_json(manifest_path)["verification"]["num_texts"] == test_rows
+        and read_json(manifest_path)["verification"]["num_texts"] == test_rows
     ):
         # --num-verify: the bundle is scored on the whole test file, as the student is.
         export = ["export", run, "--out", bundle, "--num-verify", str(test_rows)]
-        seconds["export"] = _cli(export, log)
-    manifest = _read_json(manifest_path)
+        seconds["export"] = run_cli(export, log)
+    manifest = read_json(manifest_path)
     verification = manifest["verification"]
     teacher = info.get("teacher", {})
     return {

@@ -308,6 +308,27 @@ def busy_at_start(machine: dict[str, Any]) -> str | None:
     return f"1-minute load average {load} above {cores} cores" if load > cores else None
 
 
+def run_cli(args: list[str], log_path: str) -> float:
+    """Run `albert-tf ARGS` as a user would, its output appended to `log_path`;
+    seconds taken. A failure raises RuntimeError naming the log."""
+    start = time.time()
+    with open(log_path, "a", encoding="utf-8") as log:
+        rc = subprocess.call(
+            [sys.executable, "-m", "albert_tf.cli", *args],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    if rc != 0:
+        raise RuntimeError(f"albert-tf {' '.join(args)} failed (exit {rc}); see {log_path}")
+    return round(time.time() - start, 1)
+
+
+def read_json(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def write_results(name: str, payload: dict[str, Any], results_dir: str = RESULTS_DIR) -> str | None:
     """Write `<results_dir>/<name>.json` atomically with machine facts and the command.
 
