@@ -336,7 +336,9 @@ def export_student(run_dir, test_texts, args):
         return {"pending": f"export helper not importable: {e}"}
     bundle = os.path.join(run_dir, "bundle")
     try:
-        export.export_run(run_dir, bundle, mode="dynamic", use_mediapipe=False, force=True)
+        export.export_run(
+            run_dir, bundle, mode="dynamic", dynamic_length=False, use_mediapipe=False, force=True
+        )
         bench = bench_bundle(bundle, test_texts, threads=1, runs=args.latency_runs)
     except Exception as e:  # report, do not lose the accuracy numbers
         return {"error": f"{type(e).__name__}: {e}"}

@@ -293,7 +293,7 @@ def our_bundle(work: str, run_dir: str, mode: str) -> tuple[str | None, str | No
     log(f"[bench] exporting our {mode} bundle (default verification)")
     t0 = time.time()
     try:
-        export_run(run_dir, bundle, mode=mode, force=True, log=lambda m: None)
+        export_run(run_dir, bundle, mode=mode, dynamic_length=False, force=True, log=lambda m: None)
     except Exception as e:  # noqa: BLE001 - a mode the converter cannot do
         reason = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:300]}"
         write_json(skipped, {"reason": reason})

@@ -56,16 +56,11 @@ def write_csvs(dataset: str, folder: str) -> dict[str, str]:
 def tfidf_floor(paths: dict[str, str]) -> dict[str, Any]:
     from albert_tf.baselines import tfidf_logistic_regression
     from albert_tf.data.readers import read_table
+    from albert_tf.training.splits import label_vocabulary, to_split
 
-    splits = [read_table(paths[s]) for s in SPLITS]
-    names = sorted(set(splits[0].labels))
-
-    class _Split:
-        def __init__(self, data):
-            self.texts = data.texts
-            self.labels = [names.index(label) for label in data.labels]
-
-    return tfidf_logistic_regression(*(_Split(s) for s in splits))
+    tables = [read_table(paths[s]) for s in SPLITS]
+    vocab = label_vocabulary(tables[0], "single_label")
+    return tfidf_logistic_regression(*(to_split(t, vocab, "single_label") for t in tables))
 
 
 def run_dataset(dataset: str, folder: str) -> dict[str, Any]:

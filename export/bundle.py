@@ -217,7 +217,7 @@ def export_run(
     out_dir: str,
     mode: str = "dynamic",
     max_length: int | None = None,
-    dynamic_length: bool = False,
+    dynamic_length: bool | None = None,
     force: bool = False,
     make_zip: bool = False,
     texts_file: str | None = None,
@@ -237,7 +237,10 @@ def export_run(
         out_dir: the bundle folder to (re)create.
         mode: quantization mode, one of `export.converter.MODES`.
         max_length: input length (default: the run's max_length).
-        dynamic_length: model inputs [1, None]: short texts run faster.
+        dynamic_length: model inputs [1, None]: short texts run faster. None: the
+            run decides, dynamic for a run trained on head + tail cuts (a
+            fixed-length bundle keeps only the head, since MediaPipe cuts its
+            input), fixed for older runs.
         force: write the bundle even when verification fails.
         make_zip: also write `<out_dir>.zip`.
         texts_file: held-out texts for verification and calibration instead of the
@@ -268,6 +271,8 @@ def export_run(
     task = run.problem_type
     asset = run_tokenizer_asset(run.tokenizer)
     label_index = {label: i for i, label in enumerate(run.labels)}
+    if dynamic_length is None:
+        dynamic_length = getattr(run.tokenizer, "truncation", "head") == "head_tail"
     cut = long_text_cut(run.tokenizer, max_length, dynamic_length)
     if cut.warning:
         log(cut.warning)

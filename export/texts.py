@@ -30,7 +30,6 @@ TABLE_EXTENSIONS = (".csv", ".jsonl", ".ndjson", ".json")
 # Tab-separated: a table when the header names the text column, else the line format
 # (`label<TAB>text` lines), which --texts took before it read tables.
 TAB_EXTENSIONS = (".tsv", ".tab")
-# The split `albert-tf train --data FILE` makes when it is given no validation/test file.
 NO_TEXTS_HINT = "pass held-out texts with --texts FILE (CSV/TSV/JSONL, or 'label<TAB>text' lines)"
 
 

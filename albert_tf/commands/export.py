@@ -58,20 +58,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _dynamic_length(args: argparse.Namespace) -> bool:
-    """The flag, or by default: dynamic for a run trained on head + tail cuts, so that
-    the bundle cuts long texts as the weights learned (a fixed-length bundle can only
-    keep the head, since MediaPipe cuts its input)."""
-    if args.dynamic_length is not None:
-        return bool(args.dynamic_length)
-    from albert_tf.training.run_folder import RunFolder, recorded_packing
-
-    try:
-        return recorded_packing(RunFolder(args.run_dir).read_info())["truncation"] == "head_tail"
-    except (OSError, ValueError):
-        return False  # export_run names what is wrong with the folder
-
-
 def run(args: argparse.Namespace) -> int:
     import json
     import os
@@ -83,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         mode=args.mode,
         max_length=args.max_length,
-        dynamic_length=_dynamic_length(args),
+        dynamic_length=args.dynamic_length,
         force=args.force,
         make_zip=args.zip,
         texts_file=args.texts,

@@ -29,8 +29,6 @@ TASKS = {
     "multi_label": "multi_label",
     "regression": "regression",
 }
-# Validation and test carved out of --data when no --validation/--test file is given;
-# run.json records it so that `albert-tf export` can make the same split again.
 RECIPES = ("distill", "finetune", "scratch")
 # Flags that belong to one recipe only: given with another, they are an error.
 DISTILL_FLAGS = (

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from albert_tf.data.readers import TextDataset
-from albert_tf.data.split import split_dataset
+from albert_tf.data.split import DEFAULT_SPLIT, split_dataset
 
 
 class DatasetUnavailableError(RuntimeError):
@@ -326,7 +326,7 @@ DATASETS = {
 def load(
     name: str,
     seed: int = 0,
-    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    fractions: tuple[float, ...] = tuple(DEFAULT_SPLIT["fractions"]),
 ) -> PackagedDataset:
     """Load a packaged dataset, split train/validation/test (stratified, seeded).
 
