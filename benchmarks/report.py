@@ -300,14 +300,16 @@ def defaults_lines(results_dir: str) -> list[str]:
     payload = load(results_dir, "recipe_defaults")
     if not payload or not payload.get("rows"):
         return []
-    keys = ("learning_rate", "epochs", "augment_copies", "teacher_epochs")
+    keys = ("learning_rate", "epochs", "augment_copies", "teacher_labelled_texts")
+    keys += ("hidden_weight", "teacher_epochs")
     body = [
         [r.get("dataset"), *(r.get(k) for k in keys)]
         + [" / ".join(fmt(v) for v in r.get("validation_accuracy_per_epoch") or [])]
         + [r.get("test_accuracy")]
         for r in payload["rows"]
     ]
-    columns = ["data set", "lr", "epochs", "augment copies", "teacher epochs"]
+    columns = ["data set", "lr", "epochs", "augment copies", "teacher-labelled texts"]
+    columns += ["hidden-state weight", "teacher epochs"]
     columns += ["validation accuracy per epoch (chooses)", "test accuracy (reported only)"]
     lines = ["", "### How the default recipe's settings were chosen", ""]
     commands = [*(payload.get("earlier_commands") or []), payload.get("command")]

@@ -82,6 +82,7 @@ class StudentRecipe:
     learning_rate: float = 3e-4
     temperature: float = 2.0
     alpha: float = 0.2
+    hidden_weight: float = 0.0
     batch_size: int = 32
     max_length: int | None = None
     patience: int = 2
@@ -223,7 +224,8 @@ def train_distilled_classifier(
     teacher = load_teacher(os.path.join(out_dir, TEACHER_FOLDER))
     transfer = augment_texts(train.texts, recipe.augment_copies, recipe.seed)
     transfer += list(unlabelled or [])
-    _, kept = prune_vocabulary(teacher.tokenizer, list(train.texts) + transfer)
+    vocabulary = prune_vocabulary(teacher.tokenizer, list(train.texts) + transfer)
+    kept = vocabulary[1]
     config = teacher.model.backbone.config
     budget = int(recipe.student_size * teacher.model.count_params())
     width, groups = student_shape(config, len(kept), budget, recipe.groups, len(labels))
@@ -250,6 +252,7 @@ def train_distilled_classifier(
         unlabelled=transfer,
         temperature=recipe.temperature,
         alpha=recipe.alpha,
+        hidden_weight=recipe.hidden_weight,
         epochs=recipe.epochs,
         batch_size=recipe.batch_size,
         learning_rate=recipe.learning_rate,
@@ -259,6 +262,7 @@ def train_distilled_classifier(
         student_layers=recipe.student_layers,
         teacher_layers=layers,
         prune_vocab=True,
+        vocabulary=vocabulary,
         patience=recipe.patience,
         info={
             **info,

@@ -139,10 +139,12 @@ def student_backbone(
     settings: DistillSettings,
     out_dir: str,
     init_backbone: Any = None,
+    vocabulary: tuple[Any, np.ndarray] | None = None,
 ) -> tuple[Any, Any, str]:
     """(backbone, tokenizer, preset name) of the student: the teacher's own
     layers (`student_from_teacher`, its vocabulary pruned to `texts` with
-    `prune_vocab`), or a fresh preset with a tokenizer trained on `train_texts`."""
+    `prune_vocab`, or `vocabulary` when the caller already pruned it), or a
+    fresh preset with a tokenizer trained on `train_texts`."""
     s = settings
     if not s.student_from_teacher:
         tokenizer = build_tokenizer(train_texts, out_dir, s.vocab_size, s.tokenizer_path)
@@ -150,7 +152,7 @@ def student_backbone(
     source = init_backbone if init_backbone is not None else teacher.model.backbone
     tokenizer, kept = teacher.tokenizer, None
     if s.prune_vocab:
-        tokenizer, kept = _pruned(teacher, texts)
+        tokenizer, kept = vocabulary or _pruned(teacher, texts)
     backbone = from_teacher(
         source, s.student_from_teacher, s.student_layers, s.teacher_layers, s.student_basis,
         token_ids=kept,
@@ -226,6 +228,7 @@ def distill_run(
     settings: DistillSettings | None = None,
     init_backbone: Any = None,
     info: dict[str, Any] | None = None,
+    vocabulary: tuple[Any, np.ndarray] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Distill `teacher` into a student and write its run folder; returns a summary.
@@ -241,7 +244,9 @@ def distill_run(
     rank-(E-1) factorized embedding and shared copies of teacher layers.
     `init_backbone` defaults to the teacher's own backbone. With `prune_vocab`
     the student keeps only the teacher's WordPiece tokens that the training and
-    unlabelled texts use (`albert_tf.distillation.prune_vocabulary`).
+    unlabelled texts use (`albert_tf.distillation.prune_vocabulary`); pass its
+    `(tokenizer, kept)` result as `vocabulary` when it is already computed for
+    those texts (the default recipe sizes the student with it).
     """
     start = time.time()
     s = dataclasses.replace(settings or DistillSettings(), **options)
@@ -254,7 +259,7 @@ def distill_run(
     texts = list(train.texts) + extra
     keras.utils.set_random_seed(s.seed)
     backbone, tokenizer, preset = student_backbone(
-        teacher, texts, train.texts, s, out_dir, init_backbone
+        teacher, texts, train.texts, s, out_dir, init_backbone, vocabulary
     )
     student = AlbertClassifier(backbone, num_labels=len(labels))
     y = np.concatenate([np.asarray(train.labels), np.full(len(extra), UNLABELLED)]).astype(np.int32)
