@@ -224,8 +224,7 @@ def train_distilled_classifier(
     teacher = load_teacher(os.path.join(out_dir, TEACHER_FOLDER))
     transfer = augment_texts(train.texts, recipe.augment_copies, recipe.seed)
     transfer += list(unlabelled or [])
-    vocabulary = prune_vocabulary(teacher.tokenizer, list(train.texts) + transfer)
-    kept = vocabulary[1]
+    pruned, kept = prune_vocabulary(teacher.tokenizer, list(train.texts) + transfer)
     config = teacher.model.backbone.config
     budget = int(recipe.student_size * teacher.model.count_params())
     width, groups = student_shape(config, len(kept), budget, recipe.groups, len(labels))
@@ -262,7 +261,7 @@ def train_distilled_classifier(
         student_layers=recipe.student_layers,
         teacher_layers=layers,
         prune_vocab=True,
-        vocabulary=vocabulary,
+        vocabulary=(pruned, kept),
         patience=recipe.patience,
         info={
             **info,
