@@ -81,7 +81,7 @@ PRECISION = {
     "float32": "float32",
     "float16": "float16 weights",
     "dynamic": "int8 dynamic-range",
-    "int8": "int8 full integer",
+    "int8": "int8 weights and activations (float attention, layer norms)",
     "int16x8": "int8 weights, int16 activations",
     "int4": "int4 weights, dynamic-range",
 }

@@ -354,7 +354,7 @@ PRECISIONS = (
     ("float32", "float32 (LiteRT)"),
     ("float16", "float16 weights (LiteRT)"),
     ("int4", "int4 weights (LiteRT)"),
-    ("int8", "int8, full integer (LiteRT)"),
+    ("int8", "int8 weights and activations, float attention and layer norms (LiteRT)"),
     ("dynamic", "int8 weights, float32 activations (LiteRT)"),
 )
 

@@ -4,8 +4,10 @@ Modes:
     float32   no quantization.
     float16   float16 weights (dequantized at load time; half the size).
     dynamic   int8 weights, float activations quantized on the fly (the default).
-    int8      full integer: int8 weights and activations, ranges calibrated on
-              representative texts (inputs stay int32 ids, output float).
+    int8      integer: int8 weights and activations, ranges calibrated on
+              representative texts (inputs stay int32 ids, output float); the
+              attention products, softmax and layer norms (`INT8_FLOAT_OPS`)
+              stay float, where XNNPACK has kernels for them.
     int16x8   int8 weights with int16 activations (more precise than int8,
               slower on most CPUs: XNNPACK has no kernels for it). TF 2.21's
               converter fails to calibrate the int32 id inputs in this mode, so
@@ -34,6 +36,15 @@ from export.serving import INPUT_NAMES, OUTPUT_NAME, serving_module
 
 MODES = ("float32", "float16", "dynamic", "int8", "int16x8", "int4")
 CALIBRATED_MODES = ("int8", "int16x8")
+# Ops int8 mode keeps in float. In int8 TFLite runs them with reference or
+# slow-broadcast kernels that XNNPACK does not replace: an int8 ALBERT-base
+# spent 3.5x the dynamic-range model's whole invoke in them (perf: int8
+# BATCH_MATMUL 22%, SQUARED_DIFFERENCE 9%). In float XNNPACK runs them, and the
+# layer norms keep float precision; every FULLY_CONNECTED stays int8. DIV is
+# the masked softmax's renormalization (`block_single`), 45% of the int8
+# invoke in TFLite's slow broadcast kernel; in int8 its divisor can also round
+# to the zero point, which that kernel refuses at run time.
+INT8_FLOAT_OPS = ("BATCH_MATMUL", "SOFTMAX", "MEAN", "SQUARED_DIFFERENCE", "RSQRT", "DIV")
 
 
 class FlexOpsError(ValueError):
@@ -181,7 +192,10 @@ def to_tflite(
                 tf.lite.OpsSet.TFLITE_BUILTINS,
             ]
         try:
-            tflite_bytes = converter.convert()
+            if mode == "int8":
+                tflite_bytes = _int8_with_float_ops(converter, gen)
+            else:
+                tflite_bytes = converter.convert()
         except Exception as e:
             ops = _flex_ops(str(e))
             if ops:
@@ -202,6 +216,26 @@ def to_tflite(
         tflite_bytes = quantize_int4(tflite_bytes)
     check_io_names(tflite_bytes)
     return tflite_bytes
+
+
+def _int8_with_float_ops(converter, dataset) -> bytes:
+    """Calibrate, then quantize everything but `INT8_FLOAT_OPS` (TensorFlow's
+    public selective-quantization route, `tf.lite.experimental.QuantizationDebugger`)."""
+    import warnings
+
+    import tensorflow as tf
+
+    from export.quiet_stderr import filtered_stderr
+
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(INT8_FLOAT_OPS))
+    # The debugger opens its calibrated model in the deprecated tf.lite.Interpreter;
+    # the quantizer prints its settings ("fully_quantize: 0, ...") from C++.
+    with warnings.catch_warnings(), filtered_stderr(("XNNPACK delegate", "fully_quantize:")):
+        warnings.simplefilter("ignore")
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=dataset, debug_options=options
+        )
+        return debugger.get_nondebug_quantized_model()
 
 
 def quantize_int4(float_tflite: bytes) -> bytes:

@@ -319,3 +319,28 @@ def test_bundle_is_readable_as_the_umask_allows(tmp_path_factory):
     assert stat.S_IMODE(os.stat(path).st_mode) == umask_mode(0o777)
     for name in os.listdir(path):
         assert stat.S_IMODE(os.stat(os.path.join(path, name)).st_mode) == umask_mode(0o666), name
+
+
+def test_int8_keeps_matrix_products_int8_and_attention_and_layer_norms_float(tmp_path_factory):
+    # Why these ops stay float: export.converter.INT8_FLOAT_OPS (TFLite's int8
+    # kernels for them are reference code that XNNPACK does not replace).
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from export.converter import INT8_FLOAT_OPS
+
+    model = os.path.join(bundle(tmp_path_factory, "int8"), "model.tflite")
+    interpreter = Interpreter(
+        model_path=model,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interpreter.allocate_tensors()
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    ops = interpreter._get_ops_details()
+    seen = {op["op_name"] for op in ops}
+    assert {"FULLY_CONNECTED", "BATCH_MATMUL", "SOFTMAX", "MEAN", "DIV"} <= seen
+    for op in ops:
+        first = tensors[op["inputs"][0]]
+        if op["op_name"] == "FULLY_CONNECTED":
+            assert first["dtype"] == np.int8 and tensors[op["inputs"][1]]["dtype"] == np.int8
+        if op["op_name"] in INT8_FLOAT_OPS:
+            assert first["dtype"] == np.float32, op["op_name"]
