@@ -125,6 +125,7 @@ def collect(folder: str) -> dict[str, Any]:
         "augment_copies": recipe.get("augment_copies"),
         "teacher_epochs": recipe.get("teacher_epochs"),
         "hidden_weight": recipe.get("hidden_weight", 0.0),
+        "student_layers": recipe.get("student_layers"),
         "teacher_labelled_texts": info.get("distillation", {}).get("unlabelled_texts"),
         "validation_accuracy_per_epoch": [round(v, 4) for v in history.get("val_accuracy", [])],
         "test_accuracy": info.get("metrics", {}).get("test", {}).get("accuracy"),

@@ -301,7 +301,7 @@ def defaults_lines(results_dir: str) -> list[str]:
     if not payload or not payload.get("rows"):
         return []
     keys = ("learning_rate", "epochs", "augment_copies", "teacher_labelled_texts")
-    keys += ("hidden_weight", "teacher_epochs")
+    keys += ("hidden_weight", "student_layers", "teacher_epochs")
     body = [
         [r.get("dataset"), *(r.get(k) for k in keys)]
         + [" / ".join(fmt(v) for v in r.get("validation_accuracy_per_epoch") or [])]
@@ -309,7 +309,7 @@ def defaults_lines(results_dir: str) -> list[str]:
         for r in payload["rows"]
     ]
     columns = ["data set", "lr", "epochs", "augment copies", "teacher-labelled texts"]
-    columns += ["hidden-state weight", "teacher epochs"]
+    columns += ["hidden-state weight", "student layers", "teacher epochs"]
     columns += ["validation accuracy per epoch (chooses)", "test accuracy (reported only)"]
     lines = ["", "### How the default recipe's settings were chosen", ""]
     commands = [*(payload.get("earlier_commands") or []), payload.get("command")]
