@@ -38,12 +38,11 @@ MODES = ("float32", "float16", "dynamic", "int8", "int16x8", "int4")
 CALIBRATED_MODES = ("int8", "int16x8")
 # Ops int8 mode keeps in float. In int8 TFLite runs them with reference or
 # slow-broadcast kernels that XNNPACK does not replace: an int8 ALBERT-base
-# spent 3.5x the dynamic-range model's whole invoke in them (perf: int8
-# BATCH_MATMUL 22%, SQUARED_DIFFERENCE 9%). In float XNNPACK runs them, and the
-# layer norms keep float precision; every FULLY_CONNECTED stays int8. DIV is
-# the masked softmax's renormalization (`block_single`), 45% of the int8
-# invoke in TFLite's slow broadcast kernel; in int8 its divisor can also round
-# to the zero point, which that kernel refuses at run time.
+# invoke took 3.5x the dynamic-range one, and perf put 45% of it in int8 DIV
+# (the masked softmax's renormalization, `block_single`), 22% in BATCH_MATMUL
+# and 9% in SQUARED_DIFFERENCE. In float XNNPACK runs them and the layer norms
+# keep float precision; every FULLY_CONNECTED stays int8. An int8 divisor can
+# also round to its zero point, which the int8 DIV refuses at run time.
 INT8_FLOAT_OPS = ("BATCH_MATMUL", "SOFTMAX", "MEAN", "SQUARED_DIFFERENCE", "RSQRT", "DIV")
 
 
