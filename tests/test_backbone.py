@@ -69,6 +69,24 @@ def test_blocks_are_reused_not_copied():
     }
 
 
+def test_weights_of_the_same_shape_start_different():
+    # A Keras initializer instance reused for several weights draws the same values
+    # each time: query, key, value and attention output would start identical
+    # (and the converter then merges their matrix products into one).
+    keras.utils.set_random_seed(0)
+    backbone = AlbertBackbone(tiny(hidden_size=16, intermediate_size=16, embedding_size=16))
+    block = backbone.encoder.block(0, 0)
+    dense = (block.query, block.key, block.value, block.attention_output, block.intermediate)
+    kernels = [np.asarray(layer.kernel) for layer in dense]
+    for i in range(len(kernels)):
+        for j in range(i):
+            assert not np.allclose(kernels[i], kernels[j]), (dense[i].name, dense[j].name)
+    tables = backbone.embeddings
+    rows = [np.asarray(t.embeddings)[:2] for t in (
+        tables.token_embedding, tables.position_embedding, tables.segment_embedding)]  # fmt: skip
+    assert not np.allclose(rows[0], rows[1]) and not np.allclose(rows[1], rows[2])
+
+
 @pytest.mark.parametrize(
     "groups, inner, layers, projection",
     [(1, 1, 3, True), (2, 1, 4, True), (1, 2, 2, True), (2, 2, 4, True), (3, 1, 3, False)],

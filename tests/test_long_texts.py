@@ -194,6 +194,9 @@ def test_dynamic_length_clip_equals_the_runtime_packing():
     from export.packing import keep_pieces
     from export.serving import serving_module
 
+    import keras
+
+    keras.utils.set_random_seed(0)
     model = _tiny_classifier(50, initializer_range=0.5)  # an output that moves with every token
     module = serving_module(model, max_length=MAX_LENGTH, dynamic_length=True, head_pieces=HEAD)
     rng = np.random.default_rng(0)

@@ -55,25 +55,29 @@ class FactorizedEmbedding(keras.layers.Layer):
         self.dropout = dropout
         self.initializer_range = initializer_range
 
-        init = keras.initializers.TruncatedNormal(stddev=initializer_range)
+        def init():
+            # A new initializer per table: one unseeded Keras initializer draws
+            # the same values on every call of the same shape.
+            return keras.initializers.TruncatedNormal(stddev=initializer_range)
+
         self.token_embedding = keras.layers.Embedding(
             vocab_size,
             embedding_size,
-            embeddings_initializer=init,
+            embeddings_initializer=init(),
             dtype=self.dtype_policy,
             name="token_embedding",
         )
         self.position_embedding = keras.layers.Embedding(
             max_position_embeddings,
             embedding_size,
-            embeddings_initializer=init,
+            embeddings_initializer=init(),
             dtype=self.dtype_policy,
             name="position_embedding",
         )
         self.segment_embedding = keras.layers.Embedding(
             type_vocab_size,
             embedding_size,
-            embeddings_initializer=init,
+            embeddings_initializer=init(),
             dtype=self.dtype_policy,
             name="segment_embedding",
         )
@@ -85,7 +89,7 @@ class FactorizedEmbedding(keras.layers.Layer):
         if self.projection:
             self.projection_layer = keras.layers.Dense(
                 hidden_size,
-                kernel_initializer=init,
+                kernel_initializer=init(),
                 dtype=self.dtype_policy,
                 name="embedding_projection",
             )

@@ -66,9 +66,11 @@ class TransformerBlock(keras.layers.Layer):
         # Public: the export graph (export/single_text_graph.py) applies it too.
         self.activation = get_activation(hidden_act)
 
-        init = keras.initializers.TruncatedNormal(stddev=initializer_range)
-
         def dense(units, name):
+            # A new initializer per layer: one unseeded Keras initializer draws the
+            # same values on every call, so query, key, value and attention output
+            # would start identical.
+            init = keras.initializers.TruncatedNormal(stddev=initializer_range)
             return keras.layers.Dense(
                 units, kernel_initializer=init, dtype=self.dtype_policy, name=name
             )
