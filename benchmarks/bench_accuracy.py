@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import os
 from typing import Any
@@ -154,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     # A killed benchmark, run again with --reuse, keeps what finished.
     p.add_argument("--skip-scratch", action="store_true", help="default recipe only")
     p.add_argument("--threads", type=int, default=2, help="(the CLI uses all cores)")
+    p.add_argument(
+        "--append", action="store_true",
+        help="keep the other data sets' rows already in accuracy.json (each row says when it ran)",
+    )  # fmt: skip
     args = p.parse_args(argv)
     os.makedirs(args.runs, exist_ok=True)
     rows: list[dict] = []
@@ -174,8 +179,24 @@ def main(argv: list[str] | None = None) -> int:
     checks = targets(rows)
     print(json.dumps(checks, indent=1))
     settings = {"datasets": args.datasets, "recipe": "albert-tf demo defaults; scratch defaults"}
-    write_results("accuracy", {"settings": settings, "rows": rows, "targets": checks})
+    payload = {"settings": settings, "rows": rows, "targets": checks}
+    write_results("accuracy", _appended(payload, args.datasets) if args.append else payload)
     return 0
+
+
+def _appended(payload: dict[str, Any], datasets: list[str]) -> dict[str, Any]:
+    """The earlier rows of the data sets not run now, first, then the new ones;
+    every row records the command and time of the run that made it."""
+    from benchmarks.common import RESULTS_DIR, command_line
+
+    old = read_json(os.path.join(RESULTS_DIR, "accuracy.json")) or {}
+    stamp = {"command": old.get("command"), "finished": old.get("finished")}
+    kept = [{**stamp, **r} for r in old.get("rows", []) if r.get("dataset") not in datasets]
+    finished = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    now = {"command": command_line(), "finished": finished}
+    rows = kept + [{**now, **r} for r in payload["rows"]]
+    settings = {**payload["settings"], "datasets": sorted({r["dataset"] for r in rows})}
+    return {"settings": settings, "rows": rows, "targets": targets(rows)}
 
 
 if __name__ == "__main__":

@@ -110,6 +110,11 @@ def train_variant(
     )
 
 
+def _teacher_validation_loss(info: dict[str, Any]) -> float | None:
+    loss = info.get("teacher", {}).get("metrics", {}).get("validation", {}).get("val_loss")
+    return round(float(loss), 4) if loss is not None else None
+
+
 def collect(folder: str) -> dict[str, Any]:
     """One variant's row from its run.json and history.json."""
     with open(os.path.join(folder, "run.json"), encoding="utf-8") as f:
@@ -126,6 +131,10 @@ def collect(folder: str) -> dict[str, Any]:
         "teacher_epochs": recipe.get("teacher_epochs"),
         "hidden_weight": recipe.get("hidden_weight", 0.0),
         "student_layers": recipe.get("student_layers"),
+        # Both settings are False in runs made before they existed.
+        "long_text_windows": bool(recipe.get("long_text_windows", False)),
+        "teacher_by_loss": bool(recipe.get("teacher_by_loss", False)),
+        "teacher_validation_loss": _teacher_validation_loss(info),
         "teacher_labelled_texts": info.get("distillation", {}).get("unlabelled_texts"),
         "validation_accuracy_per_epoch": [round(v, 4) for v in history.get("val_accuracy", [])],
         "test_accuracy": info.get("metrics", {}).get("test", {}).get("accuracy"),

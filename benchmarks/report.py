@@ -276,6 +276,15 @@ def ship_table(rows: Rows) -> list[str]:
     return md_table(columns, body)
 
 
+def runs_per_dataset(rows: Rows) -> list[str]:
+    """When each data set's rows ran, for results merged from several runs (`--append`)."""
+    runs = {r["dataset"]: (r["finished"], r.get("command")) for r in rows if r.get("finished")}
+    if not runs:
+        return []
+    return ["", "Rows per data set: " + "; ".join(
+        f"{d} {when} (`{cmd}`)" for d, (when, cmd) in runs.items())]  # fmt: skip
+
+
 def ship_section(results_dir: str, out: Out) -> Section:
     lines = [f"## {SHIP}", ""]
     payload = load(results_dir, "accuracy")
@@ -288,7 +297,7 @@ def ship_section(results_dir: str, out: Out) -> Section:
         " p50: the bundle in the edge runtime (LiteRT), batch 1, real test texts. A column per"
         " data set gives test accuracy; / separates values that differ between data sets."
     )
-    lines += header("accuracy", payload, how) + ship_table(rows)
+    lines += header("accuracy", payload, how) + ship_table(rows) + runs_per_dataset(rows)
     lines += scatter_plot(rows, out) + defaults_lines(results_dir) + unseen_lines(results_dir)
     pair = [r for r in rows if r["system"] in (TEACHER, STUDENT)]
     pair = [{**r, "group": r["dataset"], "ours": r["system"] == STUDENT} for r in pair]
@@ -301,7 +310,8 @@ def defaults_lines(results_dir: str) -> list[str]:
     if not payload or not payload.get("rows"):
         return []
     keys = ("learning_rate", "epochs", "augment_copies", "teacher_labelled_texts")
-    keys += ("hidden_weight", "student_layers", "teacher_epochs")
+    keys += ("hidden_weight", "student_layers", "teacher_epochs", "long_text_windows")
+    keys += ("teacher_by_loss", "teacher_validation_loss")
     body = [
         [r.get("dataset"), *(r.get(k) for k in keys)]
         + [" / ".join(fmt(v) for v in r.get("validation_accuracy_per_epoch") or [])]
@@ -309,7 +319,8 @@ def defaults_lines(results_dir: str) -> list[str]:
         for r in payload["rows"]
     ]
     columns = ["data set", "lr", "epochs", "augment copies", "teacher-labelled texts"]
-    columns += ["hidden-state weight", "student layers", "teacher epochs"]
+    columns += ["hidden-state weight", "student layers", "teacher epochs", "long-text windows"]
+    columns += ["teacher kept by loss", "teacher validation loss"]
     columns += ["validation accuracy per epoch (chooses)", "test accuracy (reported only)"]
     lines = ["", "### How the default recipe's settings were chosen", ""]
     commands = [*(payload.get("earlier_commands") or []), payload.get("command")]

@@ -60,6 +60,8 @@ def test_student_is_distilled_from_the_fine_tuned_teacher_within_budget(student)
     assert info["teacher"]["parameters"] == teacher["parameters"]
     assert info["teacher"]["metrics"]["test"]["accuracy"] == teacher["metrics"]["test"]["accuracy"]
     assert info["parameters"] <= 0.6 * teacher["parameters"]
+    # The teacher keeps its epoch of least validation loss (its probabilities are taught).
+    assert teacher["settings"]["monitor"] == ["val_loss", "min"]
     assert "accuracy" in info["metrics"]["test"]
     assert (student / "vocab.txt").is_file() and not (student / "spiece.model").exists()
 
@@ -175,3 +177,30 @@ def test_teacher_epochs_give_at_least_the_minimum_batches_unless_set():
     assert teacher_epochs(recipe, 3608) == 3  # sms_spam: 113
     assert teacher_epochs(recipe, 10) == 5  # capped: a few rows get no 250 epochs
     assert teacher_epochs(StudentRecipe(teacher_epochs=2), 10) == 2
+
+
+def test_copies_of_long_texts_are_windows_of_the_text_and_short_ones_perturbed():
+    from albert_tf.distillation.augment import augment_texts
+
+    article = " ".join(f"w{i}" for i in range(50))
+    short = "a warm and funny film"
+    copies = augment_texts([article, short], copies=20, seed=3, window_words=8)
+    windows, perturbed = copies[0::2], copies[1::2]
+    assert all(w in article and len(w.split()) == 8 for w in windows)
+    # Random starts: the windows cover more of the article than its head and tail.
+    assert len({w.split()[0] for w in windows}) > 5
+    assert all(set(p.split()) <= set(short.split()) for p in perturbed)
+    assert any(p != short for p in perturbed)
+    # Without a window, the long text is perturbed as a whole.
+    assert all(len(c.split()) != 8 for c in augment_texts([article], copies=5, seed=3))
+
+
+def test_window_is_one_max_length_of_pieces_in_words():
+    from albert_tf.convert import load_tokenizer
+    from albert_tf.distillation.default_recipe import window_words
+
+    tokenizer = load_tokenizer(TEACHER)
+    texts = ["the film " * 60] * 10
+    words = window_words(tokenizer, texts, max_length=34)
+    pieces = len(tokenizer.encode(" ".join(texts[0].split()[:words])))
+    assert 30 <= pieces <= 32  # max_length less [CLS] and [SEP]

@@ -191,10 +191,10 @@ def _keras_probs(model, ids: list[int]) -> np.ndarray:
 
 
 def test_dynamic_length_clip_equals_the_runtime_packing():
+    import keras
+
     from export.packing import keep_pieces
     from export.serving import serving_module
-
-    import keras
 
     keras.utils.set_random_seed(0)
     model = _tiny_classifier(50, initializer_range=0.5)  # an output that moves with every token

@@ -92,7 +92,10 @@ def register(subparsers) -> None:
     )
     p.add_argument("--student-layers", type=int, help="distill: student depth (default 4)")
     p.add_argument(
-        "--augment-copies", type=int, help="distill: teacher-labelled perturbed copies (default 2)"
+        "--augment-copies",
+        type=int,
+        help="distill: teacher-labelled copies of each text, perturbed or (texts over the max "
+        "length) random windows (default 2)",
     )
     p.add_argument(
         "--unlabelled", help="distill: more texts for the teacher to label (.txt, one per line)"

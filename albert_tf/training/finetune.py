@@ -35,8 +35,12 @@ def finetune(
     info: dict[str, Any] | None = None,
     verbose: int | str = "auto",
     seed: int = 0,
+    monitor: tuple[str, str] | None = None,
 ) -> FitResult:
     """Train `model` (an AlbertClassifier) and, with `out_dir`, write a run folder.
+
+    `monitor` (metric, "min"/"max") picks the epoch kept; None: `monitor_for`'s
+    (validation accuracy for classifiers).
 
     A killed run started again with the same `out_dir` resumes from the last
     finished epoch (keras BackupAndRestore), so nothing but the current epoch
@@ -57,8 +61,8 @@ def finetune(
     compile_for_training(model, steps, learning_rate, warmup_fraction=warmup_fraction,
                          weight_decay=weight_decay)  # fmt: skip
     result = fit_and_save(
-        model, train_ds, val_ds, epochs=epochs, out_dir=out_dir, patience=patience,
-        verbose=verbose,
+        model, train_ds, val_ds, epochs=epochs, out_dir=out_dir, monitor=monitor,
+        patience=patience, verbose=verbose,
     )  # fmt: skip
     result.run_dir = None
     result.seconds = time.time() - start
@@ -81,6 +85,7 @@ def finetune(
                 "warmup_fraction": warmup_fraction,
                 "weight_decay": weight_decay,
                 "seed": seed,
+                "monitor": list(monitor) if monitor else None,
             },
             "metrics": {"validation": best},
             **(info or {}),

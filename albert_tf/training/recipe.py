@@ -97,8 +97,10 @@ def train_text_classifier(
     pretrain_epochs: int = 1,
     info: dict[str, Any] | None = None,
     verbose: int | str = "auto",
+    monitor: tuple[str, str] | None = None,
 ) -> RecipeResult:
-    """Train and evaluate an AlbertClassifier; everything lands in `out_dir`."""
+    """Train and evaluate an AlbertClassifier; everything lands in `out_dir`.
+    `monitor`: the epoch kept (`finetune`)."""
 
     start = time.time()
     os.makedirs(out_dir, exist_ok=True)
@@ -131,6 +133,7 @@ def train_text_classifier(
         learning_rate=learning_rate,
         max_length=max_length,
         patience=patience,
+        monitor=monitor,
         info={
             "preset": preset,
             "pretrained": pretrained,
