@@ -282,7 +282,7 @@ def runs_per_dataset(rows: Rows) -> list[str]:
     if not runs:
         return []
     return ["", "Rows per data set: " + "; ".join(
-        f"{d} {when} (`{cmd}`)" for d, (when, cmd) in runs.items())]  # fmt: skip
+        f"{d} {when} (`{cmd}`)" for d, (when, cmd) in runs.items()), ""]  # fmt: skip
 
 
 def ship_section(results_dir: str, out: Out) -> Section:
