@@ -200,7 +200,8 @@ def test_window_is_one_max_length_of_pieces_in_words():
     from albert_tf.distillation.default_recipe import window_words
 
     tokenizer = load_tokenizer(TEACHER)
-    texts = ["the film " * 60] * 10
+    texts = ["the film, " * 60] * 10  # 3 pieces per 2 words: "the", "film", ","
     words = window_words(tokenizer, texts, max_length=34)
     pieces = len(tokenizer.encode(" ".join(texts[0].split()[:words])))
     assert 30 <= pieces <= 32  # max_length less [CLS] and [SEP]
+    assert words < 30  # a window counts pieces, not words

@@ -152,9 +152,13 @@ def student_shape(
     )
 
 
-def _packed_lengths(tokenizer: Any, texts: list[str], sample: int = 2000) -> np.ndarray:
-    step = max(1, len(texts) // sample)
-    return np.array([len(tokenizer.encode(t)) + 2 for t in texts[::step]] or [0])
+def _sample(texts: list[str], size: int = 2000) -> list[str]:
+    """About `size` of `texts`, evenly spaced: enough to measure their lengths."""
+    return texts[:: max(1, len(texts) // size)]
+
+
+def _packed_lengths(tokenizer: Any, texts: list[str]) -> np.ndarray:
+    return np.array([len(tokenizer.encode(t)) + 2 for t in _sample(texts)] or [0])
 
 
 def choose_max_length(tokenizer: Any, texts: list[str]) -> int:
@@ -180,8 +184,7 @@ def _with_max_length(recipe: StudentRecipe, texts: list[str]) -> StudentRecipe:
 def window_words(tokenizer: Any, texts: list[str], max_length: int) -> int:
     """Words in a window of `max_length` pieces ([CLS] and [SEP] left out), at the
     texts' own words per piece."""
-    step = max(1, len(texts) // 2000)
-    sample = texts[::step]
+    sample = _sample(texts)
     words = sum(len(t.split()) for t in sample)
     pieces = sum(len(tokenizer.encode(t)) for t in sample)
     return max(1, int((max_length - 2) * words / max(1, pieces)))
