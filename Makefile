@@ -46,7 +46,7 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-bench: setup
+bench: setup data bench-venv
 	$(PY) -m benchmarks.run_all
 
 # Peers for the benchmarks (PyTorch, transformers, ONNX Runtime) live in their own venv,

@@ -176,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         "--append", action="store_true", help="keep the rows already in recipe_defaults.json"
     )
     args = p.parse_args(argv)
+    if not (args.set or args.collect):
+        # Without either there are no rows, and writing would erase the table.
+        p.error("nothing to measure: give --set NAME=VALUE (train a variant) or --collect FOLDERS")
     folders = list(args.collect)
     for assignment in args.set:
         settings = _parse(assignment)

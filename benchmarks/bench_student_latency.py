@@ -1,6 +1,7 @@
 """How fast is the deployed student? Its bundle against other runtimes, same weights.
 
-One run folder (default: the default recipe's `runs/demo/run`) is timed on real
+One run folder (default: the default recipe's movie_reviews student that
+`bench_accuracy` trains first in `make bench`, else `make demo`'s) is timed on real
 movie_reviews test sentences, batch 1, the tokenizer inside every timed call:
 - ours: the bundle `export_run` writes (dynamic-range int8), at exact length
   (`dynamic_length=True`) and at fixed length, through `export.runtime.Classifier`;
@@ -53,7 +54,13 @@ from benchmarks.common import (  # noqa: E402
     write_results,
 )
 
-DEFAULT_RUN = os.path.join(ROOT, "runs", "demo", "run")
+# `make bench` trains the default recipe's movie_reviews student in its accuracy
+# step; `make demo` trains the same recipe into runs/demo.
+RUNS_MADE_BY = {
+    os.path.join(ROOT, "runs", "accuracy", "movie_reviews", "run"): "bench_accuracy",
+    os.path.join(ROOT, "runs", "demo", "run"): "make demo",
+}
+DEFAULT_RUN = next((r for r in RUNS_MADE_BY if os.path.isdir(r)), next(iter(RUNS_MADE_BY)))
 WORK_ROOT = os.path.join(ROOT, "runs", "student_latency")
 BUNDLE_CACHE = os.path.join(ROOT, "runs", "student_bundle")  # bench_student_bundle's
 SERVER = os.path.join(PEERS_DIR, "student_server.py")
@@ -545,7 +552,10 @@ def time_round_robin(servers: dict[str, Server], n_texts: int, repeats: int, gap
 # -------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--run", default=DEFAULT_RUN, help="student run folder")
+    p.add_argument(
+        "--run", default=DEFAULT_RUN,
+        help="student run folder (default: bench_accuracy's movie_reviews run, else make demo's)",
+    )  # fmt: skip
     p.add_argument("--texts", type=int, default=200, help="movie_reviews test texts to time")
     p.add_argument("--repeats", type=int, default=5, help="timed passes over the texts")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -570,6 +580,10 @@ def main(argv: list[str] | None = None) -> int:
     from export.verify import keras_probabilities
 
     run_dir = os.path.abspath(args.run)
+    if not os.path.isdir(run_dir):
+        makers = " or ".join(f"{m} ({os.path.relpath(r, ROOT)})" for r, m in RUNS_MADE_BY.items())
+        print(f"bench_student_latency: no run folder {run_dir}; {makers} makes one", flush=True)
+        return 2
     run = load_run(run_dir)
     max_length = int(run.max_length)
     data = load("movie_reviews").test
