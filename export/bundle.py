@@ -212,6 +212,76 @@ def _check_label_count(run, run_dir: str) -> None:
         )
 
 
+def _converted(
+    run: Any,
+    asset: Any,
+    head_pieces: int | None,
+    mode: str,
+    max_length: int,
+    dynamic_length: bool,
+    calibration_texts: list[str],
+    num_calibration: int,
+) -> bytes:
+    """The run's model as TFLite in `mode`, with the tokenizer and labels as metadata."""
+    representative = None
+    if mode in ("int8", "int16x8"):  # calibrated on inputs packed as the runtime packs them
+        encoder = asset.encoder()
+        encoder.head_pieces = head_pieces
+        representative = representative_inputs(
+            calibration_texts, encoder, max_length, num_calibration
+        )
+    tflite = to_tflite(
+        run.model,
+        mode,
+        max_length,
+        dynamic_length,
+        representative,
+        run.problem_type,
+        head_pieces=head_pieces,
+    )
+    return add_classifier_metadata(tflite, asset.data, run.labels, tokenizer_kind=asset.kind)
+
+
+def _stage_files(
+    staging: str,
+    tflite: bytes,
+    asset: Any,
+    run: Any,
+    run_dir: str,
+    mode: str,
+    max_length: int,
+    dynamic_length: bool,
+    cut_entries: dict[str, Any],
+) -> dict[str, Any]:
+    """Write the model, tokenizer, labels and manifest (before verification) into
+    `staging`; the manifest."""
+    _write_bytes(os.path.join(staging, MODEL_FILE), tflite)
+    _write_bytes(os.path.join(staging, asset.file), asset.data)
+    labels = "".join(f"{label}\n" for label in run.labels)
+    _write_bytes(os.path.join(staging, LABELS_FILE), labels.encode("utf-8"))
+    config = getattr(getattr(run.model, "backbone", None), "config", None)
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "task": run.problem_type,
+        "labels": list(run.labels),
+        "max_length": max_length,
+        "dynamic_length": bool(dynamic_length),
+        "quantization": mode,
+        "tokenizer": asset.entry(),
+        "tensors": {
+            "inputs": {name: name for name in INPUT_NAMES},
+            "output": OUTPUT_NAME,
+            "dtype": "int32 inputs [1, seq], float32 output [1, num_labels]",
+        },
+        **cut_entries,
+        "config": config.to_dict() if config is not None else None,
+        "run": _run_summary(run, run_dir),
+        "files": _file_entries(staging, asset.file),
+    }
+    _write_manifest(staging, manifest)
+    return manifest
+
+
 def export_run(
     run_dir: str,
     out_dir: str,
@@ -278,63 +348,32 @@ def export_run(
         log(cut.warning)
     texts = load_texts(run, texts_file, label_index, text_column, label_column)
     log(f"[export] held-out texts: {texts.source}")
-    calib_texts, verify_texts, verify_gold = texts.calibration, texts.held_out, texts.gold
-    verify_texts, verify_gold = (
-        verify_texts[:num_verify],
-        (verify_gold[:num_verify] if verify_gold is not None else None),
-    )
+    verify_texts = texts.held_out[:num_verify]
+    verify_gold = texts.gold[:num_verify] if texts.gold is not None else None
 
     log(
         f"[export] converting {run_dir} to TFLite ({mode}, max_length={max_length}, "
         f"{asset.kind} tokenizer{', dynamic length' if dynamic_length else ''})"
     )
-    representative = None
-    if mode in ("int8", "int16x8"):
-        encoder = asset.encoder()
-        encoder.head_pieces = cut.head_pieces
-        representative = representative_inputs(calib_texts, encoder, max_length, num_calibration)
-    tflite = to_tflite(
-        run.model,
+    tflite = _converted(
+        run,
+        asset,
+        cut.head_pieces,
         mode,
         max_length,
         dynamic_length,
-        representative,
-        task,
-        head_pieces=cut.head_pieces,
+        texts.calibration,
+        num_calibration,
     )
-    tflite = add_classifier_metadata(tflite, asset.data, run.labels, tokenizer_kind=asset.kind)
 
     out_dir = os.path.abspath(out_dir)
     parent = os.path.dirname(out_dir)
     os.makedirs(parent, exist_ok=True)
     staging = make_staging_dir(parent, ".tmp-bundle-")
     try:
-        _write_bytes(os.path.join(staging, MODEL_FILE), tflite)
-        _write_bytes(os.path.join(staging, asset.file), asset.data)
-        _write_bytes(
-            os.path.join(staging, LABELS_FILE),
-            "".join(f"{label}\n" for label in run.labels).encode("utf-8"),
+        manifest = _stage_files(
+            staging, tflite, asset, run, run_dir, mode, max_length, dynamic_length, cut.entries
         )
-        config = getattr(getattr(run.model, "backbone", None), "config", None)
-        manifest = {
-            "format": BUNDLE_FORMAT,
-            "task": task,
-            "labels": list(run.labels),
-            "max_length": max_length,
-            "dynamic_length": bool(dynamic_length),
-            "quantization": mode,
-            "tokenizer": asset.entry(),
-            "tensors": {
-                "inputs": {name: name for name in INPUT_NAMES},
-                "output": OUTPUT_NAME,
-                "dtype": "int32 inputs [1, seq], float32 output [1, num_labels]",
-            },
-            **cut.entries,
-            "config": config.to_dict() if config is not None else None,
-            "run": _run_summary(run, run_dir),
-            "files": _file_entries(staging, asset.file),
-        }
-        _write_manifest(staging, manifest)
         log(
             f"[export] verifying on {len(verify_texts)} held-out texts (Keras, LiteRT"
             f"{', MediaPipe' if use_mediapipe else ''})"
@@ -365,14 +404,11 @@ def export_run(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    mediapipe = report.get("mediapipe")
     log(
         f"[export] wrote {out_dir} ({len(tflite) / 1e6:.2f} MB model); "
         f"runtime agreement {report['runtime']['agreement']:.3f}"
-        + (
-            f", MediaPipe agreement {report['mediapipe']['agreement']:.3f}"
-            if "mediapipe" in report
-            else ""
-        )
+        + (f", MediaPipe agreement {mediapipe['agreement']:.3f}" if mediapipe else "")
     )
     if make_zip:
         log(f"[export] wrote {zip_bundle(out_dir)}")

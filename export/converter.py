@@ -171,50 +171,60 @@ def to_tflite(
         # Keras 3's resource variables as READ_VARIABLE ops with no initializer).
         loaded = tf.saved_model.load(saved)
         concrete = loaded.signatures["serving_default"]
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], loaded)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if mode not in ("float32", "int4"):
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if mode == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        if mode in CALIBRATED_MODES:
-            data = list(representative_data)
-
-            def gen():
-                for sample in data:
-                    yield {name: np.asarray(sample[name], np.int32) for name in INPUT_NAMES}
-
-            converter.representative_dataset = gen
-        if mode == "int16x8":
-            converter.target_spec.supported_ops = [
-                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
-                tf.lite.OpsSet.TFLITE_BUILTINS,
-            ]
-        try:
-            if mode == "int8":
-                tflite_bytes = _int8_with_float_ops(converter, gen)
-            else:
-                tflite_bytes = converter.convert()
-        except Exception as e:
-            ops = _flex_ops(str(e))
-            if ops:
-                raise FlexOpsError(
-                    f"The model needs TensorFlow ops that builtin-only TFLite cannot run: "
-                    f"{', '.join(ops)}. Rewrite them with builtin-friendly ops; Flex "
-                    f"(SELECT_TF_OPS) is not allowed because MediaPipe cannot run it."
-                ) from e
-            if mode == "int16x8":
-                raise ValueError(
-                    "Mode 'int16x8' is not supported for this model by the installed TFLite "
-                    f"converter: {str(e).strip().splitlines()[-1]} (its 16x8 calibration "
-                    "cannot handle the int32 token-id inputs); use 'int8' or 'dynamic'."
-                ) from e
-            raise
+        converter = _configured_converter(tf, concrete, loaded, mode, representative_data)
+        tflite_bytes = _converted(converter, mode)
     tflite_bytes = _rename_io_tensors(tflite_bytes)
     if mode == "int4":
         tflite_bytes = quantize_int4(tflite_bytes)
     check_io_names(tflite_bytes)
     return tflite_bytes
+
+
+def _configured_converter(tf, concrete, loaded, mode: str, representative_data):
+    """A builtin-ops-only TFLiteConverter set up for `mode`."""
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], loaded)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if mode not in ("float32", "int4"):  # int4 is quantized afterwards, by quantize_int4
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode in CALIBRATED_MODES:
+        data = list(representative_data)
+
+        def gen():
+            for sample in data:
+                yield {name: np.asarray(sample[name], np.int32) for name in INPUT_NAMES}
+
+        converter.representative_dataset = gen
+    if mode == "int16x8":
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+        ]
+    return converter
+
+
+def _converted(converter, mode: str) -> bytes:
+    """`converter.convert()`, with the failures a user can act on named."""
+    try:
+        if mode == "int8":
+            return _int8_with_float_ops(converter, converter.representative_dataset)
+        return converter.convert()
+    except Exception as e:
+        ops = _flex_ops(str(e))
+        if ops:
+            raise FlexOpsError(
+                f"The model needs TensorFlow ops that builtin-only TFLite cannot run: "
+                f"{', '.join(ops)}. Rewrite them with builtin-friendly ops; Flex "
+                f"(SELECT_TF_OPS) is not allowed because MediaPipe cannot run it."
+            ) from e
+        if mode == "int16x8":
+            raise ValueError(
+                "Mode 'int16x8' is not supported for this model by the installed TFLite "
+                f"converter: {str(e).strip().splitlines()[-1]} (its 16x8 calibration "
+                "cannot handle the int32 token-id inputs); use 'int8' or 'dynamic'."
+            ) from e
+        raise
 
 
 def _int8_with_float_ops(converter, dataset) -> bytes:

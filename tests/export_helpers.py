@@ -12,6 +12,16 @@ import pytest
 
 MAX_LENGTH = 32
 LABELS = ["negative", "positive"]
+# This toy model (held-out accuracy about 0.7) scores a few of the 40 verification
+# texts within 0.05 of the decision boundary, so int8/int4 noise well inside each
+# mode's probability tolerance can flip one label: at the product's default
+# (agreement 0.99, accuracy drop 0.01) one flip in 40 fails, and which seed avoids
+# it changed with the converter's version. The bundles are verified here at one
+# flip in 40; tests check that every flip is on a text Keras itself scores within
+# the mode's tolerance of the boundary. Real students meet the defaults over 200
+# texts (benchmarks/bench_accuracy.py, bench_export_latency.py).
+TOY_MIN_AGREEMENT = 0.975
+TOY_MAX_ACCURACY_DROP = 0.025
 
 
 def movie_reviews(n_train: int = 2000, n_test: int = 60):
@@ -60,8 +70,6 @@ def train_run(run_dir: str) -> dict:
     )
     batch = tokenizer(train_texts, max_length=MAX_LENGTH, padding="max_length")
     y = np.array([LABELS.index(label) for label in train_labels])
-    # Chosen (of 5 tries) so that this toy model (held-out accuracy 0.67) passes every
-    # mode's default verification: at 40 texts one flipped label fails it.
     model.fit(dict(batch), y, epochs=10, batch_size=32, verbose=0)
     save_run(run_dir, model, tokenizer, LABELS, {"task": "single_label", "max_length": MAX_LENGTH})
     texts_file = os.path.join(os.path.dirname(run_dir), "heldout.tsv")
@@ -126,6 +134,8 @@ def bundle(tmp_path_factory, mode: str = "dynamic", dynamic_length: bool = False
             dynamic_length=dynamic_length,
             texts_file=trained["texts_file"],
             num_verify=40,
+            min_agreement=TOY_MIN_AGREEMENT,
+            max_accuracy_drop=TOY_MAX_ACCURACY_DROP,
             log=lambda message: None,
         )
     return _CACHE[key]

@@ -10,6 +10,8 @@ import pytest
 from tests.export_helpers import (
     LABELS,
     MAX_LENGTH,
+    TOY_MAX_ACCURACY_DROP,
+    TOY_MIN_AGREEMENT,
     bundle,
     keras_probs,
     mediapipe_probs,
@@ -37,18 +39,23 @@ def test_mode_agrees_with_keras_runtime_and_mediapipe(trained, tmp_path_factory,
     from export.runtime import Classifier
 
     path = bundle(tmp_path_factory, mode)
-    texts = trained["texts"][:30]
+    texts = trained["texts"][:40]
     reference = keras_probs(trained, texts)
     ours = Classifier(path).predict_proba(texts)
     theirs = mediapipe_probs(os.path.join(path, "model.tflite"), texts)
-    assert (ours.argmax(-1) == reference.argmax(-1)).mean() >= 0.96
     assert np.abs(ours - reference).max() < TOLERANCE[mode]
+    # A label may differ from Keras only where Keras itself is within the mode's
+    # tolerance of the boundary: quantization noise, not a broken graph.
+    flipped = ours.argmax(-1) != reference.argmax(-1)
+    assert np.all(np.abs(reference[flipped, 1] - 0.5) < TOLERANCE[mode])
     # MediaPipe tokenizes with its own C++ SentencePiece from the metadata: it
     # must see exactly the ids our runtime packs.
     np.testing.assert_allclose(theirs, ours, atol=1e-5)
     report = json.load(open(os.path.join(path, "manifest.json")))["verification"]
-    assert report["passed"] and report["label_agreement"] >= 0.99
-    assert report["mediapipe"]["accuracy"] >= report["keras"]["accuracy"] - 0.01
+    assert report["passed"] and report["label_agreement"] >= TOY_MIN_AGREEMENT
+    assert report["label_agreement"] == pytest.approx(1 - flipped.mean())
+    keras_accuracy = report["keras"]["accuracy"]
+    assert report["mediapipe"]["accuracy"] >= keras_accuracy - TOY_MAX_ACCURACY_DROP
 
 
 def test_dynamic_length_bundle_matches_fixed(trained, tmp_path_factory):
