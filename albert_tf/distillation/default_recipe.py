@@ -73,7 +73,11 @@ class StudentRecipe:
     validation split accuracy ties or flips on one text (bbc_news: accuracy kept
     epoch 1 of 5, validation loss 0.354 against 0.068 at epoch 3).
     `long_text_windows`: texts longer than `max_length` pieces get augmented copies
-    that are random windows of about `max_length` pieces (`window_words`)."""
+    that are random windows of about `max_length` pieces (`window_words`).
+    `epochs` 2: on movie_reviews, over one teacher, the student's validation
+    accuracy was 0.810 after one epoch, 0.828 after two (it agreed with the teacher
+    on 0.83 of the training texts after one: still underfitting); learning rate
+    5e-4 for one epoch gave 0.804. The epoch of best validation accuracy is kept."""
 
     teacher: str = "packaged:minilm"
     student_size: float = 0.25
@@ -86,7 +90,7 @@ class StudentRecipe:
     teacher_max_epochs: int = 5
     teacher_learning_rate: float = 8e-5
     teacher_by_loss: bool = True
-    epochs: int = 1
+    epochs: int = 2
     learning_rate: float = 3e-4
     temperature: float = 2.0
     alpha: float = 0.2
