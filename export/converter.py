@@ -172,7 +172,7 @@ def to_tflite(
         loaded = tf.saved_model.load(saved)
         concrete = loaded.signatures["serving_default"]
         converter = _configured_converter(tf, concrete, loaded, mode, representative_data)
-        tflite_bytes = _converted(converter, mode)
+        tflite_bytes = _convert_or_explain(converter, mode)
     tflite_bytes = _rename_io_tensors(tflite_bytes)
     if mode == "int4":
         tflite_bytes = quantize_int4(tflite_bytes)
@@ -204,7 +204,7 @@ def _configured_converter(tf, concrete, loaded, mode: str, representative_data):
     return converter
 
 
-def _converted(converter, mode: str) -> bytes:
+def _convert_or_explain(converter, mode: str) -> bytes:
     """`converter.convert()`, with the failures a user can act on named."""
     try:
         if mode == "int8":

@@ -41,7 +41,7 @@ def convert_serving_function(
     """
     import tensorflow as tf
 
-    from export.converter import FlexOpsError, _flex_ops, _rename_io_tensors
+    from export.converter import _configured_converter, _convert_or_explain, _rename_io_tensors
 
     if mode not in MODES:
         raise ValueError(f"Unknown mode {mode!r}; choose one of {MODES}.")
@@ -67,24 +67,10 @@ def convert_serving_function(
         # The loaded concrete function lets the converter freeze Keras 3's
         # resource variables into constants.
         loaded = tf.saved_model.load(saved)
-        converter = tf.lite.TFLiteConverter.from_concrete_functions(
-            [loaded.signatures["serving_default"]], loaded
+        converter = _configured_converter(
+            tf, loaded.signatures["serving_default"], loaded, mode, None
         )
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if mode != "float32":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if mode == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        try:
-            tflite_bytes = converter.convert()
-        except Exception as e:
-            ops = _flex_ops(str(e))
-            if ops:
-                raise FlexOpsError(
-                    f"The model needs TensorFlow ops that builtin-only TFLite cannot run: "
-                    f"{', '.join(ops)}."
-                ) from e
-            raise
+        tflite_bytes = _convert_or_explain(converter, mode)
     return _rename_io_tensors(tflite_bytes)
 
 
