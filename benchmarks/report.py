@@ -210,10 +210,22 @@ def scatter_plot(rows: Rows, out: Out) -> list[str]:
 
 
 # ---------------------------------------------------------------- key ratios
-def like_ratios(topic: str, rows: Rows, key: str, unit: str = "", higher=False, points=False):
+def cpu_tag(payload: dict[str, Any] | None) -> str:
+    """' [cpu, features]' of the machine a results file was measured on: ratios from
+    an AVX2-only CPU and a VNNI one differ (int8 kernels), so each key ratio says."""
+    m = (payload or {}).get("machine") or {}
+    parts = [m.get("cpu"), "/".join(m.get("cpu_features") or []) or None]
+    parts = [p for p in parts if p]
+    return f" [{', '.join(parts)}]" if parts else ""
+
+
+def like_ratios(
+    topic: str, rows: Rows, key: str, unit: str = "", higher=False, points=False, where_run=""
+):
     """'ours vs peer' lines between rows of one table with the same precision, length
     handling, threads and group. The peer: a `baseline` or `ours: False` row, else the
-    first of its kind; rows with `ours: False` are not compared. `points`: a difference."""
+    first of its kind; rows with `ours: False` are not compared. `points`: a difference.
+    `where_run`: appended to every line (`cpu_tag`)."""
 
     def kind(r):
         return tuple(r.get(k) for k in ("precision", "sequence_length", "threads", "group"))
@@ -241,7 +253,7 @@ def like_ratios(topic: str, rows: Rows, key: str, unit: str = "", higher=False, 
             got = f"{r[key] / b[key]:.2f}x ({'higher' if higher else 'lower'} is better)"
         out.append(
             f"- {topic}, {where}: {r['system']} {fmt(r[key])}{unit} vs {b['system']}"
-            f" {fmt(b[key])}{unit} = **{got}**"
+            f" {fmt(b[key])}{unit} = **{got}**{where_run}"
         )
     return out
 
@@ -427,8 +439,8 @@ def speed_section(results_dir: str, out: Out) -> Section:
         labels = [f"{r['system']}, {r.get('precision')}, {r.get('sequence_length')}" for r in rows]
         labels = [f"{label}, {r.get('threads')} threads" for label, r in zip(labels, rows)]
         lines += bar_plot(labels, [r.get("p50_ms") or 0 for r in rows], out, "student_latency.png")
-        ratios += like_ratios("Student p50", rows, "p50_ms", " ms")
-        lines += student_profile_lines(results_dir, payload)
+        ratios += like_ratios("Student p50", rows, "p50_ms", " ms", where_run=cpu_tag(payload))
+        lines += student_target_lines(rows) + student_profile_lines(results_dir, payload)
     lines += ["### ALBERT-base, length 128", ""]
     payload = load(results_dir, "albert_base_latency")
     if payload:
@@ -444,8 +456,24 @@ def speed_section(results_dir: str, out: Out) -> Section:
     )
     rows = base_rows(payload)
     lines += header("export_latency_avx2", payload, how) + latency_table(rows, STUDENT_KEYS[:-1])
-    ratios += like_ratios("ALBERT-base p50", rows, "p50_ms", " ms")
+    ratios += like_ratios("ALBERT-base p50", rows, "p50_ms", " ms", where_run=cpu_tag(payload))
     return lines, ratios
+
+
+def student_target_lines(rows: Rows) -> list[str]:
+    """Per thread count: the default bundle (exact length) against the fastest peer
+    running the same weights, as `bench_student_latency` chose it."""
+    lines = []
+    for r in rows:
+        ratio = r.get("ratio_to_fastest_peer")
+        if r.get("key") != "ours_dynamic" or not ratio:
+            continue
+        lines.append(
+            f"- Default bundle (exact length), {r.get('threads')} thread(s): {fmt(r['p50_ms'])} ms"
+            f" against the fastest peer on the same weights, {r.get('fastest_peer')}:"
+            f" **{1 / ratio:.2f}x faster**."
+        )
+    return lines + ([""] if lines else [])
 
 
 def student_profile_lines(results_dir: str, latency: dict[str, Any] | None) -> list[str]:
@@ -501,7 +529,8 @@ def albert_base_lines(payload: dict[str, Any], lines: list[str], ratios: list[st
     skipped = (payload.get("settings") or {}).get("skipped") or {}
     lines += [f"- Not timed: {k} ({fmt(why)})." for k, why in skipped.items()]
     lines += [""] if best or skipped else []
-    return lines, ratios + like_ratios("ALBERT-base p50", rows, "p50_ms", " ms")
+    tag = cpu_tag(payload)
+    return lines, ratios + like_ratios("ALBERT-base p50", rows, "p50_ms", " ms", where_run=tag)
 
 
 # ---------------------------------------------------------------- 3. training, 4. cost
@@ -533,7 +562,8 @@ def training_section(results_dir: str, out: Out) -> Section:
     lines += line_plot(curve, "train_seconds", out, "training_val_loss.png", log=False)
     speed = [{**r, "group": "XLA" if "XLA" in r["system"] else "no XLA"} for r in speed]
     topic = "Training (float32, padded to 64)"
-    return lines, like_ratios(topic, speed, "median", " tokens/s", higher=True)
+    tag = cpu_tag(payload)
+    return lines, like_ratios(topic, speed, "median", " tokens/s", higher=True, where_run=tag)
 
 
 def pivot(rows: Rows, key: str, label=fmt) -> list[str]:
@@ -565,7 +595,9 @@ def cost_section(results_dir: str, out: Out) -> Section:
     lines += line_plot(by_len, "seq_length", out, "scaling_seq_length.png")
     lines += line_plot(sizes, "parameters", out, "scaling_model_size.png")
     keys = [r for r in rows if r.get("group") in (payload.get("key_groups") or [])]
-    return lines, like_ratios("Latency (float32)", keys, "median", " ms")
+    return lines, like_ratios(
+        "Latency (float32)", keys, "median", " ms", where_run=cpu_tag(payload)
+    )
 
 
 # ---------------------------------------------------------------- document

@@ -40,3 +40,11 @@ def test_recipe_defaults_with_nothing_to_measure_writes_nothing(tmp_path, monkey
     assert exit_.value.code == 2
     assert "nothing to measure" in capsys.readouterr().err
     assert written == []
+
+
+def test_make_bench_profiles_the_student_so_the_report_shows_where_time_goes(monkeypatch):
+    calls = []
+    monkeypatch.setattr(run_all, "wait_for_quiet", lambda cores: 0.0)
+    monkeypatch.setattr(run_all.subprocess, "call", lambda cmd, **kw: calls.append(cmd) or 0)
+    run_all.run_one("student_latency", threads=2, quick=False, extra=[])
+    assert calls[0][-1] == "--profile" and "benchmarks.bench_student_latency" in calls[0]

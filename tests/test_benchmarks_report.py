@@ -96,6 +96,31 @@ def test_report_has_four_sections_marks_busy_machine_and_draws(tmp_path):
     assert "exact" not in ratios  # the exact-length row has no like-for-like base
 
 
+def test_key_ratios_name_the_cpu_and_the_default_bundle_meets_its_fastest_peer(tmp_path):
+    _results(tmp_path)
+    machine = {**QUIET, "cpu_features": ["avx2", "fma"]}
+    ours = {
+        "system": "albert-tf bundle",
+        "precision": "int8 dynamic",
+        "threads": 1,
+        "sequence_length": "exact",
+        "p50_ms": 2.0,
+        "key": "ours_dynamic",
+        "ours": True,
+        "fastest_peer": "ONNX Runtime int8 dynamic (exact)",
+        "ratio_to_fastest_peer": 0.8,
+    }
+    peer = {**ours, "system": "ONNX Runtime", "p50_ms": 2.5, "key": "onnx_int8", "ours": False}
+    peer.pop("ratio_to_fastest_peer")
+    _write(tmp_path, "student_latency", {"command": "x", "machine": machine, "rows": [ours, peer]})
+    write_report(str(tmp_path), str(tmp_path / "B.md"))
+    text = (tmp_path / "B.md").read_text()
+    line = "albert-tf bundle 2.00 ms vs ONNX Runtime 2.50 ms = **0.80x (lower is better)**"
+    assert f"{line} [Test CPU 9000, avx2/fma]" in text
+    assert "1 thread(s): 2.00 ms against the fastest peer on the same weights, ONNX Runtime" in text
+    assert "**1.25x faster**" in text
+
+
 def test_report_reads_the_older_accuracy_schema(tmp_path):
     old = [
         row("sms_spam", "TF-IDF", "test_accuracy", value=0.98, baseline=True),
