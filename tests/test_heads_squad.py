@@ -218,7 +218,9 @@ def test_question_answerer_overfits_the_fixture(sp):
     x, y = features_to_arrays(features)
     model = AlbertQuestionAnswerer(tiny_backbone(sp.get_piece_size()))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=model.default_loss())
-    history = model.fit(x, y, epochs=60, batch_size=8, verbose=0)
+    # 60 epochs left the loss at 0.17 on an AVX2-only CPU (EM 61.5: other float paths
+    # than the AVX-512 machine it was written on); 120 reach 0.002-0.003 on seeds 0-2.
+    history = model.fit(x, y, epochs=120, batch_size=8, verbose=0)
     assert history.history["loss"][-1] < 0.2 * history.history["loss"][0]
     out = model.predict(x, verbose=0)
     preds = decode_predictions(
