@@ -257,4 +257,6 @@ def quantize_int4(float_tflite: bytes) -> bytes:
         ) from e
     qt = quantizer.Quantizer(bytearray(float_tflite))
     qt.load_quantization_recipe(recipe.dynamic_wi4_afp32())
-    return bytes(qt.quantize().quantized_model)
+    # Its progress bars and size/time report would land on the export's terminal.
+    result = qt.quantize(enable_progress_bar=False, enable_progress_report=False)
+    return bytes(result.quantized_model)

@@ -118,3 +118,22 @@ def test_int4_export_stores_packed_table_and_agrees_with_keras():
     reference = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
     assert np.abs(ours - reference).max() < 0.02
     assert (ours.argmax(-1) == reference.argmax(-1)).all()
+
+
+def test_int4_quantizer_prints_nothing_and_quantizes_the_dense_weights(capfd):
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    from export.converter import quantize_int4
+
+    weights = tf.constant(np.random.default_rng(0).normal(size=(64, 32)).astype(np.float32))
+    fn = tf.function(lambda x: tf.matmul(x, weights), input_signature=[tf.TensorSpec([1, 64])])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
+    float_model = converter.convert()
+    capfd.readouterr()
+    int4_model = quantize_int4(float_model)
+    printed = capfd.readouterr()
+    assert printed.out == "" and "Quantiz" not in printed.err  # no report, no progress bar
+    interpreter = Interpreter(model_content=int4_model)
+    kinds = {d["dtype"].__name__ for d in interpreter.get_tensor_details()}
+    assert "int4" in kinds or len(int4_model) < len(float_model) / 3
