@@ -220,12 +220,12 @@ def cpu_tag(payload: dict[str, Any] | None) -> str:
 
 
 def like_ratios(
-    topic: str, rows: Rows, key: str, unit: str = "", higher=False, points=False, where_run=""
+    topic: str, rows: Rows, key: str, unit: str = "", higher=False, points=False, measured=None
 ):
     """'ours vs peer' lines between rows of one table with the same precision, length
     handling, threads and group. The peer: a `baseline` or `ours: False` row, else the
     first of its kind; rows with `ours: False` are not compared. `points`: a difference.
-    `where_run`: appended to every line (`cpu_tag`)."""
+    `measured`: the results payload, whose CPU (`cpu_tag`) every line names."""
 
     def kind(r):
         return tuple(r.get(k) for k in ("precision", "sequence_length", "threads", "group"))
@@ -234,7 +234,7 @@ def like_ratios(
     for r in sorted(rows, key=lambda r: (not r.get("baseline"), r.get("ours") is not False)):
         if r.get(key) is not None:
             bases.setdefault(kind(r), r)
-    out = []
+    out, where_run = [], cpu_tag(measured)
     for r in rows:
         b = bases.get(kind(r))
         if b is None or r is b or r.get(key) is None or r.get("ours") is False:
@@ -439,7 +439,7 @@ def speed_section(results_dir: str, out: Out) -> Section:
         labels = [f"{r['system']}, {r.get('precision')}, {r.get('sequence_length')}" for r in rows]
         labels = [f"{label}, {r.get('threads')} threads" for label, r in zip(labels, rows)]
         lines += bar_plot(labels, [r.get("p50_ms") or 0 for r in rows], out, "student_latency.png")
-        ratios += like_ratios("Student p50", rows, "p50_ms", " ms", where_run=cpu_tag(payload))
+        ratios += like_ratios("Student p50", rows, "p50_ms", " ms", measured=payload)
         lines += student_target_lines(rows) + student_profile_lines(results_dir, payload)
     lines += ["### ALBERT-base, length 128", ""]
     payload = load(results_dir, "albert_base_latency")
@@ -456,7 +456,7 @@ def speed_section(results_dir: str, out: Out) -> Section:
     )
     rows = base_rows(payload)
     lines += header("export_latency_avx2", payload, how) + latency_table(rows, STUDENT_KEYS[:-1])
-    ratios += like_ratios("ALBERT-base p50", rows, "p50_ms", " ms", where_run=cpu_tag(payload))
+    ratios += like_ratios("ALBERT-base p50", rows, "p50_ms", " ms", measured=payload)
     return lines, ratios
 
 
@@ -529,8 +529,7 @@ def albert_base_lines(payload: dict[str, Any], lines: list[str], ratios: list[st
     skipped = (payload.get("settings") or {}).get("skipped") or {}
     lines += [f"- Not timed: {k} ({fmt(why)})." for k, why in skipped.items()]
     lines += [""] if best or skipped else []
-    tag = cpu_tag(payload)
-    return lines, ratios + like_ratios("ALBERT-base p50", rows, "p50_ms", " ms", where_run=tag)
+    return lines, ratios + like_ratios("ALBERT-base p50", rows, "p50_ms", " ms", measured=payload)
 
 
 # ---------------------------------------------------------------- 3. training, 4. cost
@@ -562,8 +561,7 @@ def training_section(results_dir: str, out: Out) -> Section:
     lines += line_plot(curve, "train_seconds", out, "training_val_loss.png", log=False)
     speed = [{**r, "group": "XLA" if "XLA" in r["system"] else "no XLA"} for r in speed]
     topic = "Training (float32, padded to 64)"
-    tag = cpu_tag(payload)
-    return lines, like_ratios(topic, speed, "median", " tokens/s", higher=True, where_run=tag)
+    return lines, like_ratios(topic, speed, "median", " tokens/s", higher=True, measured=payload)
 
 
 def pivot(rows: Rows, key: str, label=fmt) -> list[str]:
@@ -595,9 +593,7 @@ def cost_section(results_dir: str, out: Out) -> Section:
     lines += line_plot(by_len, "seq_length", out, "scaling_seq_length.png")
     lines += line_plot(sizes, "parameters", out, "scaling_model_size.png")
     keys = [r for r in rows if r.get("group") in (payload.get("key_groups") or [])]
-    return lines, like_ratios(
-        "Latency (float32)", keys, "median", " ms", where_run=cpu_tag(payload)
-    )
+    return lines, like_ratios("Latency (float32)", keys, "median", " ms", measured=payload)
 
 
 # ---------------------------------------------------------------- document

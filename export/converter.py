@@ -255,8 +255,13 @@ def quantize_int4(float_tflite: bytes) -> bytes:
         raise ImportError(
             "Mode 'int4' needs the ai-edge-quantizer package: pip install 'albert-tf[export]'."
         ) from e
+    from export.quiet_stderr import filtered_stderr
+
     qt = quantizer.Quantizer(bytearray(float_tflite))
     qt.load_quantization_recipe(recipe.dynamic_wi4_afp32())
     # Its progress bars and size/time report would land on the export's terminal.
-    result = qt.quantize(enable_progress_bar=False, enable_progress_report=False)
+    # ai-edge-quantizer does not pass enable_progress_bar on to its transformation
+    # step, which draws a bar of its own on models of 100+ tensors: filtered out.
+    with filtered_stderr(("Applying Transformations to tensors",)):
+        result = qt.quantize(enable_progress_bar=False, enable_progress_report=False)
     return bytes(result.quantized_model)

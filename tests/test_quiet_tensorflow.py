@@ -35,3 +35,14 @@ def test_the_filter_drops_only_the_named_notices_written_to_file_descriptor_2(ca
         os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
         os.write(2, b"ValueError: model.keras is not a zip file\n")
     assert capfd.readouterr().err == "ValueError: model.keras is not a zip file\n"
+
+
+def test_the_filter_also_drops_the_named_notices_written_to_sys_stderr(capfd):
+    import sys
+
+    from export.quiet_stderr import filtered_stderr
+
+    with filtered_stderr(("Applying Transformations",)):
+        sys.stderr.write("\rApplying Transformations to tensors:: 100%|###| 161/161\n")
+        sys.stderr.write("UserWarning: a real warning\n")
+    assert capfd.readouterr().err == "UserWarning: a real warning\n"
