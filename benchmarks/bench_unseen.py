@@ -29,6 +29,8 @@ from typing import Any
 from benchmarks.common import ROOT, read_json, run_cli, write_results
 
 DATASETS = ("trec", "amazon_reviews", "tweets", "nyt_editorials")
+# Other languages (albert_tf.data.packaged_languages), reported as `unseen_languages`.
+LANGUAGES = ("thucnews_titles", "bol_reviews_nl", "amazon_reviews_fr")
 SPLITS = ("train", "validation", "test")
 
 
@@ -93,6 +95,10 @@ def run_dataset(dataset: str, folder: str) -> dict[str, Any]:
         "max_length": info.get("max_length"),
         "tfidf_test_accuracy": floor.get("test_accuracy"),
         "tfidf_C": floor.get("C"),
+        "tfidf_features": floor.get("features"),
+        "tfidf_validation_by_features": floor.get("validation_by_features"),
+        "teacher_source": (info.get("teacher_choice") or {}).get("source"),
+        "teacher_coverage": (info.get("teacher_choice") or {}).get("coverage"),
         "teacher_test_accuracy": teacher.get("metrics", {}).get("test", {}).get("accuracy"),
         "student_test_accuracy": info["metrics"]["test"]["accuracy"],
         "student_macro_f1": info["metrics"]["test"].get("macro_f1"),
@@ -119,7 +125,8 @@ def print_table(rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.bench_unseen")
-    p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS + LANGUAGES)
+    p.add_argument("--results-name", default="unseen", help="unseen_languages for LANGUAGES")
     p.add_argument("--runs", default=os.path.join(ROOT, "runs", "unseen"))
     p.add_argument("--threads", type=int, default=2, help="(the CLI uses all cores)")
     args = p.parse_args(argv)
@@ -139,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         "datasets": args.datasets,
         "commands": "albert-tf train --data/--validation/--test CSVs; albert-tf export RUN",
     }
-    write_results("unseen", {"settings": settings, "rows": rows, "student_at_or_above_tfidf": wins})
+    write_results(
+        args.results_name, {"settings": settings, "rows": rows, "student_at_or_above_tfidf": wins}
+    )
     return 0
 
 

@@ -131,9 +131,28 @@ def test_cached_archive_is_used_without_pip(tmp_path, monkeypatch, capsys):
 
 
 def test_unknown_dataset_name_lists_the_available_ones():
-    names = "amazon_reviews, bbc_news, movie_reviews, nyt_editorials, rotten_tomatoes, sms_spam"
-    with pytest.raises(KeyError, match=f"available: {names}, trec, tweets"):
+    names = "amazon_reviews, amazon_reviews_fr, bbc_news, bol_reviews_nl, movie_reviews, "
+    names += "nyt_editorials, rotten_tomatoes, sms_spam, thucnews_titles, trec, tweets"
+    with pytest.raises(KeyError, match=f"available: {names}"):
         datasets.load("imdb")
+
+
+@pytest.mark.parametrize(
+    "name, rows, labels, sample",
+    [
+        ("thucnews_titles", 9964, 10, "恒生AH溢指收平 A股对H股折价1.95%"),
+        ("bol_reviews_nl", 2969, 2, "Marley & me ebook > fantastisch."),
+        ("amazon_reviews_fr", 1284, 2, "Une catastrophe."),
+    ],
+)
+def test_other_languages_read_from_their_source_distributions(name, rows, labels, sample):
+    _cached(packaged.DATASETS[name].package)
+    data = datasets.load(name)
+    texts = data.train.texts + data.validation.texts + data.test.texts
+    assert len(texts) == rows and len(data.label_names) == labels
+    # Whole texts, HTML entities decoded, nothing of the archive's markup left.
+    assert any(t.startswith(sample) for t in texts)
+    assert not any("&amp;" in t or "\ufffd" in t for t in texts)
 
 
 def test_the_held_out_hutto_sets_read_like_movie_reviews():

@@ -182,9 +182,9 @@ def test_teacher_epochs_give_at_least_the_minimum_batches_unless_set():
 def test_copies_of_long_texts_are_windows_of_the_text_and_short_ones_perturbed():
     from albert_tf.distillation.augment import augment_texts
 
-    article = " ".join(f"w{i}" for i in range(50))
+    article = " ".join(f"w{i:02d}" for i in range(50))  # 3 characters a word
     short = "a warm and funny film"
-    copies = augment_texts([article, short], copies=20, seed=3, window_words=8)
+    copies = augment_texts([article, short], copies=20, seed=3, window_chars=24)
     windows, perturbed = copies[0::2], copies[1::2]
     assert all(w in article and len(w.split()) == 8 for w in windows)
     # Random starts: the windows cover more of the article than its head and tail.
@@ -195,13 +195,26 @@ def test_copies_of_long_texts_are_windows_of_the_text_and_short_ones_perturbed()
     assert all(len(c.split()) != 8 for c in augment_texts([article], copies=5, seed=3))
 
 
-def test_window_is_one_max_length_of_pieces_in_words():
+def test_texts_without_spaces_are_augmented_character_by_character():
+    from albert_tf.distillation.augment import augment_texts, text_units
+
+    review = "这本书写得很好，值得一读。物流也很快"
+    assert [u for u, _ in text_units("好书 good book！")] == ["好", "书", "good", "book", "！"]
+    assert "".join(u + s for u, s in text_units("Thai ที่ดี")) == "Thai ที่ดี"
+    copies = augment_texts([review], copies=30, seed=0)
+    assert all(set(c) <= set(review) for c in copies)
+    changed = [c for c in copies if c != review]
+    assert len(changed) > 10  # one unspaced "word" would never change
+    windows = augment_texts([review * 10], copies=10, seed=0, window_chars=12)
+    assert all(len(w) == 12 and w in review * 10 for w in windows)
+    assert len(set(windows)) > 3
+
+
+def test_window_is_one_max_length_of_pieces_in_characters():
     from albert_tf.convert import load_tokenizer
-    from albert_tf.distillation.default_recipe import window_words
+    from albert_tf.distillation.default_recipe import window_characters
 
     tokenizer = load_tokenizer(TEACHER)
-    texts = ["the film, " * 60] * 10  # 3 pieces per 2 words: "the", "film", ","
-    words = window_words(tokenizer, texts, max_length=34)
-    pieces = len(tokenizer.encode(" ".join(texts[0].split()[:words])))
-    assert 30 <= pieces <= 32  # max_length less [CLS] and [SEP]
-    assert words < 30  # a window counts pieces, not words
+    texts = ["the film, " * 60] * 10  # 3 pieces per 8 characters: "the", "film", ","
+    chars = window_characters(tokenizer, texts, max_length=34)
+    assert chars == 32 * 8 // 3  # max_length less [CLS] and [SEP]

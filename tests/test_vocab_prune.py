@@ -61,6 +61,18 @@ def test_bad_input():
         prune_vocabulary(teacher, [])
     with pytest.raises(TypeError, match=r"texts\[1\] must be str, got int"):
         prune_vocabulary(teacher, ["good", 3])
+    with pytest.raises(TypeError, match="WordPieceTokenizer or an AlbertTokenizer"):
+        prune_vocabulary(object(), ["good"])
+
+
+def test_pruned_sentencepiece_spells_its_texts_exactly_and_keeps_their_characters():
     spiece = AlbertTokenizer.load(os.path.join(FIXTURES, "tiny_spiece.model"))
-    with pytest.raises(TypeError, match="WordPieceTokenizer"):
-        prune_vocabulary(spiece, ["good"])
+    texts = ["a fine film, well acted", "the plot is dull"]
+    pruned, kept = prune_vocabulary(spiece, texts)
+    assert pruned.vocab_size == len(kept) < spiece.vocab_size
+    assert list(kept[:5]) == [0, 1, 2, 3, 4]  # the contract's special ids stay
+    for text in texts:
+        assert [kept[i] for i in pruned.encode(text)] == spiece.encode(text)
+    # Every character of the texts stays spellable on its own.
+    for c in set("".join(texts).replace(" ", "")):
+        assert spiece.unk_id not in pruned.encode(c) or spiece.unk_id in spiece.encode(c)

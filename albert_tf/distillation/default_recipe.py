@@ -33,10 +33,14 @@ from typing import Any
 import numpy as np
 
 from albert_tf.config import AlbertConfig
-from albert_tf.convert import packaged_model
 from albert_tf.data.split import Split
 from albert_tf.distillation.augment import augment_texts
 from albert_tf.distillation.runner import distill_run, load_teacher
+from albert_tf.distillation.teacher_choice import (
+    AUTO,
+    choose_teacher,
+    teacher_checkpoint,
+)
 from albert_tf.distillation.vocabulary import prune_vocabulary
 from albert_tf.tokenizer import HEAD_SHARE
 from albert_tf.training.builders import build_tokenizer
@@ -44,7 +48,6 @@ from albert_tf.training.recipe import train_text_classifier
 from albert_tf.training.run_folder import RUN_FILE, RunFolder
 
 TEACHER_FOLDER = "teacher"
-PACKAGED_PREFIX = "packaged:"
 # Below this width the factorized embedding loses too much of the teacher's
 # token table; a second shared group is then not worth its parameters.
 MIN_EMBEDDING = 32
@@ -73,14 +76,15 @@ class StudentRecipe:
     validation split accuracy ties or flips on one text (bbc_news: accuracy kept
     epoch 1 of 5, validation loss 0.354 against 0.068 at epoch 3).
     `long_text_windows`: texts longer than `max_length` pieces get augmented copies
-    that are random windows of about `max_length` pieces (`window_words`).
+    that are random windows of about `max_length` pieces (`window_characters`).
     `epochs` 2: on movie_reviews, over one teacher, the student's validation
     accuracy was 0.810 after one epoch, 0.828 after two (it agreed with the teacher
     on 0.83 of the training texts after one: still underfitting); learning rate
     5e-4 for one epoch gave 0.804. The epoch of best validation accuracy is kept."""
 
-    teacher: str = "packaged:minilm"
+    teacher: str = AUTO
     student_size: float = 0.25
+    max_student_parameters: int = 5_700_000
     student_layers: int = 4
     groups: int = 2
     teacher_layers: tuple[int, ...] | None = None
@@ -106,13 +110,6 @@ class StudentRecipe:
             raise ValueError(f"--student-size must be in (0, 1], got {self.student_size}")
         if self.student_layers < 1 or self.groups < 1 or self.augment_copies < 0:
             raise ValueError("student layers and groups must be >= 1, augment copies >= 0")
-
-
-def resolve_checkpoint(source: str) -> str:
-    """`packaged:NAME` -> the packaged model's folder; anything else as given."""
-    if source.startswith(PACKAGED_PREFIX):
-        return packaged_model(source[len(PACKAGED_PREFIX) :])
-    return source
 
 
 def spread_layers(teacher_layers: int, groups: int) -> list[int]:
@@ -171,10 +168,10 @@ def choose_max_length(tokenizer: Any, texts: list[str]) -> int:
     return next((n for n in LENGTH_STEPS if needed <= n), LENGTH_STEPS[-1])
 
 
-def _with_max_length(recipe: StudentRecipe, texts: list[str]) -> StudentRecipe:
+def _with_max_length(recipe: StudentRecipe, texts: list[str], checkpoint: str) -> StudentRecipe:
     if recipe.max_length is not None:
         return recipe
-    tokenizer = build_tokenizer([], "", 0, pretrained=resolve_checkpoint(recipe.teacher))
+    tokenizer = build_tokenizer([], "", 0, pretrained=checkpoint)
     chosen = choose_max_length(tokenizer, list(texts))
     cut = float((_packed_lengths(tokenizer, list(texts)) > chosen).mean())
     print(
@@ -185,13 +182,14 @@ def _with_max_length(recipe: StudentRecipe, texts: list[str]) -> StudentRecipe:
     return dataclasses.replace(recipe, max_length=chosen)
 
 
-def window_words(tokenizer: Any, texts: list[str], max_length: int) -> int:
-    """Words in a window of `max_length` pieces ([CLS] and [SEP] left out), at the
-    texts' own words per piece."""
+def window_characters(tokenizer: Any, texts: list[str], max_length: int) -> int:
+    """Non-space characters in a window of `max_length` pieces ([CLS] and [SEP] left
+    out), at the texts' own characters per piece (words would not do: Chinese and
+    Thai put no spaces between them)."""
     sample = _sample(texts)
-    words = sum(len(t.split()) for t in sample)
+    chars = sum(len("".join(t.split())) for t in sample)
     pieces = sum(len(tokenizer.encode(t)) for t in sample)
-    return max(1, int((max_length - 2) * words / max(1, pieces)))
+    return max(1, int((max_length - 2) * chars / max(1, pieces)))
 
 
 def teacher_epochs(recipe: StudentRecipe, num_texts: int) -> int:
@@ -208,8 +206,10 @@ def _has_texts(split: Split | None) -> bool:
     return split is not None and len(split.texts) > 0
 
 
-def _teacher_stage(train, validation, test, labels, out_dir, recipe, info, verbose) -> dict:
-    """Fine-tune the teacher into OUT/teacher (reused when a finished one is there)."""
+def _teacher_stage(
+    train, validation, test, labels, out_dir, recipe, checkpoint, info, verbose
+) -> dict:
+    """Fine-tune `checkpoint` into OUT/teacher (reused when a finished one is there)."""
     folder = RunFolder(os.path.join(out_dir, TEACHER_FOLDER))
     finished = folder.read_info() if os.path.isfile(folder.file(RUN_FILE)) else {}
     if finished.get("metrics", {}).get("validation"):
@@ -223,7 +223,7 @@ def _teacher_stage(train, validation, test, labels, out_dir, recipe, info, verbo
         test,
         labels,
         out_dir=folder.path,
-        pretrained=resolve_checkpoint(recipe.teacher),
+        pretrained=checkpoint,
         task="single_label",
         epochs=epochs,
         batch_size=recipe.batch_size,
@@ -250,19 +250,30 @@ def train_distilled_classifier(
 ) -> dict[str, Any]:
     """Teacher, student and distillation (module docstring); returns both one's metrics."""
     info = dict(info or {})
-    recipe = _with_max_length(recipe, train.texts)
-    teacher_info = _teacher_stage(train, validation, test, labels, out_dir, recipe, info, verbose)
+    choice = choose_teacher(recipe.teacher, list(train.texts))
+    recipe = dataclasses.replace(recipe, teacher=choice.source)
+    info["teacher_choice"] = choice.as_dict()
+    checkpoint = teacher_checkpoint(choice.source, list(train.texts), out_dir)
+    recipe = _with_max_length(recipe, train.texts, checkpoint)
+    teacher_info = _teacher_stage(
+        train, validation, test, labels, out_dir, recipe, checkpoint, info, verbose
+    )
     teacher = load_teacher(os.path.join(out_dir, TEACHER_FOLDER))
     window = None
     if recipe.long_text_windows:
-        window = window_words(teacher.tokenizer, list(train.texts), recipe.max_length)
+        window = window_characters(teacher.tokenizer, list(train.texts), recipe.max_length)
     transfer = augment_texts(train.texts, recipe.augment_copies, recipe.seed, window)
-    if window is not None and any(len(t.split()) > window for t in train.texts):
-        print(f"[recipe] copies of texts over {window} words are random {window}-word windows")
+    if window is not None and any(len("".join(t.split())) > window for t in train.texts):
+        print(
+            f"[recipe] copies of texts over {window} characters are random windows of "
+            f"{window} characters ({recipe.max_length} pieces)"
+        )
     transfer += list(unlabelled or [])
     pruned, kept = prune_vocabulary(teacher.tokenizer, list(train.texts) + transfer)
     config = teacher.model.backbone.config
-    budget = int(recipe.student_size * teacher.model.count_params())
+    budget = int(
+        min(recipe.student_size * teacher.model.count_params(), recipe.max_student_parameters)
+    )
     width, groups = student_shape(config, len(kept), budget, recipe.groups, len(labels))
     layers = list(recipe.teacher_layers or spread_layers(config.num_hidden_layers, groups))
     print(
