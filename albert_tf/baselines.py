@@ -43,13 +43,10 @@ def _accuracy(model, split) -> float:
     return float((model.predict(list(split.texts)) == np.asarray(split.labels)).mean())
 
 
-def tfidf_logistic_regression(
-    train, validation, test, c_grid=C_GRID, features=tuple(FEATURES)
-) -> dict[str, Any]:
-    """Splits with `.texts` and `.labels` (label indices); returns the test and
-    validation accuracy of the features and C best on validation, every
-    validation score tried, and seconds."""
-    start = time.time()
+def best_tfidf_model(train, validation, c_grid=C_GRID, features=tuple(FEATURES)):
+    """(model refitted on `train`, features, C, validation accuracy of every
+    (features, C) tried): the pair best on `validation`; word n-grams and C=10
+    when there is no validation split."""
     held_out = validation if validation is not None and len(validation.texts) else None
     scores: dict[tuple[str, float], float] = {}
     if held_out is not None:
@@ -57,7 +54,17 @@ def tfidf_logistic_regression(
             for c in c_grid:
                 scores[(kind, c)] = _accuracy(_fit(train.texts, train.labels, c, kind), held_out)
     kind, best = max(scores, key=scores.get) if scores else (features[0], 10.0)
-    model = _fit(train.texts, train.labels, best, kind)
+    return _fit(train.texts, train.labels, best, kind), kind, best, scores
+
+
+def tfidf_logistic_regression(
+    train, validation, test, c_grid=C_GRID, features=tuple(FEATURES)
+) -> dict[str, Any]:
+    """Splits with `.texts` and `.labels` (label indices); returns the test and
+    validation accuracy of the features and C best on validation, every
+    validation score tried, and seconds."""
+    start = time.time()
+    model, kind, best, scores = best_tfidf_model(train, validation, c_grid, features)
     out: dict[str, Any] = {
         "features": kind,
         "C": best,

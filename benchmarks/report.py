@@ -311,6 +311,7 @@ def ship_section(results_dir: str, out: Out) -> Section:
     )
     lines += header("accuracy", payload, how) + ship_table(rows) + runs_per_dataset(rows)
     lines += scatter_plot(rows, out) + defaults_lines(results_dir) + unseen_lines(results_dir)
+    lines += unseen_lines(results_dir, "unseen_languages")
     pair = [r for r in rows if r["system"] in (TEACHER, STUDENT)]
     pair = [{**r, "group": r["dataset"], "ours": r["system"] == STUDENT} for r in pair]
     return lines, like_ratios("Test accuracy", pair, "test_accuracy", points=True)
@@ -342,11 +343,14 @@ def defaults_lines(results_dir: str) -> list[str]:
     return lines + md_table(columns, body)
 
 
-def unseen_lines(results_dir: str) -> list[str]:
-    """The default recipe on packaged sets no default was chosen on (unseen.json)."""
-    payload = load(results_dir, "unseen")
+def unseen_lines(results_dir: str, name: str = "unseen") -> list[str]:
+    """The default recipe on packaged sets no default was chosen on (unseen.json), and
+    on sets in other languages (unseen_languages.json: which teacher the recipe took,
+    and which n-grams the floor used)."""
+    payload = load(results_dir, name)
     if not payload or not payload.get("rows"):
         return []
+    languages = name == "unseen_languages"
     keys = ("tfidf_test_accuracy", "teacher_test_accuracy", "student_test_accuracy")
     keys += ("bundle_test_accuracy", "bundle_agreement", "bundle_mb")
     body = []
@@ -355,16 +359,22 @@ def unseen_lines(results_dir: str) -> list[str]:
             body.append([r["dataset"], "failed: " + r["error"]] + [None] * (len(keys) + 2))
             continue
         wins = "yes" if r["student_test_accuracy"] >= r["tfidf_test_accuracy"] else "**no**"
-        body.append([r["dataset"], r["train_texts"], r["labels"], *(r[k] for k in keys), wins])
-    columns = ["data set", "train texts", "labels", "TF-IDF", "teacher", "student (Keras)"]
+        extra = [r.get("teacher_source"), r.get("tfidf_features")] if languages else []
+        body.append(
+            [r["dataset"], r["train_texts"], r["labels"], *extra, *(r[k] for k in keys), wins]
+        )
+    columns = ["data set", "train texts", "labels"]
+    columns += ["teacher taken", "TF-IDF n-grams"] if languages else []
+    columns += ["TF-IDF", "teacher", "student (Keras)"]
     columns += ["bundle", "bundle agreement", "bundle MB", "student >= TF-IDF"]
-    lines = ["", "### On data no default was chosen on", ""]
+    title = "In other languages" if languages else "On data no default was chosen on"
+    lines = ["", f"### {title}", ""]
     lines += [
         f"Command: `{payload.get('command')}` ({payload.get('finished')}). Each set written out",
         "as train/validation/test CSV files, then `albert-tf train --data train.csv --validation",
         "validation.csv --test test.csv --out RUN` and `albert-tf export RUN --out BUNDLE",
         "--num-verify N` (N: the test file's rows), no other flags; test accuracy; TF-IDF on",
-        "the same files, C chosen on validation.",
+        "the same files, word or character n-grams and C chosen on validation.",
         "",
     ]
     return lines + md_table(columns, body)

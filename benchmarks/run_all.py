@@ -27,6 +27,7 @@ from benchmarks.common import ROOT, thread_env
 BENCHMARKS = {
     "accuracy": "benchmarks.bench_accuracy",
     "unseen": "benchmarks.bench_unseen",
+    "unseen_languages": "benchmarks.bench_unseen",
     "student_latency": "benchmarks.bench_student_latency",
     "export_latency": "benchmarks.bench_export_latency",
     "training": "benchmarks.bench_training",
@@ -34,10 +35,16 @@ BENCHMARKS = {
 }
 # These take --threads N; the latency benchmarks time 1 and 2 threads side by
 # side by default (their tables compare the two), so they get no --threads.
-OWN = {"accuracy", "unseen", "training", "scaling"}
+OWN = {"accuracy", "unseen", "unseen_languages", "training", "scaling"}
 # Flags a benchmark always gets here: BENCHMARKS.md shows where the student's time
 # goes, which only --profile measures.
-ALWAYS = {"student_latency": ["--profile"]}
+ALWAYS = {
+    "student_latency": ["--profile"],
+    "unseen_languages": [
+        "--datasets", "thucnews_titles", "bol_reviews_nl", "amazon_reviews_fr",
+        "--results-name", "unseen_languages",
+    ],
+}  # fmt: skip
 
 
 def discover() -> dict[str, str]:

@@ -123,13 +123,17 @@ class TeacherScores:
     out_dir: str
     max_length: int
     order: np.ndarray | None
+    # (texts, the teacher's logits of them) -> the scores the student learns
+    # (`ngram_teacher.NgramBlend`); the cache holds the teacher's own logits.
+    blend: Any = None
 
     def __call__(self, texts: list[str], name: str) -> np.ndarray:
         logits = compute_teacher_logits(
             self.teacher.model, self.teacher.tokenizer, texts, self.max_length,
             path=os.path.join(self.out_dir, f"{name}.npz"),
         )  # fmt: skip
-        return logits if self.order is None else logits[:, self.order]
+        logits = logits if self.order is None else logits[:, self.order]
+        return logits if self.blend is None else self.blend(texts, logits)
 
 
 def student_backbone(
@@ -229,6 +233,7 @@ def distill_run(
     init_backbone: Any = None,
     info: dict[str, Any] | None = None,
     vocabulary: tuple[Any, np.ndarray] | None = None,
+    blend: Any = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Distill `teacher` into a student and write its run folder; returns a summary.
@@ -246,7 +251,8 @@ def distill_run(
     the student keeps only the teacher's WordPiece tokens that the training and
     unlabelled texts use (`albert_tf.distillation.prune_vocabulary`); pass its
     `(tokenizer, kept)` result as `vocabulary` when it is already computed for
-    those texts (the default recipe sizes the student with it).
+    those texts (the default recipe sizes the student with it). `blend` turns the
+    teacher's logits into the scores the student learns (`TeacherScores.blend`).
     """
     start = time.time()
     s = dataclasses.replace(settings or DistillSettings(), **options)
@@ -254,7 +260,8 @@ def distill_run(
     order = label_permutation(teacher.labels, labels, int(teacher.model.output_shape[-1]))
     if s.transfers_states and order is not None:
         raise ValueError("hidden/attention transfer needs the teacher's labels in data order.")
-    scores = TeacherScores(teacher, out_dir, int(s.teacher_max_length or teacher.max_length), order)
+    max_length = int(s.teacher_max_length or teacher.max_length)
+    scores = TeacherScores(teacher, out_dir, max_length, order, blend)
     extra = list(unlabelled or [])
     texts = list(train.texts) + extra
     keras.utils.set_random_seed(s.seed)
