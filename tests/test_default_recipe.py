@@ -218,3 +218,24 @@ def test_window_is_one_max_length_of_pieces_in_characters():
     texts = ["the film, " * 60] * 10  # 3 pieces per 8 characters: "the", "film", ","
     chars = window_characters(tokenizer, texts, max_length=34)
     assert chars == 32 * 8 // 3  # max_length less [CLS] and [SEP]
+
+
+def test_the_student_budget_leaves_room_in_the_bundle_for_its_tokenizer():
+    from albert_tf.convert import load_tokenizer
+    from albert_tf.distillation.default_recipe import (
+        BUNDLE_BYTES_PER_PARAMETER,
+        bundle_parameters,
+        tokenizer_bytes,
+    )
+    from albert_tf.tokenizer import AlbertTokenizer
+    from tests.convert_fixtures import HF
+
+    wordpiece = load_tokenizer(TEACHER)
+    with open(f"{TEACHER}/vocab.txt", "rb") as f:
+        assert tokenizer_bytes(wordpiece) == len(f.read())
+    spiece = AlbertTokenizer.load(f"{HF}/spiece.model")
+    assert tokenizer_bytes(spiece) == len(spiece.serialized_model)
+    for tokenizer in (wordpiece, spiece):
+        most = bundle_parameters(6.0, tokenizer)
+        room = most * BUNDLE_BYTES_PER_PARAMETER + tokenizer_bytes(tokenizer)
+        assert 0.98 * 6e6 < room <= 0.99 * 6e6 + BUNDLE_BYTES_PER_PARAMETER

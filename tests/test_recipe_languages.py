@@ -118,6 +118,8 @@ def test_a_teacher_without_the_script_is_reported_and_used_as_named(chinese_csv,
     assert main(["train", "--data", data, "--teacher", english, *FLAGS, "--out", str(run)]) == 0
     out = capsys.readouterr().out
     assert f"warning: {english} cannot read these texts" in out
+    assert "--teacher packaged:e5 reads them" in out
     coverage = json.loads((run / "run.json").read_text())["teacher_choice"]["coverage"]
     assert coverage[english]["unknown_characters"] > 0.9
     assert coverage["packaged:minilm"]["unknown_characters"] > 0.3  # measured beside it
+    assert coverage["packaged:e5"]["unknown_characters"] < 0.01

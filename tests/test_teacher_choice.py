@@ -35,17 +35,6 @@ def test_coverage_of_a_vocabulary_without_the_script_is_near_zero():
     assert english.characters_per_piece == pytest.approx(len("thefilmischarminggoodacting") / 6)
 
 
-def test_a_named_teacher_that_cannot_read_is_reported_and_used_as_named(capsys):
-    from albert_tf.distillation.teacher_choice import choose_teacher
-
-    choice = choose_teacher(TINY_TEACHER, CHINESE)
-    out = capsys.readouterr().out
-    assert choice.source == TINY_TEACHER and not choice.coverage.readable
-    assert f"{TINY_TEACHER} reads" in out and "warning" in out and "cannot read" in out
-    # The packaged teacher that would read them is measured beside it.
-    assert "packaged:minilm" in choice.measured
-
-
 @pytest.fixture(scope="module")
 def packaged_teachers():
     from albert_tf.convert import packaged_model
@@ -55,6 +44,17 @@ def packaged_teachers():
         return packaged_model("minilm", quiet=True), packaged_model("e5", quiet=True)
     except (DatasetUnavailableError, Exception) as e:  # an offline machine without the cache
         pytest.skip(f"packaged teachers unavailable: {e}")
+
+
+def test_a_named_teacher_that_cannot_read_is_reported_and_used_as_named(packaged_teachers, capsys):
+    from albert_tf.distillation.teacher_choice import choose_teacher
+
+    choice = choose_teacher(TINY_TEACHER, CHINESE)
+    out = capsys.readouterr().out
+    assert choice.source == TINY_TEACHER and not choice.coverage.readable
+    assert f"{TINY_TEACHER} reads" in out and "warning" in out and "cannot read" in out
+    # The packaged teachers are measured beside it.
+    assert "packaged:minilm" in choice.measured
 
 
 def test_auto_takes_minilm_for_english_and_e5_for_chinese(packaged_teachers, capsys):

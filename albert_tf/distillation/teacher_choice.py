@@ -87,12 +87,14 @@ def choose_teacher(teacher: str, texts: list[str]) -> TeacherChoice:
     if teacher != AUTO:
         measured[teacher] = measure(teacher, texts)
         if not measured[teacher].readable:
-            fallback = next((c for c in CANDIDATES if c != teacher), None)
-            if fallback is not None:
-                measured[fallback] = measure(fallback, texts)
+            for candidate in CANDIDATES:
+                if candidate != teacher:
+                    measured[candidate] = measure(candidate, texts)
+            readers = [c for c in CANDIDATES if c in measured and measured[c].readable]
+            hint = f"--teacher {readers[0]} reads them" if readers else "no packaged teacher does"
             print(
                 f"[recipe] warning: {teacher} cannot read these texts; it is used because "
-                f"--teacher names it (--teacher auto takes the packaged teacher that reads them)",
+                f"--teacher names it ({hint})",
                 flush=True,
             )
         return _choice(teacher, measured)
