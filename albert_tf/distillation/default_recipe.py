@@ -304,6 +304,21 @@ def _ngram_blend(recipe, teacher, train, validation, labels, out_dir) -> NgramBl
     return blend
 
 
+def _student_plan(recipe: StudentRecipe, teacher, pruned, num_labels: int):
+    """(parameter budget, E, groups, teacher layers copied) of the student: its share of
+    the teacher, within the bundle size, over the pruned vocabulary."""
+    config = teacher.model.backbone.config
+    budget = int(
+        min(
+            recipe.student_size * teacher.model.count_params(),
+            bundle_parameters(recipe.max_bundle_mb, pruned),
+        )
+    )
+    width, groups = student_shape(config, pruned.vocab_size, budget, recipe.groups, num_labels)
+    layers = list(recipe.teacher_layers or spread_layers(config.num_hidden_layers, groups))
+    return budget, width, groups, layers
+
+
 def train_distilled_classifier(
     train: Split,
     validation: Split | None,
@@ -331,15 +346,7 @@ def train_distilled_classifier(
     if blend is not None:
         info["teacher_blend"] = blend.report
     pruned, kept = prune_vocabulary(teacher.tokenizer, list(train.texts) + transfer)
-    config = teacher.model.backbone.config
-    budget = int(
-        min(
-            recipe.student_size * teacher.model.count_params(),
-            bundle_parameters(recipe.max_bundle_mb, pruned),
-        )
-    )
-    width, groups = student_shape(config, len(kept), budget, recipe.groups, len(labels))
-    layers = list(recipe.teacher_layers or spread_layers(config.num_hidden_layers, groups))
+    budget, width, groups, layers = _student_plan(recipe, teacher, pruned, len(labels))
     print(
         f"[recipe] student: E={width}, {groups} shared group(s) from teacher layers {layers}, "
         f"{recipe.student_layers} layers, {len(kept):,} of {teacher.tokenizer.vocab_size:,} "
