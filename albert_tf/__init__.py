@@ -34,6 +34,8 @@ _LAZY = {
     "AlbertPretrainer": "albert_tf.models",
     "AlbertQuestionAnswerer": "albert_tf.models",
     "AlbertTokenClassifier": "albert_tf.models",
+    "TextClassifier": "albert_tf.models",
+    "TextPreprocessor": "albert_tf.models",
     "AlbertTokenizer": "albert_tf.tokenizer",
     "WordPieceTokenizer": "albert_tf.wordpiece",
 }

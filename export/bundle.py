@@ -203,7 +203,7 @@ def long_text_cut(tokenizer: Any, max_length: int, dynamic_length: bool) -> Long
 
 
 def _check_label_count(run, run_dir: str) -> None:
-    """The run's labels.txt and its model must agree before anything is converted."""
+    """The run's labels and its model must agree before anything is converted."""
     width = int(run.model.output_shape[-1])
     if width != len(run.labels):
         raise ValueError(
@@ -213,60 +213,59 @@ def _check_label_count(run, run_dir: str) -> None:
 
 
 def _converted(
-    run: Any,
+    clf: Any,
     asset: Any,
     head_pieces: int | None,
-    mode: str,
-    max_length: int,
-    dynamic_length: bool,
+    settings: dict[str, Any],
     calibration_texts: list[str],
-    num_calibration: int,
 ) -> bytes:
-    """The run's model as TFLite in `mode`, with the tokenizer and labels as metadata."""
+    """The classifier as TFLite in `settings["mode"]`, tokenizer and labels as metadata."""
+    mode, max_length = settings["mode"], settings["max_length"]
     representative = None
     if mode in ("int8", "int16x8"):  # calibrated on inputs packed as the runtime packs them
         encoder = asset.encoder()
         encoder.head_pieces = head_pieces
         representative = representative_inputs(
-            calibration_texts, encoder, max_length, num_calibration
+            calibration_texts, encoder, max_length, settings["num_calibration"]
         )
     tflite = to_tflite(
-        run.model,
+        clf,
         mode,
         max_length,
-        dynamic_length,
+        settings["dynamic_length"],
         representative,
-        run.problem_type,
+        clf.problem_type,
         head_pieces=head_pieces,
     )
-    return add_classifier_metadata(tflite, asset.data, run.labels, tokenizer_kind=asset.kind)
+    labels = clf.preprocessor.label_names
+    return add_classifier_metadata(tflite, asset.data, labels, tokenizer_kind=asset.kind)
 
 
 def _stage_files(
     staging: str,
     tflite: bytes,
     asset: Any,
-    run: Any,
-    run_dir: str,
-    mode: str,
-    max_length: int,
-    dynamic_length: bool,
+    clf: Any,
+    settings: dict[str, Any],
     cut_entries: dict[str, Any],
+    run_summary: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """Write the model, tokenizer, labels and manifest (before verification) into
     `staging`; the manifest."""
+    labels = list(clf.preprocessor.label_names)
     _write_bytes(os.path.join(staging, MODEL_FILE), tflite)
     _write_bytes(os.path.join(staging, asset.file), asset.data)
-    labels = "".join(f"{label}\n" for label in run.labels)
-    _write_bytes(os.path.join(staging, LABELS_FILE), labels.encode("utf-8"))
-    config = getattr(getattr(run.model, "backbone", None), "config", None)
+    _write_bytes(
+        os.path.join(staging, LABELS_FILE), "".join(f"{n}\n" for n in labels).encode("utf-8")
+    )
+    config = getattr(clf.backbone, "config", None)
     manifest = {
         "format": BUNDLE_FORMAT,
-        "task": run.problem_type,
-        "labels": list(run.labels),
-        "max_length": max_length,
-        "dynamic_length": bool(dynamic_length),
-        "quantization": mode,
+        "task": clf.problem_type,
+        "labels": labels,
+        "max_length": settings["max_length"],
+        "dynamic_length": bool(settings["dynamic_length"]),
+        "quantization": settings["mode"],
         "tokenizer": asset.entry(),
         "tensors": {
             "inputs": {name: name for name in INPUT_NAMES},
@@ -275,141 +274,193 @@ def _stage_files(
         },
         **cut_entries,
         "config": config.to_dict() if config is not None else None,
-        "run": _run_summary(run, run_dir),
+        "run": run_summary,
         "files": _file_entries(staging, asset.file),
     }
     _write_manifest(staging, manifest)
     return manifest
 
 
-def export_run(
-    run_dir: str,
+def _check_settings(mode: str, max_length: int | None) -> None:
+    if mode not in MODES:
+        raise ValueError(f"Unknown quantization mode {mode!r}; choose one of {MODES}.")
+    if max_length is not None and max_length < 3:  # 0 would silently mean the run's
+        raise ValueError(f"max_length {max_length} leaves no room for text: it must be >= 3")
+
+
+def to_bundle(
+    clf: Any,
     out_dir: str,
+    verify_texts: list[str],
+    verify_labels: list[Any] | None = None,
+    calibration_texts: list[str] | None = None,
     mode: str = "dynamic",
     max_length: int | None = None,
     dynamic_length: bool | None = None,
     force: bool = False,
     make_zip: bool = False,
-    texts_file: str | None = None,
-    text_column: str = "text",
-    label_column: str = "label",
     num_verify: int = 200,
     num_calibration: int = 200,
     use_mediapipe: bool = True,
     min_agreement: float = MIN_AGREEMENT,
     max_accuracy_drop: float = MAX_ACCURACY_DROP,
     log: Callable[[str], None] = print,
+    run_summary: dict[str, Any] | None = None,
 ) -> str:
-    """Export a run folder to a verified bundle; returns the bundle folder.
+    """A `TextClassifier` as a verified bundle folder; returns the folder.
+
+    The one export path: `albert-tf export RUN` and `export_run` come here.
 
     Args:
-        run_dir: folder written by `albert-tf train` / `save_run`.
+        clf: a `TextClassifier` (its preprocessor gives tokenizer, length and labels).
         out_dir: the bundle folder to (re)create.
+        verify_texts: held-out texts the bundle is checked against Keras on.
+        verify_labels: their labels (names or indices), for the accuracy check.
+        calibration_texts: training texts for int8/int16x8 calibration (default
+            `verify_texts`).
         mode: quantization mode, one of `export.converter.MODES`.
-        max_length: input length (default: the run's max_length).
-        dynamic_length: model inputs [1, None]: short texts run faster. None: the
-            run decides, dynamic for a run trained on head + tail cuts (a
-            fixed-length bundle keeps only the head, since MediaPipe cuts its
-            input), fixed for older runs.
+        max_length: input length (default: the preprocessor's sequence length).
+        dynamic_length: model inputs [1, None]: short texts run faster. None: dynamic
+            for a model trained on head + tail cuts (a fixed-length bundle keeps only
+            the head, since MediaPipe cuts its input), fixed otherwise.
         force: write the bundle even when verification fails.
         make_zip: also write `<out_dir>.zip`.
-        texts_file: held-out texts for verification and calibration instead of the
-            data run.json records: CSV/TSV/JSONL (with `text_column`/`label_column`,
-            as `albert-tf train` reads them), or `label<TAB>text` / plain text lines.
-        text_column, label_column: the columns of a CSV/TSV/JSONL `texts_file`.
-        num_verify: held-out texts to verify on.
-        num_calibration: training texts for int8/int16x8 calibration.
+        num_verify, num_calibration: how many texts of each to use.
         use_mediapipe: also verify with MediaPipe's TextClassifier.
-        min_agreement: least label agreement with Keras (each path) to pass.
-        max_accuracy_drop: largest accuracy loss against Keras to pass.
+        min_agreement, max_accuracy_drop: what verification must meet.
         log: progress messages.
+        run_summary: what the manifest says about the run that trained `clf`.
 
     Raises:
         VerificationError: agreement or accuracy below the thresholds (without `force`).
-    """
-    from albert_tf.training.run_folder import load_run
 
-    if mode not in MODES:
-        raise ValueError(f"Unknown quantization mode {mode!r}; choose one of {MODES}.")
-    if max_length is not None and max_length < 3:  # 0 would silently mean the run's
-        raise ValueError(f"max_length {max_length} leaves no room for text: it must be >= 3")
+    Example:
+    >>> to_bundle(clf, "bundle", verify_texts=["a fine film", "dull"])  # doctest: +SKIP
+    'bundle'
+    """
+    _check_settings(mode, max_length)
     start = time.time()
     check_replaceable(os.path.abspath(out_dir))  # before minutes of conversion, not after
-    run = load_run(run_dir)
-    _check_label_count(run, run_dir)
-    max_length = int(max_length or run.max_length)
-    task = run.problem_type
-    asset = run_tokenizer_asset(run.tokenizer)
-    label_index = {label: i for i, label in enumerate(run.labels)}
-    if dynamic_length is None:
-        dynamic_length = getattr(run.tokenizer, "truncation", "head") == "head_tail"
-    cut = long_text_cut(run.tokenizer, max_length, dynamic_length)
+    tokenizer = clf.preprocessor.tokenizer
+    settings = {
+        "mode": mode,
+        "max_length": int(max_length or clf.preprocessor.sequence_length),
+        "dynamic_length": (
+            getattr(tokenizer, "truncation", "head") == "head_tail"
+            if dynamic_length is None
+            else bool(dynamic_length)
+        ),
+        "num_calibration": num_calibration,
+    }
+    cut = long_text_cut(tokenizer, settings["max_length"], settings["dynamic_length"])
     if cut.warning:
         log(cut.warning)
-    texts = load_texts(run, texts_file, label_index, text_column, label_column)
-    log(f"[export] held-out texts: {texts.source}")
-    verify_texts = texts.held_out[:num_verify]
-    verify_gold = texts.gold[:num_verify] if texts.gold is not None else None
-
+    asset = run_tokenizer_asset(tokenizer)
     log(
-        f"[export] converting {run_dir} to TFLite ({mode}, max_length={max_length}, "
-        f"{asset.kind} tokenizer{', dynamic length' if dynamic_length else ''})"
+        f"[export] converting to TFLite ({mode}, max_length={settings['max_length']}, "
+        f"{asset.kind} tokenizer{', dynamic length' if settings['dynamic_length'] else ''})"
     )
     tflite = _converted(
-        run,
-        asset,
-        cut.head_pieces,
-        mode,
-        max_length,
-        dynamic_length,
-        texts.calibration,
-        num_calibration,
+        clf, asset, cut.head_pieces, settings, list(calibration_texts or verify_texts)
     )
-
+    gold = _gold(clf, verify_labels, num_verify)
     out_dir = os.path.abspath(out_dir)
-    parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    staging = make_staging_dir(parent, ".tmp-bundle-")
+    os.makedirs(os.path.dirname(out_dir), exist_ok=True)
+    staging = make_staging_dir(os.path.dirname(out_dir), ".tmp-bundle-")
     try:
-        manifest = _stage_files(
-            staging, tflite, asset, run, run_dir, mode, max_length, dynamic_length, cut.entries
-        )
+        manifest = _stage_files(staging, tflite, asset, clf, settings, cut.entries, run_summary)
+        texts = list(verify_texts)[:num_verify]
         log(
-            f"[export] verifying on {len(verify_texts)} held-out texts (Keras, LiteRT"
+            f"[export] verifying on {len(texts)} held-out texts (Keras, LiteRT"
             f"{', MediaPipe' if use_mediapipe else ''})"
         )
         report = verify_bundle(
-            run.model,
-            cut.tokenizer,
-            staging,
-            verify_texts,
-            verify_gold,
-            task=task,
-            max_length=max_length,
-            use_mediapipe=use_mediapipe,
-            min_agreement=min_agreement,
-            max_accuracy_drop=max_accuracy_drop,
-        )
-        report["forced"] = bool(force and not report["passed"])
-        manifest["verification"] = report
-        manifest["model_size_bytes"] = len(tflite)
-        manifest["export_seconds"] = round(time.time() - start, 1)
-        _write_manifest(staging, manifest)
-        if not report["passed"] and not force:
-            raise VerificationError(
-                "Exported model failed verification; nothing written to "
-                f"{out_dir}: {'; '.join(report['failures'])} (use --force to write it anyway)"
-            )
-        _replace_folder(staging, out_dir)
+            clf, cut.tokenizer, staging, texts, gold, task=clf.problem_type,
+            max_length=settings["max_length"], use_mediapipe=use_mediapipe,
+            min_agreement=min_agreement, max_accuracy_drop=max_accuracy_drop,
+        )  # fmt: skip
+        _finish(staging, out_dir, manifest, report, force, len(tflite), start)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    mediapipe = report.get("mediapipe")
-    log(
-        f"[export] wrote {out_dir} ({len(tflite) / 1e6:.2f} MB model); "
-        f"runtime agreement {report['runtime']['agreement']:.3f}"
-        + (f", MediaPipe agreement {mediapipe['agreement']:.3f}" if mediapipe else "")
-    )
+    _log_written(log, out_dir, len(tflite), report)
     if make_zip:
         log(f"[export] wrote {zip_bundle(out_dir)}")
     return out_dir
+
+
+def _gold(clf: Any, labels: list[Any] | None, num_verify: int) -> list[int] | None:
+    """Label indices of the verification texts (names mapped by the preprocessor)."""
+    if labels is None or clf.problem_type != "single_label":
+        return None
+    labels = list(labels)[:num_verify]
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in labels):
+        return labels
+    return clf.preprocessor.encode_labels(labels).tolist()
+
+
+def _finish(staging, out_dir, manifest, report, force, model_bytes, start) -> None:
+    """Record the verification in the manifest and move the bundle into place."""
+    report["forced"] = bool(force and not report["passed"])
+    manifest["verification"] = report
+    manifest["model_size_bytes"] = model_bytes
+    manifest["export_seconds"] = round(time.time() - start, 1)
+    _write_manifest(staging, manifest)
+    if not report["passed"] and not force:
+        raise VerificationError(
+            "Exported model failed verification; nothing written to "
+            f"{out_dir}: {'; '.join(report['failures'])} (use --force to write it anyway)"
+        )
+    _replace_folder(staging, out_dir)
+
+
+def _log_written(log, out_dir: str, model_bytes: int, report: dict) -> None:
+    mediapipe = report.get("mediapipe")
+    log(
+        f"[export] wrote {out_dir} ({model_bytes / 1e6:.2f} MB model); "
+        f"runtime agreement {report['runtime']['agreement']:.3f}"
+        + (f", MediaPipe agreement {mediapipe['agreement']:.3f}" if mediapipe else "")
+    )
+
+
+def export_run(
+    run_dir: str,
+    out_dir: str,
+    texts_file: str | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    **options: Any,
+) -> str:
+    """Export a run folder to a verified bundle (`to_bundle`); returns the bundle folder.
+
+    The held-out and calibration texts are the ones training kept in the run
+    folder (held_out.json), or `texts_file`: CSV/TSV/JSONL (with
+    `text_column`/`label_column`, as `albert-tf train` reads them), or
+    `label<TAB>text` / plain text lines. `options` are `to_bundle`'s (mode=,
+    max_length=, dynamic_length=, force=, make_zip=, num_verify=, ...).
+    """
+    from albert_tf.models import TextClassifier, TextPreprocessor
+    from albert_tf.training.run_folder import load_run
+
+    _check_settings(options.get("mode", "dynamic"), options.get("max_length"))
+    check_replaceable(os.path.abspath(out_dir))  # before loading a model, not after
+    run = load_run(run_dir)
+    _check_label_count(run, run_dir)
+    # A run from before the TextClassifier holds its tokenizer and labels beside the model.
+    clf = TextClassifier.from_classifier(
+        run.model, TextPreprocessor(run.tokenizer, run.max_length, run.labels)
+    )
+    label_index = {label: i for i, label in enumerate(run.labels)}
+    multi_label = run.problem_type == "multi_label"
+    texts = load_texts(run_dir, texts_file, label_index, text_column, label_column, multi_label)
+    log = options.get("log", print)
+    log(f"[export] {run_dir}: held-out texts: {texts.source}")
+    return to_bundle(
+        clf,
+        out_dir,
+        verify_texts=texts.held_out,
+        verify_labels=texts.gold,
+        calibration_texts=texts.calibration,
+        run_summary=_run_summary(run, run_dir),
+        **options,
+    )

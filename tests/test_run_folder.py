@@ -1,5 +1,7 @@
-"""The run folder: both tokenizer kinds round-trip, run.json is version 2, old
-folders load mapped to the new fields, and a missing file is named."""
+"""The run folder: a classifier is saved as one TextClassifier (tokenizer, length
+and labels inside), both tokenizer kinds round-trip, run.json is version 2, old
+folders (tokenizer and labels beside the model) load mapped to the new fields, and
+a missing file is named."""
 
 import json
 import os
@@ -9,7 +11,7 @@ import pytest
 
 from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
 from albert_tf.tokenizer import AlbertTokenizer
-from albert_tf.training.run_folder import RunFolderError, load_run, save_run
+from albert_tf.training.run_folder import RunFolderError, build_info, load_run, save_run
 from albert_tf.wordpiece import WordPieceTokenizer
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -26,6 +28,16 @@ def tiny_classifier(vocab_size, problem_type="single_label", num_labels=2):
     return AlbertClassifier(
         AlbertBackbone(config), num_labels=num_labels, problem_type=problem_type
     )
+
+
+def save_old_run(path, model, tokenizer, labels, info):
+    """A classifier's run folder as written before the TextClassifier: the model,
+    spiece.model and labels.txt side by side, run.json recording the labels."""
+    model.save(str(path / "model.keras"))
+    tokenizer.save(str(path))
+    (path / "labels.txt").write_text("".join(f"{n}\n" for n in labels))
+    info = {**build_info(model, tokenizer, info), "labels": labels}
+    (path / "run.json").write_text(json.dumps(info))
 
 
 def logits(model, tokenizer):
@@ -46,10 +58,13 @@ def test_sentencepiece_run_round_trips_with_a_version_2_run_json(tmp_path):
     assert info["version"] == 2 and info["parameters"] == model.count_params()
     assert info["tokenizer"] == {
         "kind": "sentencepiece",
-        "file": "spiece.model",
+        "file": "model.keras",
         "lower_case": tok.lower_case,
         "truncation": "head",
     }
+    # One object: no tokenizer or labels file beside the model.
+    assert sorted(os.listdir(tmp_path)) == ["albert_config.json", "model.keras", "run.json"]
+    assert run.labels == ["neg", "pos"] and run.max_length == 16
     assert run.tokenizer.serialized_model == tok.serialized_model
     assert run.tokenizer.lower_case == tok.lower_case
     np.testing.assert_allclose(logits(run.model, run.tokenizer), logits(model, tok), atol=1e-6)
@@ -74,8 +89,8 @@ def test_wordpiece_run_round_trips_with_its_casing(tmp_path):
 
 def test_old_run_json_task_holding_the_problem_type_is_mapped(tmp_path):
     tok = AlbertTokenizer.load(SPM)
-    save_run(str(tmp_path), tiny_classifier(tok.vocab_size, "multi_label", 3), tok,
-             ["a", "b", "c"], {})  # fmt: skip
+    save_old_run(tmp_path, tiny_classifier(tok.vocab_size, "multi_label", 3), tok,
+                 ["a", "b", "c"], {})  # fmt: skip
     old = {"task": "multi_label", "max_length": 24, "dataset": "bbc_news", "metrics": {"x": 1}}
     (tmp_path / "run.json").write_text(json.dumps(old))
     run = load_run(str(tmp_path))
@@ -114,11 +129,11 @@ def test_unknown_data_field_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     "removed, named",
-    [(["labels.txt"], "labels.txt"), (["spiece.model"], "spiece.model or vocab.txt")],
+    [(["labels.txt"], "labels.txt"), (["spiece.model"], "spiece.model")],
 )
-def test_a_missing_file_is_named(tmp_path, removed, named):
+def test_a_missing_file_of_an_old_run_is_named(tmp_path, removed, named):
     tok = AlbertTokenizer.load(SPM)
-    save_run(str(tmp_path), tiny_classifier(tok.vocab_size), tok, ["a", "b"], {})
+    save_old_run(tmp_path, tiny_classifier(tok.vocab_size), tok, ["a", "b"], {})
     for name in removed:
         os.remove(tmp_path / name)
     with pytest.raises(RunFolderError, match=named):
@@ -138,8 +153,19 @@ def _saved_run(tmp_path):
     return tmp_path
 
 
-def test_a_reordered_labels_file_is_refused_with_both_orders(tmp_path):
-    run = _saved_run(tmp_path)
+def test_an_old_run_loads_from_its_files(tmp_path):
+    tok = AlbertTokenizer.load(SPM)
+    model = tiny_classifier(tok.vocab_size)
+    save_old_run(tmp_path, model, tok, ["neg", "pos"], {"max_length": 16})
+    run = load_run(str(tmp_path))
+    assert run.labels == ["neg", "pos"] and run.tokenizer.serialized_model == tok.serialized_model
+    np.testing.assert_allclose(logits(run.model, run.tokenizer), logits(model, tok), atol=1e-6)
+
+
+def test_a_reordered_labels_file_of_an_old_run_is_refused_with_both_orders(tmp_path):
+    tok = AlbertTokenizer.load(SPM)
+    save_old_run(tmp_path, tiny_classifier(tok.vocab_size), tok, ["neg", "pos"], {})
+    run = tmp_path
     (run / "labels.txt").write_text("pos\nneg\n")
     with pytest.raises(ValueError) as caught:
         load_run(str(run))

@@ -149,3 +149,14 @@ def _targets(data: TextDataset, labels) -> np.ndarray | None:
 
 def _zero(y: np.ndarray):
     return np.zeros((), dtype=y.dtype)
+
+
+def with_known_length(dataset):
+    """`dataset` with its number of batches set, counted once when tf.data does
+    not know it (length bucketing makes it depend on the texts)."""
+    import tensorflow as tf
+
+    if int(dataset.cardinality()) >= 0:
+        return dataset
+    steps = int(dataset.reduce(np.int64(0), lambda count, _: count + 1))
+    return dataset.apply(tf.data.experimental.assert_cardinality(steps))

@@ -285,7 +285,8 @@ def distill_run(
         "metrics": metrics,
         **(info or {}),
     }
-    save_run(out_dir, student, tokenizer, labels, run_info)  # spiece.model or vocab.txt
+    save_run(out_dir, student, tokenizer, labels, run_info)
+    RunFolder(out_dir).write_held_out(validation, test, labels, list(train.texts))
     write_text_atomic(os.path.join(out_dir, "history.json"), json.dumps(fit.history, indent=1))
     return {
         "run_dir": out_dir,

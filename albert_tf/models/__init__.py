@@ -7,6 +7,8 @@ from albert_tf.models.masked_lm_head import MaskedLMHead
 from albert_tf.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.models.pretrainer import AlbertPretrainer
 from albert_tf.models.question_answerer import AlbertQuestionAnswerer
+from albert_tf.models.text_classifier import TextClassifier
+from albert_tf.models.text_preprocessor import TextPreprocessor
 from albert_tf.models.token_classifier import AlbertTokenClassifier
 
 __all__ = [
@@ -18,4 +20,6 @@ __all__ = [
     "AlbertQuestionAnswerer",
     "AlbertTokenClassifier",
     "MaskedLMHead",
+    "TextClassifier",
+    "TextPreprocessor",
 ]

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from albert_tf.data.pipeline import with_known_length
 from albert_tf.training.resumable import StepBackup, fit_from_step
 
 BEST_WEIGHTS = os.path.join("checkpoints", "best.weights.h5")
@@ -47,15 +48,6 @@ class StepStream:
 
     make: Callable[[int], tf.data.Dataset]
     steps_per_epoch: int
-
-
-def with_known_length(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """`dataset` with its number of batches set, counted once when tf.data does
-    not know it (length bucketing makes it depend on the texts)."""
-    if int(dataset.cardinality()) >= 0:
-        return dataset
-    steps = int(dataset.reduce(np.int64(0), lambda count, _: count + 1))
-    return dataset.apply(tf.data.experimental.assert_cardinality(steps))
 
 
 def monitor_for(model: Any, has_validation: bool) -> tuple[str, str]:

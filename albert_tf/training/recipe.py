@@ -103,7 +103,8 @@ def train_text_classifier(
     `monitor`: the epoch kept (`finetune`)."""
 
     start = time.time()
-    os.makedirs(out_dir, exist_ok=True)
+    # What export verifies on, kept now so it never reads the user's file again.
+    RunFolder(out_dir).write_held_out(validation, test, labels, list(train.texts))
     pretrain_metrics: dict[str, float] = {}
     texts = train.texts + (train.pairs or [])
     tokenizer = build_tokenizer(texts, out_dir, vocab_size, tokenizer_path, pretrained)

@@ -1,13 +1,22 @@
 """The run folder: everything a trained model needs later (export, predict, evaluate).
 
-Layout:
-    model.keras          the trained Keras model (best checkpoint)
+Layout of a classifier's run:
+    model.keras          the `TextClassifier` (best checkpoint) with its
+                         `TextPreprocessor` inside: tokenizer, max_length, long-text
+                         cut and label names travel as one Keras object
+    held_out.json        the validation and test texts (with labels) training held
+                         out, and training texts for int8 calibration: what export
+                         verifies on, so it never reads the user's data file again
+    albert_config.json   the backbone's AlbertConfig (for people; the model holds it)
+    run.json             version 2: task, problem_type, max_length, tokenizer, data,
+                         settings, metrics, parameters (see `RUN_VERSION`): a record
+                         of the run, not read back into the model
+
+Other runs (the task heads, pre-training) and classifier runs written before the
+`TextClassifier` keep the tokenizer and labels beside the model:
     spiece.model         the tokenizer: SentencePiece ...
     vocab.txt            ... or WordPiece (+ tokenizer_config.json with do_lower_case)
     labels.txt           label names (output units), one per line, in output index order
-    albert_config.json   the backbone's AlbertConfig
-    run.json             version 2: task, problem_type, max_length, tokenizer, data,
-                         settings, metrics, parameters (see `RUN_VERSION`)
 
 run.json's "tokenizer" holds how single texts longer than max_length were cut:
 "truncation" "head" or "head_tail" (with "head_share"); a run without the field
@@ -28,6 +37,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from albert_tf.data.labels import LABELS_FILE, read_labels, write_labels
 from albert_tf.files import write_bytes_atomic, write_text_atomic
 from albert_tf.tokenizer import HEAD_SHARE, AlbertTokenizer, check_truncation
@@ -35,6 +46,7 @@ from albert_tf.wordpiece import WordPieceTokenizer
 
 __all__ = [
     "CONFIG_FILE",
+    "HELD_OUT_FILE",
     "LABELS_FILE",
     "MODEL_FILE",
     "PRETRAINED_MODEL_FILE",
@@ -60,6 +72,9 @@ WORDPIECE_CONFIG_FILE = "tokenizer_config.json"
 TOKENIZER_FILE = SENTENCEPIECE_FILE  # the name before WordPiece runs existed
 CONFIG_FILE = "albert_config.json"
 RUN_FILE = "run.json"
+HELD_OUT_FILE = "held_out.json"
+# Training texts kept for int8/int16x8 calibration (export uses up to 200 by default).
+CALIBRATION_TEXTS = 500
 TOKENIZER_FILES = {"sentencepiece": SENTENCEPIECE_FILE, "wordpiece": WORDPIECE_FILE}
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
@@ -305,10 +320,33 @@ class RunFolder:
                 raise ValueError(
                     f"{path}: field 'max_length' must be an integer >= 3, got {length!r}"
                 )
-        return upgrade_info(info, self.tokenizer_kind())
+        if int(info.get("version", 1)) >= RUN_VERSION:
+            return info
+        held = self._preprocessor_config()
+        return upgrade_info(info, held["tokenizer_kind"] if held else self.tokenizer_kind())
+
+    def holds_preprocessor(self) -> bool:
+        """Whether model.keras is a `TextClassifier`, carrying its own tokenizer and
+        labels (read from the file's config, without loading Keras)."""
+        return self._preprocessor_config() is not None
+
+    def _preprocessor_config(self) -> dict[str, Any] | None:
+        path = self.file(MODEL_FILE)
+        if not zipfile.is_zipfile(path):
+            return None
+        try:
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(archive.read("config.json"))
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            return None  # read_model names what is wrong with it
+        if config.get("class_name") != "TextClassifier":
+            return None
+        return config.get("config", {}).get("preprocessor", {}).get("config")
 
     def read_tokenizer(self, info: dict[str, Any] | None = None) -> Any:
         info = info if info is not None else self.read_info()
+        if self.holds_preprocessor():
+            return self.read_model().preprocessor.tokenizer
         kind = info.get("tokenizer", {}).get("kind") or self.tokenizer_kind()
         if kind not in TOKENIZER_FILES:
             raise ValueError(f"{self.file(RUN_FILE)}: unknown tokenizer kind {kind!r}")
@@ -328,11 +366,15 @@ class RunFolder:
         return AlbertTokenizer.load(self.file(SENTENCEPIECE_FILE), lower_case=lower_case, **packing)
 
     def read_labels(self, info: dict[str, Any] | None = None) -> list[str]:
-        """labels.txt, checked against the labels run.json recorded with the model (an
-        edited or reordered labels.txt would ship a bundle with swapped labels)."""
+        """The label names: the model's own, or (older runs) labels.txt checked against
+        the labels run.json recorded with the model (an edited or reordered labels.txt
+        would ship a bundle with swapped labels)."""
+        info = info if info is not None else self.read_info()
+        if self.holds_preprocessor():
+            return list(self.read_model().preprocessor.label_names)
         self._require(LABELS_FILE)
         labels = read_labels(self.file(LABELS_FILE))
-        recorded = (info if info is not None else self.read_info()).get("labels")
+        recorded = info.get("labels")
         if recorded is not None and list(recorded) != labels:
             raise ValueError(
                 f"{self.file(LABELS_FILE)} lists {labels} but {self.file(RUN_FILE)} recorded "
@@ -362,14 +404,38 @@ class RunFolder:
             raise ValueError(f"Cannot load {self.file(MODEL_FILE)}: {e}") from e
 
     def load(self, compile: bool = False, labels_required: bool = True) -> Run:
-        """The whole run. `labels_required=False` accepts a folder without
+        """The whole run. `labels_required=False` accepts an older folder without
         labels.txt (a teacher whose label order is not known); labels are then None."""
-        self._require(MODEL_FILE, *([LABELS_FILE] if labels_required else []))
         info = self.read_info()
+        self._require(MODEL_FILE)
+        if not zipfile.is_zipfile(self.file(MODEL_FILE)):
+            self.read_model()  # names the damage before any other file is looked for
+        if self.holds_preprocessor():
+            model = self.read_model(compile)
+            pre = model.preprocessor
+            # The model's preprocessor is the truth; run.json only reports it.
+            info = {**info, "max_length": pre.sequence_length}
+            info["tokenizer"] = {**info.get("tokenizer", {}), **packing_entry(pre.tokenizer)}
+            return Run(self.path, model, pre.tokenizer, list(pre.label_names or []), info)
+        self._require(MODEL_FILE, *([LABELS_FILE] if labels_required else []))
         tokenizer = self.read_tokenizer(info)
         labels = self.read_labels(info) if os.path.isfile(self.file(LABELS_FILE)) else None
         model = self.read_model(compile)
         return Run(path=self.path, model=model, tokenizer=tokenizer, labels=labels, info=info)
+
+    def read_held_out(self) -> dict[str, Any] | None:
+        """held_out.json (see `write_held_out`), or None for a run without one."""
+        path = self.file(HELD_OUT_FILE)
+        if not os.path.isfile(path):
+            return None
+        try:
+            with open(path, encoding="utf-8") as f:
+                held = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{path}: not a readable {HELD_OUT_FILE} ({e})") from e
+        if not isinstance(held, dict) or not isinstance(held.get("calibration"), list):
+            raise ValueError(f"{path}: not an albert-tf {HELD_OUT_FILE} (no 'calibration' list)")
+        return held
 
     # ---------------------------------------------------------------- write
     def write(
@@ -381,10 +447,19 @@ class RunFolder:
         model_file: str = MODEL_FILE,
     ) -> str:
         """Write every file; each goes to a temp name first and is renamed, so
-        a crash never leaves a half-written model behind. `labels=None` (a
-        pre-trained backbone, saved as `PRETRAINED_MODEL_FILE`) writes no labels.txt."""
+        a crash never leaves a half-written model behind. A classifier is saved
+        as a `TextClassifier` holding `tokenizer` and `labels`; other models
+        beside them (`labels=None`: a pre-trained backbone, saved as
+        `PRETRAINED_MODEL_FILE`, writes no labels.txt)."""
+        classifier = _text_classifier(model, tokenizer, labels, info)
+        if classifier is not None:
+            pre = classifier.preprocessor
+            model, tokenizer = classifier, pre.tokenizer
+            info = {**info, "max_length": pre.sequence_length}
         run_info = build_info(model, tokenizer, info)
-        if labels is not None:  # the source of truth labels.txt is checked against
+        if classifier is not None:
+            run_info["tokenizer"]["file"] = model_file  # inside it, as an asset
+        if labels is not None and classifier is None:  # what labels.txt is checked against
             run_info["labels"] = list(labels)
         os.makedirs(self.path, exist_ok=True)
         tmp_model = self.file(f".tmp-{model_file}")
@@ -393,11 +468,36 @@ class RunFolder:
         config = getattr(getattr(model, "backbone", model), "config", None)
         if config is not None:
             write_text_atomic(self.file(CONFIG_FILE), config.to_json_string())
-        self.write_tokenizer(tokenizer)
-        if labels is not None:
-            write_labels(self.file(LABELS_FILE), list(labels))
+        if classifier is None:
+            self.write_tokenizer(tokenizer)
+            if labels is not None:
+                write_labels(self.file(LABELS_FILE), list(labels))
         self.write_info(run_info)
         return self.path
+
+    def write_held_out(
+        self,
+        validation: Any,
+        test: Any,
+        label_names: list[str] | None,
+        train_texts: list[str],
+    ) -> None:
+        """held_out.json: the `validation` and `test` splits (`Split`s or None) with
+        texts, second texts and targets (label indices, numbers or multi-hot rows), the
+        label names the indices mean, and CALIBRATION_TEXTS training texts drawn
+        with a fixed seed (int8 calibration)."""
+        held: dict[str, Any] = {"label_names": label_names}
+        for name, split in (("validation", validation), ("test", test)):
+            if split is not None and len(split.texts):
+                held[name] = {
+                    "texts": list(split.texts),
+                    "pairs": None if split.pairs is None else list(split.pairs),
+                    "targets": np.asarray(split.labels).tolist(),
+                }
+        order = np.random.default_rng(0).permutation(len(train_texts))[:CALIBRATION_TEXTS]
+        held["calibration"] = [train_texts[i] for i in sorted(order)]
+        os.makedirs(self.path, exist_ok=True)
+        write_text_atomic(self.file(HELD_OUT_FILE), json.dumps(held, ensure_ascii=False))
 
     def write_tokenizer(self, tokenizer: Any) -> None:
         if tokenizer_kind(tokenizer) == "sentencepiece":
@@ -419,6 +519,21 @@ class RunFolder:
         info.update(fields)
         self.write_info(info)
         return info
+
+
+def _text_classifier(model: Any, tokenizer: Any, labels: list[str] | None, info: dict) -> Any:
+    """`model` as the `TextClassifier` a classifier's run folder holds; None for others."""
+    from albert_tf.models import AlbertClassifier, TextClassifier, TextPreprocessor
+
+    if not isinstance(model, AlbertClassifier):
+        return None
+    if isinstance(model, TextClassifier):
+        return model
+    if tokenizer is None:
+        raise ValueError("A classifier's run needs its tokenizer (or a TextClassifier)")
+    names = labels or [str(i) for i in range(model.num_labels)]
+    preprocessor = TextPreprocessor(tokenizer, int(info.get("max_length", 128)), names)
+    return TextClassifier.from_classifier(model, preprocessor)
 
 
 def save_run(
