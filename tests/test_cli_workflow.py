@@ -66,12 +66,14 @@ def workflow(tmp_path_factory):
     root = tmp_path_factory.mktemp("workflow")
     data, run_dir, bundle = str(root / "reviews.csv"), str(root / "run"), str(root / "bundle")
     write_reviews_csv(data)
+    opened = _count_opens(data)
     train_code, _ = cli([
         "train", "--data", data, "--text-column", "review", "--label-column", "sentiment",
         "--preset", "tiny", "--epochs", "1", "--max-length", "32", "--vocab-size", "500",
         "--out", run_dir,
     ])  # fmt: skip
     export_code, export_out = cli(["export", run_dir, "--out", bundle])
+    opened["counting"] = False
     with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
         info = json.load(f)
     return {
@@ -82,7 +84,22 @@ def workflow(tmp_path_factory):
         "export_code": export_code,
         "export_out": export_out,
         "info": info,
+        "opened": opened["count"],
     }
+
+
+def _count_opens(path: str) -> dict:
+    """Counts every open of `path` (Python's audit events) until "counting" is False."""
+    wanted = os.path.realpath(path)
+    opened = {"count": 0, "counting": True}
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open" and opened["counting"] and isinstance(args[0], str | bytes):
+            if os.path.realpath(os.fsdecode(args[0])) == wanted:
+                opened["count"] += 1
+
+    sys.addaudithook(hook)  # hooks stay for the process: the flag switches it off
+    return opened
 
 
 def the_runs_split(data: str):
@@ -91,6 +108,11 @@ def the_runs_split(data: str):
     from albert_tf.data.split import split_dataset
 
     return split_dataset(read_table(data, "review", "sentiment"), (0.8, 0.1, 0.1), seed=0)
+
+
+def test_the_users_file_is_opened_once_from_train_to_export(workflow):
+    assert (workflow["train_code"], workflow["export_code"]) == (0, 0)
+    assert workflow["opened"] == 1
 
 
 def test_train_records_the_file_columns_and_split_in_run_json(workflow):
@@ -105,9 +127,7 @@ def test_train_records_the_file_columns_and_split_in_run_json(workflow):
     assert data["encoding_errors"] == "strict"
 
 
-def test_export_with_only_out_verifies_on_the_test_part_of_the_recorded_split(workflow):
-    from types import SimpleNamespace
-
+def test_export_with_only_out_verifies_on_the_test_part_training_held_out(workflow):
     from export.texts import load_texts
 
     assert workflow["export_code"] == 0, workflow["export_out"]
@@ -117,12 +137,10 @@ def test_export_with_only_out_verifies_on_the_test_part_of_the_recorded_split(wo
     trained_test = workflow["info"]["metrics"]["test"]  # what training measured on its test part
     assert report["passed"] and report["num_texts"] == len(test) == trained_test["num_examples"]
     assert report["keras"]["accuracy"] == pytest.approx(trained_test["accuracy"], abs=1e-9)
-    assert "the test part of the split of reviews.csv" in workflow["export_out"]
-    assert "WARNING" not in workflow["export_out"]
+    assert "test texts training held out (held_out.json)" in workflow["export_out"]
 
-    run = SimpleNamespace(path=workflow["run_dir"], info=workflow["info"])
-    texts = load_texts(run, None, {"negative": 0, "positive": 1})
-    assert texts.held_out == test.texts and texts.calibration == train.texts
+    texts = load_texts(workflow["run_dir"], None, {"negative": 0, "positive": 1})
+    assert texts.held_out == test.texts and set(texts.calibration) <= set(train.texts)
     gold = Counter(texts.gold)
     # Row i of training's confusion matrix counts the test texts whose gold label is i.
     assert [gold[i] for i in range(2)] == [sum(row) for row in trained_test["confusion_matrix"]]
@@ -249,10 +267,9 @@ def test_train_parser_head_tasks_are_the_library_ones():
 LABELS = {"neg": 0, "pos": 1}
 
 
-def a_run(info: dict, path: str = "runs/x"):
-    from types import SimpleNamespace
-
-    return SimpleNamespace(path=path, info=info)
+def a_run(info: dict, path: str = "runs/x") -> str:
+    """The run folder argument: with a texts file, export reads nothing of the run's."""
+    return path
 
 
 def write(path, text: str) -> str:
@@ -310,52 +327,8 @@ def test_a_missing_column_names_the_file_and_the_column(tmp_path):
         load_texts(a_run({}), jsonl, LABELS)
 
 
-def test_the_runs_recorded_test_file_is_read_with_its_columns_and_encoding(tmp_path):
+def test_a_run_without_held_out_texts_says_to_pass_texts(tmp_path):
     from export.texts import load_texts
 
-    train = write(tmp_path / "train.csv", "s,y\nfine,pos\nawful,neg\nok,pos\n")
-    (tmp_path / "test.csv").write_bytes(b"s,y\ngood \xff film,pos\n")
-    data = {"train": train, "test": str(tmp_path / "test.csv"), "text_column": "s",
-            "label_column": "y", "encoding_errors": "replace"}  # fmt: skip
-    texts = load_texts(a_run({"data": data}), None, LABELS)
-    assert (texts.held_out, texts.gold) == (["good \ufffd film"], [1])
-    assert texts.calibration == ["fine", "awful", "ok"] and "test file test.csv" in texts.source
-    with pytest.raises(ValueError, match="byte"):  # strict, as training would have read it
-        load_texts(a_run({"data": {**data, "encoding_errors": "strict"}}), None, LABELS)
-
-
-def test_a_recorded_file_that_is_gone_says_to_pass_texts(tmp_path):
-    from export.texts import load_texts
-
-    data = {"train": str(tmp_path / "gone.csv"), "split": {"fractions": [0.8, 0.1, 0.1], "seed": 0}}
-    with pytest.raises(FileNotFoundError, match=r"gone\.csv.*--texts"):
-        load_texts(a_run({"data": data}), None, LABELS)
-    with pytest.raises(ValueError, match="--texts"):
-        load_texts(a_run({"data": {"train": None}}), None, LABELS)
-
-
-def test_an_old_run_json_naming_its_training_file_gets_the_default_split(tmp_path):
-    from albert_tf.data.readers import read_table
-    from albert_tf.data.split import split_dataset
-    from export.texts import load_texts
-
-    rows = "".join(f"review {i},{'pos' if i % 2 else 'neg'}\n" for i in range(40))
-    train = write(tmp_path / "old.csv", "text,label\n" + rows)
-    texts = load_texts(a_run({"task": "single_label", "dataset": train}), None, LABELS)
-    expected = split_dataset(read_table(train), (0.8, 0.1, 0.1), seed=0)
-    assert texts.held_out == expected[2].texts and len(texts.held_out) == 4
-    assert "assumed" in texts.source
-
-
-def test_a_training_file_changed_since_training_is_flagged(tmp_path):
-    from export.texts import load_texts
-
-    rows = "".join(f"review {i},{'pos' if i % 2 else 'neg'}\n" for i in range(40))
-    train = write(tmp_path / "t.csv", "text,label\n" + rows)
-    data = {"train": train, "split": {"fractions": [0.8, 0.1, 0.1], "seed": 0}}
-    same = load_texts(a_run({"data": data, "metrics": {"test": {"num_examples": 4}}}), None, LABELS)
-    grown = load_texts(
-        a_run({"data": data, "metrics": {"test": {"num_examples": 3}}}), None, LABELS
-    )
-    assert "WARNING" not in same.source and "changed" in grown.source
-    assert grown.held_out == same.held_out
+    with pytest.raises(ValueError, match=r"has no held_out\.json.*--texts"):
+        load_texts(str(tmp_path), None, LABELS)

@@ -63,7 +63,9 @@ def test_student_is_distilled_from_the_fine_tuned_teacher_within_budget(student)
     # The teacher keeps its epoch of least validation loss (its probabilities are taught).
     assert teacher["settings"]["monitor"] == ["val_loss", "min"]
     assert "accuracy" in info["metrics"]["test"]
-    assert (student / "vocab.txt").is_file() and not (student / "spiece.model").exists()
+    from albert_tf.training.run_folder import load_run
+
+    assert load_run(str(student)).tokenizer_kind == "wordpiece"
 
 
 def test_teacher_and_student_are_trained_on_new_runs_long_text_cut(student):

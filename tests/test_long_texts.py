@@ -123,10 +123,18 @@ def test_run_json_records_head_tail_and_loads_it(tmp_path, sp):
     assert (run.truncation, run.tokenizer.truncation) == ("head_tail", "head_tail")
 
 
+def _save_old(folder, tokenizer) -> None:
+    from tests.old_runs import save_old_run
+
+    model = _tiny_classifier(tokenizer.vocab_size)
+    info = {"task": "classify", "max_length": MAX_LENGTH}
+    save_old_run(folder, model, tokenizer, ["negative", "positive"], info)
+
+
 def test_old_run_json_without_the_field_reads_as_head(tmp_path, sp):
     from albert_tf.training.run_folder import load_run
 
-    _save(tmp_path, sp)
+    _save_old(tmp_path, sp)
     info = json.loads((tmp_path / "run.json").read_text())
     del info["tokenizer"]["truncation"], info["tokenizer"]["head_share"]
     (tmp_path / "run.json").write_text(json.dumps(info))
@@ -136,10 +144,10 @@ def test_old_run_json_without_the_field_reads_as_head(tmp_path, sp):
     assert run.tokenizer.pack(text, max_length=MAX_LENGTH)[0][0][1:-1] == sp.encode(text)[:BUDGET]
 
 
-def test_a_bad_recorded_truncation_names_run_json(tmp_path, sp):
+def test_a_bad_recorded_truncation_of_an_old_run_names_run_json(tmp_path, sp):
     from albert_tf.training.run_folder import load_run
 
-    _save(tmp_path, sp)
+    _save_old(tmp_path, sp)
     info = json.loads((tmp_path / "run.json").read_text())
     info["tokenizer"]["truncation"] = "tail"
     (tmp_path / "run.json").write_text(json.dumps(info))

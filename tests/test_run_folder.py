@@ -11,8 +11,9 @@ import pytest
 
 from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
 from albert_tf.tokenizer import AlbertTokenizer
-from albert_tf.training.run_folder import RunFolderError, build_info, load_run, save_run
+from albert_tf.training.run_folder import RunFolderError, load_run, save_run
 from albert_tf.wordpiece import WordPieceTokenizer
+from tests.old_runs import save_old_run
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 SPM = os.path.join(FIXTURES, "tiny_spiece.model")
@@ -28,16 +29,6 @@ def tiny_classifier(vocab_size, problem_type="single_label", num_labels=2):
     return AlbertClassifier(
         AlbertBackbone(config), num_labels=num_labels, problem_type=problem_type
     )
-
-
-def save_old_run(path, model, tokenizer, labels, info):
-    """A classifier's run folder as written before the TextClassifier: the model,
-    spiece.model and labels.txt side by side, run.json recording the labels."""
-    model.save(str(path / "model.keras"))
-    tokenizer.save(str(path))
-    (path / "labels.txt").write_text("".join(f"{n}\n" for n in labels))
-    info = {**build_info(model, tokenizer, info), "labels": labels}
-    (path / "run.json").write_text(json.dumps(info))
 
 
 def logits(model, tokenizer):

@@ -62,23 +62,29 @@ def run(args: argparse.Namespace) -> int:
     extra = {}
     if args.to == "huggingface":
         extra["labels"] = _run_labels(source)
-    writer(model, args.output, tokenizer=ckpt.tokenizer_file, **extra)
+    tokenizer = ckpt.tokenizer_file or ckpt.tokenizer
+    writer(model, args.output, tokenizer=tokenizer, **extra)
     c = model.backbone.config if hasattr(model, "backbone") else model.config
     print(
         f"Wrote {type(model).__name__} ({model.count_params():,} parameters; H={c.hidden_size}, "
         f"E={c.embedding_size}, {c.num_hidden_layers} layers in {c.num_hidden_groups} group(s)) "
         f"as {args.to} to {args.output}"
-        + ("" if ckpt.tokenizer_file else " (no tokenizer file in the source)")
+        + ("" if tokenizer else " (no tokenizer file in the source)")
         + f" in {time.time() - start:.1f}s"
     )
     return 0
 
 
 def _run_labels(source: str) -> list[str] | None:
-    """The label names of an albert-tf run folder (its labels.txt), else None."""
+    """The label names of an albert-tf run folder (its model's, or an older run's
+    labels.txt), else None."""
     import os
 
-    from albert_tf.training.run_folder import LABELS_FILE, read_labels
+    from albert_tf.training.run_folder import LABELS_FILE, RunFolder
 
-    path = os.path.join(source, LABELS_FILE)
-    return read_labels(path) if os.path.isfile(path) else None
+    folder = RunFolder(source)
+    if os.path.isdir(source) and (
+        folder.holds_preprocessor() or os.path.isfile(folder.file(LABELS_FILE))
+    ):
+        return folder.read_labels()
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,8 @@ class Checkpoint:
         config: the `AlbertConfig` the weights fit.
         tensors: canonical name (see `weight_map`) -> `Tensor`.
         tokenizer_file: `spiece.model` (or `vocab.txt` for BERT) if present.
+        tokenizer: the tokenizer itself, when it travels inside the model (an
+            albert-tf `TextClassifier`'s preprocessor) rather than beside it.
         architectures: Hugging Face class names from `config.json` (may be empty).
         extra: other config values (num_labels, id2label, problem_type).
     """
@@ -39,6 +42,7 @@ class Checkpoint:
     config: AlbertConfig
     tensors: dict[str, Tensor]
     tokenizer_file: str | None = None
+    tokenizer: Any = None
     architectures: tuple[str, ...] = ()
     extra: dict = dataclasses.field(default_factory=dict)
 

@@ -138,10 +138,13 @@ def load_tokenizer(source: str | os.PathLike | Checkpoint, **kwargs: Any):
     if path is None and not isinstance(source, Checkpoint):
         source = os.fspath(source)
         path = readers.find_tokenizer_file(source) if os.path.isdir(source) else None
-        if path is None and (source.startswith(HF_PREFIX) or not os.path.isdir(source)):
-            path = open_checkpoint(source).tokenizer_file
+        own = os.path.isdir(source) and os.path.isfile(os.path.join(source, "model.keras"))
+        if path is None and (own or source.startswith(HF_PREFIX) or not os.path.isdir(source)):
+            # A remote or single-file source, or an albert-tf model holding its own.
+            source = open_checkpoint(source)
+            path = source.tokenizer_file
     if path is None:
-        return None
+        return getattr(source, "tokenizer", None)
     if path.endswith(".txt"):
         return WordPieceTokenizer.load(path, **kwargs)
 
@@ -227,7 +230,12 @@ def load_classifier(
     carried = _carries(
         ckpt,
         "classifier.",
-        ("AlbertForSequenceClassification", "BertForSequenceClassification", "AlbertClassifier"),
+        (
+            "AlbertForSequenceClassification",
+            "BertForSequenceClassification",
+            "AlbertClassifier",
+            "TextClassifier",
+        ),
     )
     if carried:
         num_labels = _head_num_labels(ckpt, "classifier.weight", num_labels, 2)
@@ -338,7 +346,7 @@ def load_model(source: str | os.PathLike | Checkpoint, **kwargs: Any):
         return load_multiple_choice(ckpt, **kwargs)
     if (
         arch.endswith("ForSequenceClassification")
-        or arch == "AlbertClassifier"
+        or arch in ("AlbertClassifier", "TextClassifier")
         or (not arch and ckpt.has_prefix("classifier."))
     ):
         return load_classifier(ckpt, **kwargs)

@@ -361,12 +361,14 @@ def read_albert_tf(folder: str) -> Checkpoint:
     }
     if getattr(model, "problem_type", None):
         extra["problem_type"] = problem.get(model.problem_type, model.problem_type)
+    preprocessor = getattr(model, "preprocessor", None)  # a TextClassifier carries its own
     return Checkpoint(
         kind="albert-tf",
         label=folder,
         config=backbone.config,
         tensors=tensors,
-        tokenizer_file=find_tokenizer_file(folder),
+        tokenizer_file=None if preprocessor else find_tokenizer_file(folder),
+        tokenizer=preprocessor.tokenizer if preprocessor else None,
         architectures=(type(model).__name__,),
         extra=extra,
     )

@@ -36,6 +36,7 @@ from albert_tf.models.backbone import AlbertBackbone
 _HF_ARCHITECTURES = {
     "AlbertBackbone": "AlbertModel",
     "AlbertClassifier": "AlbertForSequenceClassification",
+    "TextClassifier": "AlbertForSequenceClassification",
     "AlbertMaskedLM": "AlbertForMaskedLM",
     "AlbertPretrainer": "AlbertForPreTraining",
     "AlbertTokenClassifier": "AlbertForTokenClassification",
