@@ -72,7 +72,7 @@ def test_block(page, index, language, code, tmp_path_factory, monkeypatch):
     if language in PYTHON:
         _run_python(page, index, tmp_path_factory, monkeypatch)
     elif language in SHELL:
-        for argv in _commands(code):
+        for argv in _commands(code, prompts_only=language == "console"):
             _check_command(argv)
     else:
         pytest.fail(
@@ -106,14 +106,17 @@ def _run_python(page: str, index: int, tmp_path_factory, monkeypatch) -> None:
 
 
 # ---------------------------------------------------------------- shell blocks
-def _commands(code: str) -> list[list[str]]:
+def _commands(code: str, prompts_only: bool = False) -> list[list[str]]:
     """The commands of a shell block: continuation lines joined, `$ ` prompts and
-    comments dropped, `&&` chains split."""
+    comments dropped, `&&` chains split; in a console block only the `$ ` lines (the
+    others are output)."""
     out = []
     for line in code.replace("\\\n", " ").splitlines():
         line = line.strip()
         if line.startswith("$ "):
             line = line[2:]
+        elif prompts_only:
+            continue
         if not line or line.startswith("#"):
             continue
         argv = shlex.split(line, comments=True)
@@ -174,6 +177,7 @@ def test_shell_checks_catch_a_wrong_flag_target_and_module():
         with pytest.raises(pytest.fail.Exception if argv[0] == "albert-tf" else AssertionError):
             _check_command(argv)
     _check_command(["albert-tf", "predict", "bundle/", "--threads", "2", "a text"])
+    assert _commands("$ make demo\n[demo] step 1/5\n", prompts_only=True) == [["make", "demo"]]
     assert _commands("a \\\n  b # c\n$ make test && make lint\n") == [
         ["a", "b"],
         ["make", "test"],
