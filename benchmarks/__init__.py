@@ -1,25 +1,28 @@
 """Side-by-side benchmarks of albert-tf against other libraries (`make bench`).
 
 Each `bench_*.py` script is a comparison run in a process of its own; it writes
-`benchmarks/results/<name>.json`, and `benchmarks.report` turns every JSON file
-there into `BENCHMARKS.md` with tables and PNG plots. No figure is typed by hand.
+`benchmarks/results/<name>.json`, and `benchmarks.report` turns those files
+into `BENCHMARKS.md` with tables and PNG plots. No figure is typed by hand.
 
-Results schema (what `benchmarks.common.write_results` writes and the report
-renders as tables with medians, spread and ratios; other keys are rendered as
-generic tables):
+The scripts here are exactly those whose results BENCHMARKS.md shows
+(`run_all.BENCHMARKS`, plus `bench_recipe_defaults` and `student_op_profile`,
+run by hand), and `bench_long_texts`, the measurement behind the head + tail cut
+(docs/CONTRACTS.md section 1).
 
-    {"benchmark": "inference", "title": "...", "command": "python -m ...",
+Results schema (what `benchmarks.common.write_results` writes): the command, the
+machine (`common.machine_info`) and `rows`; timing rows made with
+`benchmarks.common.row` look like
+
+    {"benchmark": "training", "title": "...", "command": "python -m ...",
      "machine": {...}, "settings": {...}, "notes": ["..."],
-     "skipped": [{"system": "...", "reason": "..."}],
-     "rows": [{"group": "batch 1, length 128", "system": "albert-tf (Keras)",
-               "metric": "latency_ms", "unit": "ms", "median": 12.3, "p25": 12.0,
+     "rows": [{"group": "batch 32, length 64", "system": "albert-tf (Keras/TF)",
+               "metric": "tokens_per_s", "unit": "tokens/s", "median": 12.3, "p25": 12.0,
                "p75": 12.9, "min": 11.8, "max": 13.5, "n": 10,
-               "lower_is_better": true, "baseline": false, "ours": true,
-               "extra": {"model_mb": 45.1}, "plot_only": false}],
-     "key_groups": ["batch 1, length 128"],  # optional: groups quoted in Key ratios
-     "plots": [{"file": "inference_seq.png", "title": "...", "kind": "line" | "bar",
-                "x": "seq_length", "metric": "latency_ms", "where": {...},
-                "logx": false, "logy": false}]}
+               "lower_is_better": false, "baseline": false, "ours": true,
+               "extra": {"first_step_s": 3.1}, "plot_only": false}],
+     "key_groups": ["..."]}  # optional: groups quoted in Key ratios
+
+and `benchmarks.report` has one function per section that knows its file's rows.
 
 Example:
 >>> from benchmarks.common import summarize

@@ -62,7 +62,6 @@ RUNS_MADE_BY = {
 }
 DEFAULT_RUN = next((r for r in RUNS_MADE_BY if os.path.isdir(r)), next(iter(RUNS_MADE_BY)))
 WORK_ROOT = os.path.join(ROOT, "runs", "student_latency")
-BUNDLE_CACHE = os.path.join(ROOT, "runs", "student_bundle")  # bench_student_bundle's
 SERVER = os.path.join(PEERS_DIR, "student_server.py")
 PHASES = ("tokenizer", "setup", "invoke", "output")
 PROFILER_NOTE = (
@@ -401,13 +400,12 @@ def reusable_bundle(candidate: str, run_dir: str, dynamic: bool, max_length: int
 
 def our_bundle(run_dir: str, work: str, dynamic: bool, max_length: int, log) -> str:
     name = "dynamic_length" if dynamic else "fixed_length"
-    for candidate in (os.path.join(BUNDLE_CACHE, name), os.path.join(work, f"bundle_{name}")):
-        if reusable_bundle(candidate, run_dir, dynamic, max_length):
-            log(f"[bench] reusing {os.path.relpath(candidate, ROOT)}")
-            return candidate
+    out = os.path.join(work, f"bundle_{name}")
+    if reusable_bundle(out, run_dir, dynamic, max_length):
+        log(f"[bench] reusing {os.path.relpath(out, ROOT)}")
+        return out
     from export import export_run
 
-    out = os.path.join(work, f"bundle_{name}")
     log(f"[bench] exporting {name} bundle to {os.path.relpath(out, ROOT)}")
     return export_run(run_dir, out, dynamic_length=dynamic, log=lambda m: None)
 

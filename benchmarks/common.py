@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -136,18 +135,6 @@ def summarize(samples: list[float] | np.ndarray) -> dict[str, Any]:
         "max": round(float(a.max()), 4),
         "n": int(a.size),
     }
-
-
-def time_calls(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[float]:
-    """Wall-clock milliseconds of `repeats` calls of `fn` after `warmup` calls."""
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000.0)
-    return out
 
 
 def row(

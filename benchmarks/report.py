@@ -90,8 +90,7 @@ def _field(r: dict[str, Any], key: str) -> Any:
 def busy_text(payload: dict[str, Any]) -> str | None:
     """A caution when the payload's machine was busy (flagged, or load above cores)."""
     m = payload.get("machine") or {}
-    cores = m.get("usable_cores") or m.get("cores") or m.get("cpus")
-    loads = m.get("load_average_at_start") or m.get("load_average") or m.get("load_average_at_end")
+    cores, loads = m.get("usable_cores"), m.get("load_average_at_start")
     load = loads[0] if isinstance(loads, list) and loads else None
     if not m.get("busy") and not (cores and load and load > cores):
         return None
@@ -105,16 +104,16 @@ def machine_text(m: dict[str, Any]) -> str:
     libs = m.get("libraries") or {}
     parts = [
         m.get("cpu"),
-        f"{m.get('usable_cores') or m.get('cpus') or '?'} cores",
+        f"{m.get('usable_cores') or '?'} cores",
         "/".join(m.get("cpu_features") or []) or None,
-        m.get("os") or m.get("platform"),
+        m.get("os"),
         ", ".join(f"{k} {libs[k]}" for k in ("tensorflow", "keras", "ai-edge-litert") if k in libs),
     ]
     return "; ".join(p for p in parts if p)
 
 
 def header(name: str, payload: dict[str, Any], how: str) -> list[str]:
-    when = payload.get("finished") or payload.get("date")
+    when = payload.get("finished")
     shown = [f"{k}={fmt(v)}" for k, v in (payload.get("settings") or {}).items() if _short(v)]
     how += f" Settings: {', '.join(shown)}." if shown else ""
     lines = [
@@ -147,12 +146,12 @@ def _axes():
     return plt.subplots(figsize=(7, 4.2), dpi=110)
 
 
-def _save(fig, ax, out: Out, file: str, xlabel: str | None = None) -> list[str]:
+def _save(fig, ax, out: Out, file: str) -> list[str]:
     """Label, write `<PNG folder>/<file>` and return the markdown that shows it."""
     import matplotlib.pyplot as plt
 
-    default_x, ylabel, title = PLOTS[file]
-    ax.set(xlabel=xlabel or default_x, ylabel=ylabel)
+    xlabel, ylabel, title = PLOTS[file]
+    ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -192,21 +191,20 @@ def line_plot(rows: Rows, x: str, out: Out, file: str, log: bool = True) -> list
 
 
 def scatter_plot(rows: Rows, out: Out) -> list[str]:
-    """Test accuracy against p50 latency (against parameters while at most one row
-    has a p50), one colour per system, points named by data set."""
-    x = "p50_ms" if sum(1 for r in rows if r.get("p50_ms")) > 1 else "parameters"
-    points = [r for r in rows if r.get(x) and r.get("test_accuracy") is not None]
+    """Test accuracy against p50 latency, one colour per system, points named by data set."""
+    points = [r for r in rows if r.get("p50_ms") and r.get("test_accuracy") is not None]
     if not out[0] or not points:
         return []
     fig, ax = _axes()
     for i, system in enumerate(dict.fromkeys(r["system"] for r in points)):
         rs = [r for r in points if r["system"] == system]
-        ax.scatter([r[x] for r in rs], [r["test_accuracy"] for r in rs], label=system, c=f"C{i}")
+        xs, ys = [r["p50_ms"] for r in rs], [r["test_accuracy"] for r in rs]
+        ax.scatter(xs, ys, label=system, c=f"C{i}")
         for r in rs:
-            ax.annotate(r["dataset"], (r[x], r["test_accuracy"]), fontsize=6)
+            ax.annotate(r["dataset"], (r["p50_ms"], r["test_accuracy"]), fontsize=6)
     ax.set_xscale("log")
     ax.legend(fontsize=7)
-    return _save(fig, ax, out, "accuracy_vs_latency.png", None if x == "p50_ms" else x)
+    return _save(fig, ax, out, "accuracy_vs_latency.png")
 
 
 # ---------------------------------------------------------------- key ratios
@@ -259,18 +257,6 @@ def like_ratios(
 
 
 # ---------------------------------------------------------------- 1. which model to ship
-def ship_rows(payload: dict[str, Any]) -> Rows:
-    """accuracy.json's rows; rows of its older schema (group, median, extra) are
-    mapped onto the new one, missing fields None."""
-    out = []
-    for r in payload.get("rows") or []:
-        if "dataset" not in r:
-            old = {"dataset": r.get("group"), "system": r.get("system")}
-            r = {**(r.get("extra") or {}), **old, "test_accuracy": r.get("median")}
-        out.append(r)
-    return out
-
-
 def ship_table(rows: Rows) -> list[str]:
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     body = []
@@ -302,7 +288,7 @@ def ship_section(results_dir: str, out: Out) -> Section:
     payload = load(results_dir, "accuracy")
     if gap := missing(payload, "python -m benchmarks.bench_accuracy"):
         return lines + gap, []
-    rows = ship_rows(payload)
+    rows = payload.get("rows") or []
     how = (
         "each system trained once per data set (n=1: differences under 1-2 points are seed noise)"
         " and scored on the whole test split; precision and sequence-length handling per row;"
@@ -383,46 +369,6 @@ def unseen_lines(results_dir: str, name: str = "unseen") -> list[str]:
 # ---------------------------------------------------------------- 2. deployed student
 LATENCY_KEYS = "system precision sequence_length threads p50_ms p95_ms peak_rss_mb model_mb".split()
 STUDENT_KEYS = LATENCY_KEYS + ["agreement", "accuracy"]
-PRECISIONS = (
-    ("float32", "float32 (LiteRT)"),
-    ("float16", "float16 weights (LiteRT)"),
-    ("int4", "int4 weights (LiteRT)"),
-    ("int8", "int8 weights and activations, float attention and layer norms (LiteRT)"),
-    ("dynamic", "int8 weights, float32 activations (LiteRT)"),
-)
-
-
-def student_rows(results_dir: str) -> tuple[str, dict[str, Any] | None, Rows]:
-    """student_latency.json's rows; until it exists, student_bundle.json's rows
-    mapped onto that schema."""
-    payload = load(results_dir, "student_latency")
-    if payload:
-        return "student_latency", payload, list(payload.get("rows") or [])
-    payload = load(results_dir, "student_bundle")
-    rows = []
-    for r in (payload or {}).get("rows") or []:
-        e, threads = r.get("extra") or {}, payload["settings"].get("threads")
-        length = 64 if "fixed length" in r["system"] else "exact, up to 64"
-        values = [r["system"], PRECISIONS[-1][1], length, threads, r.get("median"), e.get("p95_ms")]
-        values += [None, e.get("model_mb"), e.get("runtime_agreement"), e.get("runtime_accuracy")]
-        rows.append(dict(zip(STUDENT_KEYS, values, strict=True)))
-    return ("student_bundle" if payload else "student_latency"), payload, rows
-
-
-def base_rows(payload: dict[str, Any]) -> Rows:
-    """The ALBERT-base rows of an export_latency file, labelled with precision."""
-    rows = []
-    for r in payload.get("results") or []:
-        if r.get("p50_ms") is None:
-            continue
-        name = r["name"].replace(" dynamic-length", "")
-        precision = next((label for key, label in PRECISIONS if key in name), "?")
-        seq = r.get("seq") if isinstance(r.get("seq"), int) else f"exact, {r.get('seq')}"
-        values = [r["name"], precision, seq, payload.get("threads"), r["p50_ms"], r.get("p95_ms")]
-        values += [r.get("peak_rss_mb"), r.get("size_mb"), r.get("label_agreement_vs_keras")]
-        row = dict(zip(STUDENT_KEYS[:-1], values, strict=True))
-        rows.append({**row, "ours": not r["name"].startswith("keras-hub")})
-    return rows
 
 
 def latency_table(rows: Rows, keys: list[str]) -> list[str]:
@@ -436,16 +382,17 @@ def latency_table(rows: Rows, keys: list[str]) -> list[str]:
 
 def speed_section(results_dir: str, out: Out) -> Section:
     lines, ratios = [f"## {SPEED}", "", "### The distilled student bundle", ""], []
-    name, payload, rows = student_rows(results_dir)
+    payload = load(results_dir, "student_latency")
+    rows = list((payload or {}).get("rows") or [])
     if not rows:
-        lines += ["Not measured yet: no `benchmarks/results/student_latency.json`.", ""]
+        lines += ["Not measured yet: run `python -m benchmarks.bench_student_latency`.", ""]
     else:
         how = (
             "batch 1, one text at a time, real test texts, tokenizer included; precision, sequence"
             " length (padded to a fixed length, or exact per text) and threads per row; agreement:"
             " labels equal to the Keras student's on the test split."
         )
-        lines += header(name, payload, how) + latency_table(rows, STUDENT_KEYS)
+        lines += header("student_latency", payload, how) + latency_table(rows, STUDENT_KEYS)
         labels = [f"{r['system']}, {r.get('precision')}, {r.get('sequence_length')}" for r in rows]
         labels = [f"{label}, {r.get('threads')} threads" for label, r in zip(labels, rows)]
         lines += bar_plot(labels, [r.get("p50_ms") or 0 for r in rows], out, "student_latency.png")
@@ -453,21 +400,9 @@ def speed_section(results_dir: str, out: Out) -> Section:
         lines += student_target_lines(rows) + student_profile_lines(results_dir, payload)
     lines += ["### ALBERT-base, length 128", ""]
     payload = load(results_dir, "albert_base_latency")
-    if payload:
-        return albert_base_lines(payload, lines, ratios)
-    payload = load(results_dir, "export_latency_avx2")
     if gap := missing(payload, "python -m benchmarks.bench_export_latency"):
         return lines + gap, ratios
-    how = (
-        "the newest results on an AVX2-only CPU (inference.json is older, from another CPU on a busy"
-        f" machine); {payload.get('shape')}, random weights, batch {payload.get('batch')},"
-        f" {payload.get('threads')} threads; padded to 128 unless the row says exact."
-        f" {payload.get('caveat', '')}"
-    )
-    rows = base_rows(payload)
-    lines += header("export_latency_avx2", payload, how) + latency_table(rows, STUDENT_KEYS[:-1])
-    ratios += like_ratios("ALBERT-base p50", rows, "p50_ms", " ms", measured=payload)
-    return lines, ratios
+    return albert_base_lines(payload, lines, ratios)
 
 
 def student_target_lines(rows: Rows) -> list[str]:
@@ -659,39 +594,13 @@ def write_report(results_dir: str, out_path: str, png_dir: str | None = None) ->
     return out_path
 
 
-README_START = "<!-- benchmarks:ratios:start -->"
-README_END = "<!-- benchmarks:ratios:end -->"
-
-
-def update_readme(results_dir: str, readme: str) -> bool:
-    """Replace the text between the README's ratio markers with the key ratios;
-    False when the README has no markers."""
-    if not os.path.exists(readme):
-        return False
-    with open(readme, encoding="utf-8") as f:
-        text = f.read()
-    if README_START not in text or README_END not in text:
-        return False
-    ratios = build(results_dir, (None, os.path.dirname(os.path.abspath(readme))))[1]
-    body = "\n".join(ratios) if ratios else "(no results yet: run `make bench`)"
-    head, rest = text.split(README_START, 1)
-    tail = rest.split(README_END, 1)[1]
-    details = "How each was measured, and the machine: [BENCHMARKS.md](BENCHMARKS.md)."
-    _write(readme, f"{head}{README_START}\n{body}\n\n{details}\n{README_END}{tail}")
-    return True
-
-
 def main(argv: list[str] | None = None) -> int:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report")
     parser.add_argument("--results", default=os.path.join(root, "benchmarks", "results"))
     parser.add_argument("--out", default=os.path.join(root, "BENCHMARKS.md"))
-    readme = os.path.join(root, "README.md")
-    parser.add_argument("--readme", default=readme, help="ratio block to rewrite ('': none)")
     args = parser.parse_args(argv)
     print(f"wrote {write_report(args.results, args.out)}")
-    if args.readme and update_readme(args.results, args.readme):
-        print(f"updated the key ratios in {args.readme}")
     return 0
 
 

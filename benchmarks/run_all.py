@@ -21,8 +21,8 @@ from benchmarks.common import ROOT, thread_env
 # name -> module: the benchmarks BENCHMARKS.md reports, in its order (report.py
 # reads their results files). bench_recipe_defaults is not here: its table records
 # the validation sweeps that chose the defaults, each run by hand with its own
-# --set, and the report keeps showing them. The other bench_*.py scripts (distill,
-# inference, pre-training, the older student bundle) are run by hand too.
+# --set, and the report keeps showing them; so is student_op_profile. bench_long_texts
+# (the head + tail cut's measurement, docs/CONTRACTS.md section 1) is not in the report.
 # student_latency times the movie_reviews student that accuracy trains.
 BENCHMARKS = {
     "accuracy": "benchmarks.bench_accuracy",

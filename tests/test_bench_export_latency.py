@@ -125,7 +125,7 @@ def test_work_dir_keeps_the_cache_until_the_set_up_changes(tmp_path):
     assert not (tmp_path / "work" / "kept").exists()
 
 
-def test_report_reads_albert_base_latency_before_the_older_file(tmp_path):
+def test_report_reads_albert_base_latency(tmp_path):
     rows = bench.add_ratios(_rows())
     payload = {
         "benchmark": "albert_base_latency",
@@ -140,14 +140,11 @@ def test_report_reads_albert_base_latency_before_the_older_file(tmp_path):
     }
     with open(tmp_path / "albert_base_latency.json", "w") as f:
         json.dump(payload, f)
-    with open(tmp_path / "export_latency_avx2.json", "w") as f:
-        json.dump({"results": [{"name": "albert-tf old", "p50_ms": 1.0}]}, f)
     out = tmp_path / "BENCHMARKS.md"
     write_report(str(tmp_path), str(out))
     text = out.read_text()
     section = text[text.index("### ALBERT-base, length 128") :]
     assert "benchmarks/results/albert_base_latency.json" in section
-    assert "albert-tf old" not in text
     assert bench.KERAS_HUB_HOW.replace("|", "\\|") in section  # the export, in the settings
     assert (
         "| albert-tf bundle | int4 weights, dynamic-range | padded to 128 | 2 | 90.00 |" in section

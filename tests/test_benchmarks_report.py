@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks import common
 from benchmarks.common import row, write_results
-from benchmarks.report import COST, SHIP, SPEED, TRAIN, update_readme, write_report
+from benchmarks.report import COST, SHIP, SPEED, TRAIN, write_report
 
 QUIET = {"cpu": "Test CPU 9000", "usable_cores": 4, "load_average_at_start": [0.5, 0.5, 0.5]}
 SYSTEMS = (
@@ -121,28 +121,14 @@ def test_key_ratios_name_the_cpu_and_the_default_bundle_meets_its_fastest_peer(t
     assert "**1.25x faster**" in text
 
 
-def test_report_reads_the_older_accuracy_schema(tmp_path):
-    old = [
-        row("sms_spam", "TF-IDF", "test_accuracy", value=0.98, baseline=True),
-        row("sms_spam", "albert-tf small", "test_accuracy", value=0.97, ours=True, parameters=2e6),
-    ]
-    _write(tmp_path, "accuracy", {"command": "old", "machine": QUIET, "rows": old})
+def test_sections_without_results_say_what_to_run(tmp_path):
+    _write(tmp_path, "accuracy", {"command": "x", "machine": QUIET, "rows": _accuracy_rows()})
     write_report(str(tmp_path), str(tmp_path / "B.md"))
     text = (tmp_path / "B.md").read_text()
-    assert "| albert-tf small | - | - | 0.970 | 2.00M |" in text
-    assert "Not measured yet" in text  # the other three sections
-
-
-def test_readme_ratio_block_is_rewritten_from_results(tmp_path):
-    _results(tmp_path)
-    readme = tmp_path / "README.md"
-    readme.write_text(
-        "intro\n<!-- benchmarks:ratios:start -->\nold\n<!-- benchmarks:ratios:end -->\nend\n"
-    )
-    assert update_readme(str(tmp_path), str(readme))
-    text = readme.read_text()
-    assert "old" not in text and "0.21x" in text and text.endswith("end\n")
-    assert not (tmp_path / "accuracy_vs_latency.png").exists()  # no plots for the README
+    assert "| student (Keras) | float32 (Keras) | padded to 64 | 0.830 | 0.930 | 5.60M |" in text
+    for command in ("bench_student_latency", "bench_export_latency", "bench_training"):
+        assert f"Not measured yet: run `python -m benchmarks.{command}`." in text
+    assert "Not measured yet: run `python -m benchmarks.bench_scaling`." in text
 
 
 @pytest.mark.parametrize("allowed", [False, True])

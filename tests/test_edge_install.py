@@ -1,4 +1,4 @@
-"""The edge install: the README's one runtime command, run in a fresh virtual environment,
+"""The edge install: docs/edge_runtime.md's one runtime command, run in a fresh virtual environment,
 installs no TensorFlow, and `albert-tf predict` there runs a bundle exported here.
 
 It needs the package index pip is configured with (for numpy, sentencepiece and
@@ -22,7 +22,8 @@ import pytest
 from tests.export_helpers import LABELS, bundle
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The README's command, run in a checkout (here: a copy of the package's sources).
+# The edge install page's command (docs/edge_runtime.md), run in a checkout (here: a
+# copy of the package's sources).
 EDGE_INSTALL = "pip install ."
 PACKAGE_FILES = ("pyproject.toml", "README.md", "albert_tf", "export")
 TEXTS = ["a gripping, beautifully acted film.", "dull, overlong and utterly forgettable."]
@@ -75,10 +76,10 @@ def _copy_sources(dest) -> str:
     return str(dest)
 
 
-def test_the_readme_names_the_runtime_install_command():
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
-    assert f"\n{EDGE_INSTALL} " in readme or f"\n{EDGE_INSTALL}\n" in readme
+def test_the_edge_runtime_page_names_the_runtime_install_command():
+    with open(os.path.join(ROOT, "docs", "edge_runtime.md"), encoding="utf-8") as f:
+        page = f.read()
+    assert f"\n{EDGE_INSTALL} " in page or f"\n{EDGE_INSTALL}\n" in page
 
 
 def test_runtime_install_in_a_fresh_venv_runs_a_bundle_without_tensorflow(

@@ -1,5 +1,5 @@
 """The recipe measures how a teacher's tokenizer reads the user's texts before training,
-and `--teacher auto` takes a packaged teacher that reads them (docs/RECIPE.md)."""
+and `--teacher auto` takes a packaged teacher that reads them (docs/languages.md)."""
 
 from __future__ import annotations
 

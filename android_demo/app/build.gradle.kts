@@ -58,7 +58,7 @@ dependencies {
 }
 
 // ---- Bundle -> assets ------------------------------------------------------------------------
-// The app reads exactly these three files (DESIGN.md section 3); the tokenizer file (spiece.model
+// The app reads exactly these three files (docs/CONTRACTS.md section 3); the tokenizer file (spiece.model
 // or vocab.txt) is not needed on the phone because model.tflite carries it in its metadata.
 val bundleFiles = listOf("model.tflite", "manifest.json", "labels.txt")
 val bundleDir: File = rootProject.file(providers.gradleProperty("bundleDir").getOrElse("../runs/demo/bundle"))

@@ -38,11 +38,6 @@ def make_batches(case: dict, vocab_size: int, seed: int = 0) -> list[dict[str, n
     return out
 
 
-def load_cases(path: str) -> dict:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def timed(fn, batches, repeats: int, warmup: int = 1) -> list[float]:
     """Milliseconds per batch: each repeat runs every batch once, each timed alone."""
     import time

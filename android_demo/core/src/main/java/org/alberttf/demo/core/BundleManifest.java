@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What the app needs from a bundle's {@code manifest.json} (DESIGN.md section 3): maximum
+ * What the app needs from a bundle's {@code manifest.json} (docs/CONTRACTS.md section 3): maximum
  * sequence length, quantization mode, task, label names, TFLite tensor names, the tokenizer kind
  * ("sentencepiece" with spiece.model, or "wordpiece" with vocab.txt), the sha256 of each bundle
  * file, and the verification report written at export time.
