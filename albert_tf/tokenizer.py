@@ -42,6 +42,7 @@ import numpy as np
 import sentencepiece as spm
 
 from albert_tf.files import write_bytes_atomic as _write_bytes_atomic
+from export.packing import cut_bounds, keep_pieces
 
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 1, 2, 3, 4
 SPECIAL_PIECES = ("<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]")
@@ -458,16 +459,13 @@ def cut_pieces(
     pieces: Sequence[int], budget: int, truncation: str = "head", head_share: float = HEAD_SHARE
 ) -> list[int]:
     """At most `budget` of `pieces`: all of them when they fit, else the first
-    `head_pieces(...)` and the last `budget - head_pieces(...)`.
+    `head_pieces(...)` and the last `budget - head_pieces(...)` (`keep_pieces`).
 
     Example:
     >>> cut_pieces(list(range(10)), 4, "head_tail", 0.75)
     [0, 1, 2, 9]
     """
-    if len(pieces) <= budget:
-        return list(pieces)
-    head = head_pieces(budget, truncation, head_share)
-    return [*pieces[:head], *pieces[len(pieces) - (budget - head) :]]
+    return keep_pieces(pieces, budget, head_pieces(budget, truncation, head_share))
 
 
 def _round_robin_lengths(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
@@ -546,10 +544,10 @@ def _make_graph_packer(tok: AlbertTokenizer, max_length: int, pairs: bool):
 
 
 def _graph_head_tail(tf, pieces, budget: int, head: int):
-    """`cut_pieces` on a ragged [batch, (pieces)] tensor."""
-    lengths = pieces.row_lengths()[:, None]
+    """`cut_pieces` on a ragged [batch, (pieces)] tensor (`cut_bounds` row by row)."""
+    split, start = cut_bounds(pieces.row_lengths(), budget, head, ops=tf)
     position = tf.ragged.range(pieces.row_lengths())
-    keep = (lengths <= budget) | (position < head) | (position >= lengths - (budget - head))
+    keep = (position < split[:, None]) | (position >= start[:, None])
     return tf.ragged.boolean_mask(pieces, keep)
 
 
