@@ -49,12 +49,11 @@ from albert_tf.models.token_classifier import AlbertTokenClassifier
 from albert_tf.training.builders import build_tokenizer, preset_backbone
 from albert_tf.training.fit_and_save import fit_and_save
 from albert_tf.training.optimizers import compile_for_training
-from albert_tf.training.run_folder import save_run
+from albert_tf.training.run_folder import HEAD_TASKS, save_run
 
 TASKS = ("classify", "pairs", "regression", "multi_label", "token", "qa", "multiple_choice")
 # Tasks whose head is not an AlbertClassifier (the classify tasks go through
 # albert_tf.training.recipe.train_text_classifier).
-HEAD_TASKS = ("token", "qa", "multiple_choice")
 _PROBLEM_TYPES = {
     "classify": "single_label",
     "pairs": "single_label",

@@ -42,13 +42,13 @@ import numpy as np
 import sentencepiece as spm
 
 from albert_tf.files import write_bytes_atomic as _write_bytes_atomic
+from export.bundle_tokenizer import SPIECE_FILE
 from export.packing import cut_bounds, keep_pieces
 
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 1, 2, 3, 4
 SPECIAL_PIECES = ("<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]")
 # The original ALBERT vocabulary keeps these as single pieces of their own.
 ALBERT_USER_SYMBOLS = ("(", ")", '"', "-", ".", "\u2013", "\u00a3", "\u20ac")
-MODEL_FILE = "spiece.model"
 PADDING_MODES = ("longest", "max_length")
 
 # Generous: English averages ~4-5 characters per piece; the clip widens itself
@@ -202,7 +202,7 @@ class AlbertTokenizer:
         if model_path is not None:
             path = os.fspath(model_path)
             if os.path.isdir(path):
-                path = os.path.join(path, MODEL_FILE)
+                path = os.path.join(path, SPIECE_FILE)
             _write_bytes_atomic(path, tok.serialized_model)
         return tok
 
@@ -216,9 +216,9 @@ class AlbertTokenizer:
             return cls(bytes(path), lower_case=lower_case, **packing)
         path = os.fspath(path)
         if os.path.isdir(path):
-            folder, path = path, os.path.join(path, MODEL_FILE)
+            folder, path = path, os.path.join(path, SPIECE_FILE)
             if not os.path.exists(path):
-                raise FileNotFoundError(f"Folder {folder} has no {MODEL_FILE}")
+                raise FileNotFoundError(f"Folder {folder} has no {SPIECE_FILE}")
         if not os.path.exists(path):
             raise FileNotFoundError(f"SentencePiece model not found: {path}")
         with open(path, "rb") as f:
@@ -232,7 +232,7 @@ class AlbertTokenizer:
         """Write `folder/spiece.model` (atomically) and return its path."""
         folder = os.fspath(folder)
         os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, MODEL_FILE)
+        path = os.path.join(folder, SPIECE_FILE)
         _write_bytes_atomic(path, self._proto)
         return path
 

@@ -33,8 +33,8 @@ import zipfile
 
 # SPIECE_FILE and VOCAB_FILE are re-exported for readers of the metadata.
 from export.bundle_tokenizer import SPIECE_FILE, TOKENIZER_FILES, VOCAB_FILE  # noqa: F401
+from export.runtime import LABELS_FILE
 
-LABELS_FILE = "labels.txt"
 METADATA_NAME = "TFLITE_METADATA"
 # Lowest metadata parser that understands input process units (tokenizers):
 # version 1.1.0 of metadata_schema.fbs.

@@ -24,11 +24,12 @@ import zipfile
 
 import numpy as np
 
-INPUT_NAMES = ("ids", "mask", "segment_ids")
+from export.bundle_tokenizer import SPIECE_FILE
+from export.runtime import INPUT_NAMES
+from export.task_heads import HEAD_MODES
+
 OUTPUT_NAMES = ("end_logits", "start_logits")  # the Task Library's order without metadata
 TASK_LIBRARY_MAX_LENGTH = 384  # kMaxSeqLen in the Task Library's BertQuestionAnswerer
-MODES = ("float32", "float16", "dynamic")
-SPIECE_FILE = "spiece.model"
 
 _INPUT_DESCRIPTIONS = {
     "ids": "Tokenized ids of [CLS] question [SEP] context [SEP].",
@@ -55,8 +56,10 @@ def question_answerer_to_tflite(
     """
     from export.task_heads import convert_serving_function
 
-    if mode not in MODES:
-        raise ValueError(f"Unknown mode {mode!r} for the question answerer; choose one of {MODES}.")
+    if mode not in HEAD_MODES:
+        raise ValueError(
+            f"Unknown mode {mode!r} for the question answerer; choose one of {HEAD_MODES}."
+        )
     config = getattr(getattr(model, "backbone", None), "config", None)
     max_positions = getattr(config, "max_position_embeddings", None)
     if max_positions is not None and max_length > max_positions:

@@ -53,13 +53,14 @@ from export.bundle_tokenizer import (
 from export.packing import head_pieces_of
 from export.quiet_stderr import filtered_stderr
 
-MODEL_FILE = "model.tflite"
+# The bundle's files and its model's tensors (the one definition of each name).
+TFLITE_FILE = "model.tflite"
 # What LiteRT prints to stderr on every interpreter it makes; nothing to act on.
 LITERT_NOTICES = ("Created TensorFlow Lite XNNPACK delegate",)
 LABELS_FILE = "labels.txt"
 MANIFEST_FILE = "manifest.json"
 # The files of a SentencePiece bundle; `bundle_files(manifest)` gives any bundle's.
-BUNDLE_FILES = (MODEL_FILE, LABELS_FILE, SPIECE_FILE)
+BUNDLE_FILES = (TFLITE_FILE, LABELS_FILE, SPIECE_FILE)
 INPUT_NAMES = ("ids", "mask", "segment_ids")
 OUTPUT_NAME = "probability"
 # A lone text whose encoder needs fewer multiply-adds than this runs on one
@@ -119,7 +120,7 @@ def manifest_tokenizer(manifest: dict) -> dict:
 
 def bundle_files(manifest: dict) -> tuple[str, str, str]:
     """(model, labels, tokenizer file) of the bundle this manifest describes."""
-    return (MODEL_FILE, LABELS_FILE, manifest_tokenizer(manifest)["file"])
+    return (TFLITE_FILE, LABELS_FILE, manifest_tokenizer(manifest)["file"])
 
 
 def dynamic_length_of(manifest: dict, model_dynamic: bool, model_path: str) -> bool:
@@ -258,7 +259,7 @@ class Classifier:
             ) from None
         except ValueError as e:
             raise BundleError(str(e)) from e
-        self.model_path = os.path.join(bundle_dir, MODEL_FILE)
+        self.model_path = os.path.join(bundle_dir, TFLITE_FILE)
         self.num_threads = num_threads
         self.interpreter = _make_interpreter(self.model_path, num_threads)
         details = {d["name"]: d for d in self.interpreter.get_input_details()}

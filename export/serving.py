@@ -29,10 +29,9 @@ import tensorflow as tf
 
 from export.embedding_quantization import lookup, pack_int4_rows
 from export.packing import cut_bounds
+from export.runtime import INPUT_NAMES, OUTPUT_NAME
 from export.single_text_graph import embed_single, encode_single
 
-INPUT_NAMES = ("ids", "mask", "segment_ids")
-OUTPUT_NAME = "probability"
 TASKS = ("single_label", "multi_label")
 
 

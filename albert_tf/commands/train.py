@@ -18,10 +18,9 @@ import argparse
 import json
 import os
 
-# The heads with their own file formats (albert_tf.tasks.HEAD_TASKS, which a test
-# keeps equal to this): named here so that building the parser imports no
-# TensorFlow, which `albert-tf predict` on an edge device does not have.
-HEAD_TASKS = ("token", "qa", "multiple_choice")
+# The heads with their own file formats; run_folder imports no TensorFlow, which
+# `albert-tf predict` on an edge device does not have.
+from albert_tf.training.run_folder import HEAD_TASKS
 
 TASKS = {
     "classify": "single_label",
