@@ -582,12 +582,12 @@ def _as_text_list(texts: Any, name: str) -> list[str]:
 
 def _iter_training_texts(source: Any) -> Iterable[str]:
     if isinstance(source, str | os.PathLike):
-        return _read_lines([os.fspath(source)])
+        return _file_lines([os.fspath(source)])
     if isinstance(source, list | tuple) and source:
         if all(
             isinstance(s, os.PathLike) or (isinstance(s, str) and os.path.isfile(s)) for s in source
         ):
-            return _read_lines([os.fspath(s) for s in source])
+            return _file_lines([os.fspath(s) for s in source])
     if isinstance(source, bytes | bytearray) or not isinstance(source, Iterable):
         raise TypeError(
             f"texts_or_files must be a path, a list of paths or an iterable of str, "
@@ -616,7 +616,8 @@ def _checked_texts(texts: Iterable[Any]) -> Iterable[str]:
             yield t
 
 
-def _read_lines(paths: list[str]) -> Iterable[str]:
+def _file_lines(paths: list[str]) -> Iterable[str]:
+    """The non-blank lines of training text files (undecodable bytes become U+FFFD)."""
     for p in paths:
         if not os.path.isfile(p):
             raise FileNotFoundError(f"Training text file not found: {p}")
