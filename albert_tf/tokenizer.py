@@ -309,12 +309,7 @@ class AlbertTokenizer:
         budget = max_length - 3
         ids_a = self._encode_clipped(texts, budget)
         ids_b = self._encode_clipped(pairs, budget)
-        token_ids, segment_ids = [], []
-        for a, b in zip(ids_a, ids_b):
-            len_a, len_b = _round_robin_lengths(len(a), len(b), budget)
-            token_ids.append([CLS_ID, *a[:len_a], SEP_ID, *b[:len_b], SEP_ID])
-            segment_ids.append([0] * (len_a + 2) + [1] * (len_b + 1))
-        return token_ids, segment_ids
+        return pack_pairs(ids_a, ids_b, budget, _round_robin_lengths)
 
     def __call__(
         self,
@@ -328,11 +323,7 @@ class AlbertTokenizer:
         padding: "longest" pads to the longest packed example in the batch,
         "max_length" to `max_length`.
         """
-        if padding not in PADDING_MODES:
-            raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
-        token_ids, segment_ids = self.pack(texts, pairs, max_length)
-        width = int(max_length) if padding == "max_length" else max(map(len, token_ids))
-        return pad_batch(token_ids, segment_ids, width)
+        return padded_batch(self, texts, pairs, max_length, padding)
 
     # ------------------------------------------------------------- in-graph
     def graph_packer(self, max_length: int = 128, pairs: bool = False):
@@ -431,6 +422,27 @@ def _train_unigram(
         minloglevel=2,
     )
     return buf.getvalue()
+
+
+def pack_pairs(ids_a, ids_b, budget: int, lengths, cls_id: int = CLS_ID, sep_id: int = SEP_ID):
+    """`[CLS] a [SEP] b [SEP]` token and segment ids of each pair; `lengths(len_a,
+    len_b, budget)` says how many pieces of each text are kept."""
+    token_ids, segment_ids = [], []
+    for a, b in zip(ids_a, ids_b):
+        len_a, len_b = lengths(len(a), len(b), budget)
+        token_ids.append([cls_id, *a[:len_a], sep_id, *b[:len_b], sep_id])
+        segment_ids.append([0] * (len_a + 2) + [1] * (len_b + 1))
+    return token_ids, segment_ids
+
+
+def padded_batch(tokenizer, texts, pairs, max_length: int, padding: str) -> dict[str, np.ndarray]:
+    """Both tokenizers' `__call__`: `tokenizer.pack(...)` padded to the longest
+    example ("longest") or to `max_length` ("max_length")."""
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
+    token_ids, segment_ids = tokenizer.pack(texts, pairs, max_length)
+    width = int(max_length) if padding == "max_length" else max(map(len, token_ids))
+    return pad_batch(token_ids, segment_ids, width, pad_id=tokenizer.pad_id)
 
 
 def pad_batch(
