@@ -49,12 +49,11 @@ from albert_tf.models.token_classifier import AlbertTokenClassifier
 from albert_tf.training.builders import build_tokenizer, preset_backbone
 from albert_tf.training.fit_and_save import fit_and_save
 from albert_tf.training.optimizers import compile_for_training
-from albert_tf.training.run_folder import save_run
+from albert_tf.training.run_folder import HEAD_TASKS, save_run
 
 TASKS = ("classify", "pairs", "regression", "multi_label", "token", "qa", "multiple_choice")
 # Tasks whose head is not an AlbertClassifier (the classify tasks go through
 # albert_tf.training.recipe.train_text_classifier).
-HEAD_TASKS = ("token", "qa", "multiple_choice")
 _PROBLEM_TYPES = {
     "classify": "single_label",
     "pairs": "single_label",
@@ -310,6 +309,21 @@ def _head_model(task: str, pretrained, preset: str, tokenizer, max_length: int, 
     return load_multiple_choice(pretrained)
 
 
+def _fit_and_score(task: str, model, train, splits: dict, batch_size: int, **fit_options):
+    """`fit_and_save` on `train` (validation: `splits["validation"]`); the fit and
+    the metrics of each of `splits`."""
+    fit = fit_and_save(
+        model,
+        train.dataset(batch_size, shuffle=True),
+        splits["validation"].dataset(batch_size) if "validation" in splits else None,
+        **fit_options,
+    )
+    metrics: dict[str, Any] = {"train_loss": fit.history["loss"][-1], "best_validation": fit.best}
+    for name, data in splits.items():
+        metrics[name] = evaluate_task(task, model, data, batch_size=batch_size)
+    return fit, metrics
+
+
 def train_task(
     task: str,
     train_path: str,
@@ -361,18 +375,8 @@ def train_task(
     for name, path in (("validation", validation_path), ("test", test_path)):
         if path:
             splits[name] = make_task_dataset(task, path, tokenizer, labels=train.labels, **options)
-    fit = fit_and_save(
-        model,
-        train.dataset(batch_size, shuffle=True),
-        splits["validation"].dataset(batch_size) if "validation" in splits else None,
-        epochs=epochs,
-        out_dir=out_dir,
-        patience=patience,
-        verbose=verbose,
-    )
-    metrics: dict[str, Any] = {"train_loss": fit.history["loss"][-1], "best_validation": fit.best}
-    for name, data in splits.items():
-        metrics[name] = evaluate_task(task, model, data, batch_size=batch_size)
+    fit_options = dict(epochs=epochs, out_dir=out_dir, patience=patience, verbose=verbose)
+    fit, metrics = _fit_and_score(task, model, train, splits, batch_size, **fit_options)
     run_info = {
         "task": task,
         "max_length": max_length,

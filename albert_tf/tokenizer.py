@@ -42,12 +42,13 @@ import numpy as np
 import sentencepiece as spm
 
 from albert_tf.files import write_bytes_atomic as _write_bytes_atomic
+from export.bundle_tokenizer import SPIECE_FILE
+from export.packing import cut_bounds, keep_pieces
 
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 1, 2, 3, 4
 SPECIAL_PIECES = ("<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]")
 # The original ALBERT vocabulary keeps these as single pieces of their own.
 ALBERT_USER_SYMBOLS = ("(", ")", '"', "-", ".", "\u2013", "\u00a3", "\u20ac")
-MODEL_FILE = "spiece.model"
 PADDING_MODES = ("longest", "max_length")
 
 # Generous: English averages ~4-5 characters per piece; the clip widens itself
@@ -155,29 +156,14 @@ class AlbertTokenizer:
         4
         """
         counted = _Counted(_iter_training_texts(texts_or_files))
-        buf = io.BytesIO()
-        spm.set_random_generator_seed(seed)
+        options = dict(
+            character_coverage=character_coverage,
+            input_sentence_size=input_sentence_size,
+            seed=seed,
+            num_threads=num_threads,
+        )
         try:
-            spm.SentencePieceTrainer.train(
-                sentence_iterator=iter(counted),
-                model_writer=buf,
-                model_type="unigram",
-                vocab_size=int(vocab_size),
-                pad_id=PAD_ID,
-                unk_id=UNK_ID,
-                bos_id=-1,
-                eos_id=-1,
-                pad_piece="<pad>",
-                unk_piece="<unk>",
-                control_symbols=list(SPECIAL_PIECES[2:]),
-                user_defined_symbols=list(ALBERT_USER_SYMBOLS),
-                normalization_rule_name="nmt_nfkc_cf",
-                character_coverage=character_coverage,
-                input_sentence_size=input_sentence_size,
-                shuffle_input_sentence=True,
-                num_threads=num_threads,
-                minloglevel=2,
-            )
+            proto = _train_unigram(iter(counted), int(vocab_size), **options)
         except RuntimeError as e:
             # e.g. "Vocabulary size too high (30000). Please set it to a value <= 812."
             if counted.count == 0:
@@ -186,22 +172,14 @@ class AlbertTokenizer:
             most = re.search(r"too high \(\d+\)\. Please set it to a value <= (\d+)", reason)
             reusable = iter(texts_or_files) is not texts_or_files  # a spent iterator is not
             if shrink_to_fit and reusable and most and int(most.group(1)) < int(vocab_size):
-                return cls.train(
-                    texts_or_files,
-                    int(most.group(1)),
-                    model_path,
-                    character_coverage=character_coverage,
-                    input_sentence_size=input_sentence_size,
-                    seed=seed,
-                    num_threads=num_threads,
-                )
+                return cls.train(texts_or_files, int(most.group(1)), model_path, **options)
             hint = " (the training text is too small for it)" if "too high" in reason else ""
             raise ValueError(f"SentencePiece training failed: {reason}{hint}") from e
-        tok = cls(buf.getvalue())
+        tok = cls(proto)
         if model_path is not None:
             path = os.fspath(model_path)
             if os.path.isdir(path):
-                path = os.path.join(path, MODEL_FILE)
+                path = os.path.join(path, SPIECE_FILE)
             _write_bytes_atomic(path, tok.serialized_model)
         return tok
 
@@ -215,9 +193,9 @@ class AlbertTokenizer:
             return cls(bytes(path), lower_case=lower_case, **packing)
         path = os.fspath(path)
         if os.path.isdir(path):
-            folder, path = path, os.path.join(path, MODEL_FILE)
+            folder, path = path, os.path.join(path, SPIECE_FILE)
             if not os.path.exists(path):
-                raise FileNotFoundError(f"Folder {folder} has no {MODEL_FILE}")
+                raise FileNotFoundError(f"Folder {folder} has no {SPIECE_FILE}")
         if not os.path.exists(path):
             raise FileNotFoundError(f"SentencePiece model not found: {path}")
         with open(path, "rb") as f:
@@ -231,7 +209,7 @@ class AlbertTokenizer:
         """Write `folder/spiece.model` (atomically) and return its path."""
         folder = os.fspath(folder)
         os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, MODEL_FILE)
+        path = os.path.join(folder, SPIECE_FILE)
         _write_bytes_atomic(path, self._proto)
         return path
 
@@ -331,12 +309,7 @@ class AlbertTokenizer:
         budget = max_length - 3
         ids_a = self._encode_clipped(texts, budget)
         ids_b = self._encode_clipped(pairs, budget)
-        token_ids, segment_ids = [], []
-        for a, b in zip(ids_a, ids_b):
-            len_a, len_b = _round_robin_lengths(len(a), len(b), budget)
-            token_ids.append([CLS_ID, *a[:len_a], SEP_ID, *b[:len_b], SEP_ID])
-            segment_ids.append([0] * (len_a + 2) + [1] * (len_b + 1))
-        return token_ids, segment_ids
+        return pack_pairs(ids_a, ids_b, budget, _round_robin_lengths)
 
     def __call__(
         self,
@@ -350,11 +323,7 @@ class AlbertTokenizer:
         padding: "longest" pads to the longest packed example in the batch,
         "max_length" to `max_length`.
         """
-        if padding not in PADDING_MODES:
-            raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
-        token_ids, segment_ids = self.pack(texts, pairs, max_length)
-        width = int(max_length) if padding == "max_length" else max(map(len, token_ids))
-        return pad_batch(token_ids, segment_ids, width)
+        return padded_batch(self, texts, pairs, max_length, padding)
 
     # ------------------------------------------------------------- in-graph
     def graph_packer(self, max_length: int = 128, pairs: bool = False):
@@ -420,6 +389,62 @@ class AlbertTokenizer:
             )
 
 
+def _train_unigram(
+    sentences: Iterable[str],
+    vocab_size: int,
+    character_coverage: float,
+    input_sentence_size: int,
+    seed: int,
+    num_threads: int,
+) -> bytes:
+    """The serialized unigram SentencePiece model of `sentences`, ALBERT's special
+    ids and symbols in place."""
+    buf = io.BytesIO()
+    spm.set_random_generator_seed(seed)
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=sentences,
+        model_writer=buf,
+        model_type="unigram",
+        vocab_size=vocab_size,
+        pad_id=PAD_ID,
+        unk_id=UNK_ID,
+        bos_id=-1,
+        eos_id=-1,
+        pad_piece="<pad>",
+        unk_piece="<unk>",
+        control_symbols=list(SPECIAL_PIECES[2:]),
+        user_defined_symbols=list(ALBERT_USER_SYMBOLS),
+        normalization_rule_name="nmt_nfkc_cf",
+        character_coverage=character_coverage,
+        input_sentence_size=input_sentence_size,
+        shuffle_input_sentence=True,
+        num_threads=num_threads,
+        minloglevel=2,
+    )
+    return buf.getvalue()
+
+
+def pack_pairs(ids_a, ids_b, budget: int, lengths, cls_id: int = CLS_ID, sep_id: int = SEP_ID):
+    """`[CLS] a [SEP] b [SEP]` token and segment ids of each pair; `lengths(len_a,
+    len_b, budget)` says how many pieces of each text are kept."""
+    token_ids, segment_ids = [], []
+    for a, b in zip(ids_a, ids_b):
+        len_a, len_b = lengths(len(a), len(b), budget)
+        token_ids.append([cls_id, *a[:len_a], sep_id, *b[:len_b], sep_id])
+        segment_ids.append([0] * (len_a + 2) + [1] * (len_b + 1))
+    return token_ids, segment_ids
+
+
+def padded_batch(tokenizer, texts, pairs, max_length: int, padding: str) -> dict[str, np.ndarray]:
+    """Both tokenizers' `__call__`: `tokenizer.pack(...)` padded to the longest
+    example ("longest") or to `max_length` ("max_length")."""
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
+    token_ids, segment_ids = tokenizer.pack(texts, pairs, max_length)
+    width = int(max_length) if padding == "max_length" else max(map(len, token_ids))
+    return pad_batch(token_ids, segment_ids, width, pad_id=tokenizer.pad_id)
+
+
 def pad_batch(
     token_ids: Sequence[Sequence[int]],
     segment_ids: Sequence[Sequence[int]],
@@ -458,16 +483,13 @@ def cut_pieces(
     pieces: Sequence[int], budget: int, truncation: str = "head", head_share: float = HEAD_SHARE
 ) -> list[int]:
     """At most `budget` of `pieces`: all of them when they fit, else the first
-    `head_pieces(...)` and the last `budget - head_pieces(...)`.
+    `head_pieces(...)` and the last `budget - head_pieces(...)` (`keep_pieces`).
 
     Example:
     >>> cut_pieces(list(range(10)), 4, "head_tail", 0.75)
     [0, 1, 2, 9]
     """
-    if len(pieces) <= budget:
-        return list(pieces)
-    head = head_pieces(budget, truncation, head_share)
-    return [*pieces[:head], *pieces[len(pieces) - (budget - head) :]]
+    return keep_pieces(pieces, budget, head_pieces(budget, truncation, head_share))
 
 
 def _round_robin_lengths(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
@@ -546,10 +568,10 @@ def _make_graph_packer(tok: AlbertTokenizer, max_length: int, pairs: bool):
 
 
 def _graph_head_tail(tf, pieces, budget: int, head: int):
-    """`cut_pieces` on a ragged [batch, (pieces)] tensor."""
-    lengths = pieces.row_lengths()[:, None]
+    """`cut_pieces` on a ragged [batch, (pieces)] tensor (`cut_bounds` row by row)."""
+    split, start = cut_bounds(pieces.row_lengths(), budget, head, ops=tf)
     position = tf.ragged.range(pieces.row_lengths())
-    keep = (lengths <= budget) | (position < head) | (position >= lengths - (budget - head))
+    keep = (position < split[:, None]) | (position >= start[:, None])
     return tf.ragged.boolean_mask(pieces, keep)
 
 
@@ -584,12 +606,12 @@ def _as_text_list(texts: Any, name: str) -> list[str]:
 
 def _iter_training_texts(source: Any) -> Iterable[str]:
     if isinstance(source, str | os.PathLike):
-        return _read_lines([os.fspath(source)])
+        return _file_lines([os.fspath(source)])
     if isinstance(source, list | tuple) and source:
         if all(
             isinstance(s, os.PathLike) or (isinstance(s, str) and os.path.isfile(s)) for s in source
         ):
-            return _read_lines([os.fspath(s) for s in source])
+            return _file_lines([os.fspath(s) for s in source])
     if isinstance(source, bytes | bytearray) or not isinstance(source, Iterable):
         raise TypeError(
             f"texts_or_files must be a path, a list of paths or an iterable of str, "
@@ -618,7 +640,8 @@ def _checked_texts(texts: Iterable[Any]) -> Iterable[str]:
             yield t
 
 
-def _read_lines(paths: list[str]) -> Iterable[str]:
+def _file_lines(paths: list[str]) -> Iterable[str]:
+    """The non-blank lines of training text files (undecodable bytes become U+FFFD)."""
     for p in paths:
         if not os.path.isfile(p):
             raise FileNotFoundError(f"Training text file not found: {p}")

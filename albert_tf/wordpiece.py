@@ -19,12 +19,11 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from albert_tf.files import write_text_atomic
-from albert_tf.tokenizer import HEAD_SHARE, check_truncation, cut_pieces, pad_batch
+from albert_tf.tokenizer import HEAD_SHARE, check_truncation, cut_pieces, pack_pairs, padded_batch
 
 VOCAB_FILE = "vocab.txt"
 CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-PADDING_MODES = ("longest", "max_length")
 
 
 class WordPieceTokenizer:
@@ -196,11 +195,7 @@ class WordPieceTokenizer:
                 segment_ids.append([0] * (len(a) + 2))
             return token_ids, segment_ids
         ids_b = self._encode_batch(pairs)
-        for a, b in zip(ids_a, ids_b):
-            len_a, len_b = _longest_first(len(a), len(b), max_length - 3)
-            token_ids.append([self.cls_id, *a[:len_a], self.sep_id, *b[:len_b], self.sep_id])
-            segment_ids.append([0] * (len_a + 2) + [1] * (len_b + 1))
-        return token_ids, segment_ids
+        return pack_pairs(ids_a, ids_b, max_length - 3, _longest_first, self.cls_id, self.sep_id)
 
     def __call__(
         self,
@@ -210,11 +205,7 @@ class WordPieceTokenizer:
         padding: str = "longest",
     ) -> dict[str, np.ndarray]:
         """Encode a batch to int32 `token_ids`, `segment_ids`, `padding_mask`."""
-        if padding not in PADDING_MODES:
-            raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
-        token_ids, segment_ids = self.pack(texts, pairs, max_length)
-        width = int(max_length) if padding == "max_length" else max(map(len, token_ids))
-        return pad_batch(token_ids, segment_ids, width, pad_id=self.pad_id)
+        return padded_batch(self, texts, pairs, max_length, padding)
 
 
 def _longest_first(len_a: int, len_b: int, budget: int) -> tuple[int, int]:

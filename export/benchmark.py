@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from export.runtime import MODEL_FILE, Classifier
+from export.runtime import TFLITE_FILE, Classifier
 
 
 def _peak_rss_mb() -> float:
@@ -64,7 +64,7 @@ def bench_bundle(
         "p50_ms": round(float(np.percentile(times_ms, 50)), 3),
         "p95_ms": round(float(np.percentile(times_ms, 95)), 3),
         "texts_per_s": round(len(times) / total, 1),
-        "model_mb": round(os.path.getsize(os.path.join(bundle_dir, MODEL_FILE)) / 1e6, 3),
+        "model_mb": round(os.path.getsize(os.path.join(bundle_dir, TFLITE_FILE)) / 1e6, 3),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
         "peak_rss_before_load_mb": round(rss_before, 1),
     }

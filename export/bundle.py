@@ -46,7 +46,7 @@ from export.packing import TRUNCATION_RULE
 from export.runtime import (
     LABELS_FILE,
     MANIFEST_FILE,
-    MODEL_FILE,
+    TFLITE_FILE,
     bundle_files,
     read_manifest,
     sha256_of,
@@ -69,7 +69,7 @@ def _write_bytes(path: str, data: bytes) -> None:
 
 def _file_entries(folder: str, tokenizer_file: str) -> dict:
     """sha256, size and role ("kind") of each bundle file."""
-    kinds = {MODEL_FILE: "model", LABELS_FILE: "labels", tokenizer_file: "tokenizer"}
+    kinds = {TFLITE_FILE: "model", LABELS_FILE: "labels", tokenizer_file: "tokenizer"}
     return {
         name: {
             "kind": kind,
@@ -102,7 +102,7 @@ def _write_manifest(folder: str, manifest: dict) -> None:
 
 # What an albert-tf bundle folder may hold; anything else in a folder means it
 # is not ours to replace (a web app's manifest.json, say).
-_BUNDLE_NAMES = frozenset((MANIFEST_FILE, MODEL_FILE, LABELS_FILE, "spiece.model", "vocab.txt"))
+_BUNDLE_NAMES = frozenset((MANIFEST_FILE, TFLITE_FILE, LABELS_FILE, "spiece.model", "vocab.txt"))
 
 
 def check_replaceable(out_dir: str) -> None:
@@ -253,7 +253,7 @@ def _stage_files(
     """Write the model, tokenizer, labels and manifest (before verification) into
     `staging`; the manifest."""
     labels = list(clf.preprocessor.label_names)
-    _write_bytes(os.path.join(staging, MODEL_FILE), tflite)
+    _write_bytes(os.path.join(staging, TFLITE_FILE), tflite)
     _write_bytes(os.path.join(staging, asset.file), asset.data)
     _write_bytes(
         os.path.join(staging, LABELS_FILE), "".join(f"{n}\n" for n in labels).encode("utf-8")

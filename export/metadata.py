@@ -33,8 +33,8 @@ import zipfile
 
 # SPIECE_FILE and VOCAB_FILE are re-exported for readers of the metadata.
 from export.bundle_tokenizer import SPIECE_FILE, TOKENIZER_FILES, VOCAB_FILE  # noqa: F401
+from export.runtime import LABELS_FILE
 
-LABELS_FILE = "labels.txt"
 METADATA_NAME = "TFLITE_METADATA"
 # Lowest metadata parser that understands input process units (tokenizers):
 # version 1.1.0 of metadata_schema.fbs.
@@ -62,7 +62,8 @@ def _schemas():
     return meta_fb, model_fb
 
 
-def _tensor_metadata(meta_fb, name, description, associated_files=None, float_range=False):
+def tensor_metadata(meta_fb, name, description, associated_files=None, float_range=False):
+    """The metadata of one input or output tensor (a feature, no normalization)."""
     md = meta_fb.TensorMetadataT()
     md.name = name
     md.description = description
@@ -111,13 +112,13 @@ def _build_metadata(input_names, output_names, name, description, tokenizer_kind
             f"The model's output tensors are named {output_names}; expected ['probability']."
         )
     # Tensor metadata is matched to tensors by position, so follow the model's order.
-    inputs = [_tensor_metadata(meta_fb, n, _INPUT_DESCRIPTIONS[n]) for n in input_names]
+    inputs = [tensor_metadata(meta_fb, n, _INPUT_DESCRIPTIONS[n]) for n in input_names]
 
     labels_file = meta_fb.AssociatedFileT()
     labels_file.name = LABELS_FILE
     labels_file.description = "Labels for categories that the model can recognize."
     labels_file.type = meta_fb.AssociatedFileType.TENSOR_AXIS_LABELS
-    output = _tensor_metadata(
+    output = tensor_metadata(
         meta_fb,
         "probability",
         "Probabilities of the labels respectively.",
@@ -183,17 +184,24 @@ def add_classifier_metadata(
 
     Any metadata already in the model is replaced.
     """
-    import flatbuffers
-
     if tokenizer_kind not in TOKENIZER_FILES:
         raise ValueError(
             f"Unknown tokenizer kind {tokenizer_kind!r}; expected one of {sorted(TOKENIZER_FILES)}."
         )
-    meta_fb, model_fb = _schemas()
     if tflite_bytes[4:8] != _TFLITE_IDENTIFIER:
         raise ValueError("Not a TFLite flatbuffer (file identifier is not TFL3).")
     inputs, outputs = tensor_names(tflite_bytes)
     model_md = _build_metadata(inputs, outputs, name, description, tokenizer_kind)
+    files = {TOKENIZER_FILES[tokenizer_kind]: tokenizer_file, LABELS_FILE: "\n".join(labels)}
+    return with_metadata(tflite_bytes, model_md, files)
+
+
+def with_metadata(tflite_bytes: bytes, model_md, files: dict[str, bytes | str]) -> bytes:
+    """`tflite_bytes` with `model_md` (a `ModelMetadataT`) as its metadata, replacing
+    any, and `files` (name -> content) packed in as its associated files."""
+    import flatbuffers
+
+    _, model_fb = _schemas()
     builder = flatbuffers.Builder(0)
     builder.Finish(model_md.Pack(builder), _METADATA_IDENTIFIER)
     metadata_buf = bytes(builder.Output())
@@ -218,8 +226,8 @@ def add_classifier_metadata(
     out = io.BytesIO()
     out.write(bytes(builder.Output()))
     with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as zf:
-        zf.writestr(TOKENIZER_FILES[tokenizer_kind], tokenizer_file)
-        zf.writestr(LABELS_FILE, "\n".join(labels))
+        for file_name, content in files.items():
+            zf.writestr(file_name, content)
     return out.getvalue()
 
 

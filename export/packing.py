@@ -88,10 +88,30 @@ class PackingEncoder:
 
 def keep_pieces(pieces: list[int], budget: int, head: int | None = None) -> list[int]:
     """All `pieces` if they fit in `budget`, else the first `head` (all of the
-    budget for None) and the last `budget - head`."""
-    if head is None or len(pieces) <= budget:
-        return list(pieces[:budget])
-    return [*pieces[:head], *pieces[len(pieces) - (budget - head) :]]
+    budget for None) and the last `budget - head` (`cut_bounds`).
+
+    Example:
+    >>> keep_pieces(list(range(10)), 4, 3)
+    [0, 1, 2, 9]
+    """
+    split, start = cut_bounds(len(pieces), budget, head)
+    return [*pieces[:split], *pieces[start:]]
+
+
+def cut_bounds(length, budget: int, head: int | None = None, ops=None):
+    """The head + tail cut, the one rule for Python and graph code: a sequence of
+    `length` items keeps positions [0, split) and [start, length).
+
+    Sequences that fit in `budget` keep everything (split == start); longer ones
+    keep their first `head` items (all of the budget for None) and their last
+    `budget - head`. `ops` is None for Python ints, or a module with `minimum` and
+    `maximum` (`tf`) for tensors: the training graph packer (`albert_tf.tokenizer`)
+    and the exported graph (`export.serving`) cut with it, so they cut as
+    `keep_pieces` does.
+    """
+    tail = 0 if head is None else budget - head
+    minimum, maximum = (min, max) if ops is None else (ops.minimum, ops.maximum)
+    return maximum(minimum(length, budget) - tail, 0), maximum(length - tail, 0)
 
 
 def head_pieces_of(manifest: dict, max_length: int) -> int | None:

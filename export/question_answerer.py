@@ -17,18 +17,17 @@ Example:
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
-import zipfile
 
 import numpy as np
 
-INPUT_NAMES = ("ids", "mask", "segment_ids")
+from export.bundle_tokenizer import SPIECE_FILE
+from export.runtime import INPUT_NAMES
+from export.task_heads import HEAD_MODES
+
 OUTPUT_NAMES = ("end_logits", "start_logits")  # the Task Library's order without metadata
 TASK_LIBRARY_MAX_LENGTH = 384  # kMaxSeqLen in the Task Library's BertQuestionAnswerer
-MODES = ("float32", "float16", "dynamic")
-SPIECE_FILE = "spiece.model"
 
 _INPUT_DESCRIPTIONS = {
     "ids": "Tokenized ids of [CLS] question [SEP] context [SEP].",
@@ -55,8 +54,10 @@ def question_answerer_to_tflite(
     """
     from export.task_heads import convert_serving_function
 
-    if mode not in MODES:
-        raise ValueError(f"Unknown mode {mode!r} for the question answerer; choose one of {MODES}.")
+    if mode not in HEAD_MODES:
+        raise ValueError(
+            f"Unknown mode {mode!r} for the question answerer; choose one of {HEAD_MODES}."
+        )
     config = getattr(getattr(model, "backbone", None), "config", None)
     max_positions = getattr(config, "max_position_embeddings", None)
     if max_positions is not None and max_length > max_positions:
@@ -117,24 +118,10 @@ def add_question_answerer_metadata(
     description: str = "Finds the answer to a question in a passage (albert-tf export).",
 ) -> bytes:
     """`tflite_bytes` with BertQuestionAnswerer metadata and the SentencePiece model packed in."""
-    import flatbuffers
+    from export.metadata import MIN_PARSER_VERSION, _schemas, tensor_metadata, with_metadata
 
-    from export.metadata import METADATA_NAME, MIN_PARSER_VERSION, _schemas
-
-    meta_fb, model_fb = _schemas()
+    meta_fb, _ = _schemas()
     inputs = check_question_answerer_io(tflite_bytes)["inputs"]
-
-    def tensor_md(tensor_name, text):
-        md = meta_fb.TensorMetadataT()
-        md.name = tensor_name
-        md.description = text
-        content = meta_fb.ContentT()
-        content.contentPropertiesType = meta_fb.ContentProperties.FeatureProperties
-        content.contentProperties = meta_fb.FeaturePropertiesT()
-        md.content = content
-        md.stats = meta_fb.StatsT()
-        return md
-
     sp_file = meta_fb.AssociatedFileT()
     sp_file.name = SPIECE_FILE
     sp_file.description = "The SentencePiece model file."
@@ -145,34 +132,19 @@ def add_question_answerer_metadata(
 
     subgraph = meta_fb.SubGraphMetadataT()
     # Tensor metadata is matched to tensors by position.
-    subgraph.inputTensorMetadata = [tensor_md(n, _INPUT_DESCRIPTIONS[n]) for n in inputs]
-    subgraph.outputTensorMetadata = [tensor_md(n, _OUTPUT_DESCRIPTIONS[n]) for n in OUTPUT_NAMES]
+    subgraph.inputTensorMetadata = [
+        tensor_metadata(meta_fb, n, _INPUT_DESCRIPTIONS[n]) for n in inputs
+    ]
+    subgraph.outputTensorMetadata = [
+        tensor_metadata(meta_fb, n, _OUTPUT_DESCRIPTIONS[n]) for n in OUTPUT_NAMES
+    ]
     subgraph.inputProcessUnits = [tokenizer]
     model_md = meta_fb.ModelMetadataT()
     model_md.name = name
     model_md.description = description
     model_md.subgraphMetadata = [subgraph]
     model_md.minParserVersion = MIN_PARSER_VERSION
-
-    builder = flatbuffers.Builder(0)
-    builder.Finish(model_md.Pack(builder), b"M001")
-    model = model_fb.ModelT.InitFromObj(model_fb.Model.GetRootAsModel(tflite_bytes, 0))
-    buffer = model_fb.BufferT()
-    buffer.data = bytes(builder.Output())
-    model.buffers = (model.buffers or []) + [buffer]
-    entry = model_fb.MetadataT()
-    entry.name = METADATA_NAME
-    entry.buffer = len(model.buffers) - 1
-    model.metadata = [m for m in (model.metadata or []) if m.name.decode() != METADATA_NAME]
-    model.metadata.append(entry)
-    builder = flatbuffers.Builder(0)
-    builder.Finish(model.Pack(builder), b"TFL3")
-    # Associated files ride in a zip appended after the flatbuffer.
-    out = io.BytesIO()
-    out.write(bytes(builder.Output()))
-    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as zf:
-        zf.writestr(SPIECE_FILE, spiece_model)
-    return out.getvalue()
+    return with_metadata(tflite_bytes, model_md, {SPIECE_FILE: spiece_model})
 
 
 def export_question_answerer(

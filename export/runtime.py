@@ -13,8 +13,9 @@ Long texts: pieces beyond `max_length - 2` are dropped (the text's end is cut,
 as MediaPipe's TextClassifier does), or, for a bundle whose manifest has a
 "truncation_rule" (a run trained on head + tail cuts), its middle
 (`export.packing.keep_pieces`); each result says whether that happened.
-Dynamic-length bundles run each text at its exact length (no padding: on 100
-movie_reviews sentences this took 14% less time than 16-token buckets).
+Dynamic-length bundles (the manifest's "dynamic_length", written by the export;
+an older manifest without it: the model's input shape) run each text at its
+exact length (no padding: on 100 movie_reviews sentences this took 14% less time than 16-token buckets).
 Up to `max_interpreters` interpreters are kept, one per recently seen length
 (and thread count); a new length resizes the least recently used one, so memory
 stays bounded. `predict` runs a batch's texts in length order so that equal
@@ -52,13 +53,14 @@ from export.bundle_tokenizer import (
 from export.packing import head_pieces_of
 from export.quiet_stderr import filtered_stderr
 
-MODEL_FILE = "model.tflite"
+# The bundle's files and its model's tensors (the one definition of each name).
+TFLITE_FILE = "model.tflite"
 # What LiteRT prints to stderr on every interpreter it makes; nothing to act on.
 LITERT_NOTICES = ("Created TensorFlow Lite XNNPACK delegate",)
 LABELS_FILE = "labels.txt"
 MANIFEST_FILE = "manifest.json"
 # The files of a SentencePiece bundle; `bundle_files(manifest)` gives any bundle's.
-BUNDLE_FILES = (MODEL_FILE, LABELS_FILE, SPIECE_FILE)
+BUNDLE_FILES = (TFLITE_FILE, LABELS_FILE, SPIECE_FILE)
 INPUT_NAMES = ("ids", "mask", "segment_ids")
 OUTPUT_NAME = "probability"
 # A lone text whose encoder needs fewer multiply-adds than this runs on one
@@ -118,7 +120,26 @@ def manifest_tokenizer(manifest: dict) -> dict:
 
 def bundle_files(manifest: dict) -> tuple[str, str, str]:
     """(model, labels, tokenizer file) of the bundle this manifest describes."""
-    return (MODEL_FILE, LABELS_FILE, manifest_tokenizer(manifest)["file"])
+    return (TFLITE_FILE, LABELS_FILE, manifest_tokenizer(manifest)["file"])
+
+
+def dynamic_length_of(manifest: dict, model_dynamic: bool, model_path: str) -> bool:
+    """Whether texts run at their own length: the manifest's "dynamic_length" (the
+    export's choice), or for a manifest without it, whether the model's input
+    length is open ([1, None]).
+
+    Raises:
+        BundleError: a field that is not true/false, or true for a model whose
+            input length is fixed.
+    """
+    dynamic = manifest.get("dynamic_length", model_dynamic)
+    if not isinstance(dynamic, bool):
+        raise BundleError(f'{MANIFEST_FILE}: field "dynamic_length" must be true or false')
+    if dynamic and not model_dynamic:
+        raise BundleError(
+            f'{MANIFEST_FILE} says "dynamic_length": true but {model_path} has a fixed input length'
+        )
+    return dynamic
 
 
 def check_bundle(bundle_dir: str, manifest: dict | None = None) -> dict:
@@ -238,7 +259,7 @@ class Classifier:
             ) from None
         except ValueError as e:
             raise BundleError(str(e)) from e
-        self.model_path = os.path.join(bundle_dir, MODEL_FILE)
+        self.model_path = os.path.join(bundle_dir, TFLITE_FILE)
         self.num_threads = num_threads
         self.interpreter = _make_interpreter(self.model_path, num_threads)
         details = {d["name"]: d for d in self.interpreter.get_input_details()}
@@ -252,8 +273,8 @@ class Classifier:
         if OUTPUT_NAME not in outputs:
             raise BundleError(f"{self.model_path} has no output tensor {OUTPUT_NAME!r}")
         self._output = outputs[OUTPUT_NAME]["index"]
-        signature = details["ids"]["shape_signature"]
-        self.dynamic_length = int(signature[-1]) == -1
+        model_dynamic = int(details["ids"]["shape_signature"][-1]) == -1
+        self.dynamic_length = dynamic_length_of(self.manifest, model_dynamic, self.model_path)
         self.max_length = int(self.manifest.get("max_length", details["ids"]["shape"][-1]))
         try:
             self.encoder.head_pieces = head_pieces_of(self.manifest, self.max_length)

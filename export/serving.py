@@ -28,10 +28,10 @@ import numpy as np
 import tensorflow as tf
 
 from export.embedding_quantization import lookup, pack_int4_rows
+from export.packing import cut_bounds
+from export.runtime import INPUT_NAMES, OUTPUT_NAME
 from export.single_text_graph import embed_single, encode_single
 
-INPUT_NAMES = ("ids", "mask", "segment_ids")
-OUTPUT_NAME = "probability"
 TASKS = ("single_label", "multi_label")
 
 
@@ -94,15 +94,9 @@ def serving_module(
     seq = None if dynamic_length else int(max_length)
     spec = [tf.TensorSpec([1, seq], tf.int32, name=name) for name in INPUT_NAMES]
 
-    def clip(t):
-        # [CLS] a b ... [SEP] longer than max_length -> keep the first
-        # max_length - 1 tokens and the last one ([SEP]): the runtime's
-        # truncation. MediaPipe feeds dynamic-length models untruncated texts.
-        n = tf.minimum(tf.shape(t)[1], max_length)
-        return tf.concat([t[:, : n - 1], t[:, -1:]], axis=1)
-
-    if head_pieces is not None:
-        clip = _head_tail_clip(max_length, head_pieces)
+    # MediaPipe feeds dynamic-length models untruncated texts: the graph cuts
+    # them as the runtime does.
+    clip = head_tail_clip(max_length, head_pieces)
 
     @tf.function(input_signature=spec)
     def serve(ids, mask, segment_ids):
@@ -131,17 +125,18 @@ def serving_module(
     return module
 
 
-def _head_tail_clip(max_length: int, head_pieces: int):
-    """`clip` keeping [CLS], `head_pieces` first pieces, the last ones and [SEP]."""
-    if not 0 <= head_pieces <= max_length - 2:
-        raise ValueError(f"head_pieces {head_pieces} is outside 0..{max_length - 2}")
-    end = max_length - 1 - head_pieces  # the tail pieces and [SEP]
+def head_tail_clip(max_length: int, head_pieces: int | None = None):
+    """`clip(t)` for a packed [1, seq] tensor (`[CLS] pieces [SEP]`): at most
+    `max_length` tokens, keeping [CLS], the first `head_pieces` pieces (all of the
+    budget for None), the last ones and [SEP] (`export.packing.cut_bounds`)."""
+    budget = max_length - 2
+    head = budget if head_pieces is None else head_pieces
+    if not 0 <= head <= budget:
+        raise ValueError(f"head_pieces {head_pieces} is outside 0..{budget}")
 
     def clip(t):
-        # Short inputs: split == start, so the two slices are the whole input.
-        length = tf.shape(t)[1]
-        split = tf.maximum(tf.minimum(length, max_length) - end, 0)
-        start = tf.maximum(length - end, 0)
+        # [CLS] counts with the head and [SEP] with the tail.
+        split, start = cut_bounds(tf.shape(t)[1], max_length, head + 1, ops=tf)
         return tf.concat([t[:, :split], t[:, start:]], axis=1)
 
     return clip

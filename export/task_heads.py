@@ -23,8 +23,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-INPUT_NAMES = ("ids", "mask", "segment_ids")
-MODES = ("float32", "float16", "dynamic")
+from export.runtime import INPUT_NAMES
+
+# The modes a task head (token, QA, multiple choice) exports in: no calibrated ones.
+HEAD_MODES = ("float32", "float16", "dynamic")
 _KERAS_NAMES = {"ids": "token_ids", "mask": "padding_mask", "segment_ids": "segment_ids"}
 
 
@@ -43,8 +45,8 @@ def convert_serving_function(
 
     from export.converter import _configured_converter, _convert_or_explain, _rename_io_tensors
 
-    if mode not in MODES:
-        raise ValueError(f"Unknown mode {mode!r}; choose one of {MODES}.")
+    if mode not in HEAD_MODES:
+        raise ValueError(f"Unknown mode {mode!r}; choose one of {HEAD_MODES}.")
     spec = [tf.TensorSpec(input_shape, tf.int32, name=n) for n in INPUT_NAMES]
 
     class _Serving(tf.Module):

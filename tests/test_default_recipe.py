@@ -12,12 +12,8 @@ import pytest
 
 from albert_tf.cli import main
 from albert_tf.config import AlbertConfig
-from albert_tf.distillation.default_recipe import (
-    choose_max_length,
-    spread_layers,
-    student_parameters,
-    student_shape,
-)
+from albert_tf.distillation.default_recipe import student_parameters, student_shape
+from albert_tf.distillation.runner import choose_max_length, spread_layers
 from tests.convert_fixtures import fixture
 from tests.export_helpers import movie_reviews
 

@@ -1,5 +1,6 @@
 """`albert-tf distill`: teacher run folder -> student run folder that loads like any run."""
 
+import dataclasses
 import json
 import os
 
@@ -125,3 +126,35 @@ def test_load_teacher_with_a_wordpiece_vocabulary(tmp_path):
     (tmp_path / "vocab.txt").unlink()
     with pytest.raises(FileNotFoundError, match="no tokenizer"):
         load_teacher(str(tmp_path))
+
+
+def test_one_set_of_distillation_defaults():
+    import argparse
+    import inspect
+
+    from albert_tf.commands import distill, train
+    from albert_tf.distillation import Distiller
+    from albert_tf.distillation.settings import DistillSettings, StudentRecipe
+
+    defaults = DistillSettings()
+    assert (defaults.epochs, defaults.alpha, defaults.learning_rate) == (2, 0.2, 3e-4)
+    recipe = StudentRecipe()
+    for field in dataclasses.fields(DistillSettings):
+        assert getattr(recipe, field.name) == getattr(defaults, field.name)
+    # Distiller(...) without loss weights uses the same ones.
+    signature = inspect.signature(Distiller.__init__).parameters
+    for name in ("temperature", "alpha", "hidden_weight", "attention_weight"):
+        assert signature[name].default == getattr(defaults, name)
+    # Every `albert-tf distill` setting flag defaults to None: the dataclass decides.
+    parser = argparse.ArgumentParser()
+    distill.register(parser.add_subparsers())
+    args = parser.parse_args(["distill", "--teacher", "t", "--data", "d", "--out", "o"])
+    assert all(getattr(args, name) is None for name in distill.SETTINGS)
+    # `albert-tf train`'s default recipe fills the flags left out from the same values.
+    train_parser = argparse.ArgumentParser()
+    train.register(train_parser.add_subparsers())
+    args = train._fill_defaults(
+        train_parser.parse_args(["train", "--data", "d", "--out", "o"]), "distill"
+    )
+    for name in ("epochs", "batch_size", "learning_rate", "max_length", "patience"):
+        assert getattr(args, name) == getattr(defaults, name)

@@ -252,3 +252,28 @@ def test_predict_refuses_an_empty_text(bundle_copy):
     assert proc.stderr.decode().strip() == (
         "albert-tf predict: error: text argument 1 is empty; there is nothing to classify"
     )
+
+
+def test_the_manifest_decides_the_length_mode(trained, tmp_path_factory, tmp_path):
+    from export.runtime import BundleError, Classifier
+
+    dynamic = tmp_path / "dynamic"
+    shutil.copytree(bundle(tmp_path_factory, "dynamic", dynamic_length=True), dynamic)
+    manifest = json.loads((dynamic / "manifest.json").read_text())
+    assert manifest["dynamic_length"] is True and Classifier(str(dynamic)).input_length(5) == 5
+    # An open-length model that the export recorded as fixed runs at max_length.
+    (dynamic / "manifest.json").write_text(json.dumps({**manifest, "dynamic_length": False}))
+    clf = Classifier(str(dynamic))
+    assert not clf.dynamic_length and clf.input_length(5) == MAX_LENGTH
+    assert clf.predict(["fine"])[0]["label"] in LABELS
+    # Without the field (an older manifest), the model's input shape decides.
+    del manifest["dynamic_length"]
+    (dynamic / "manifest.json").write_text(json.dumps(manifest))
+    assert Classifier(str(dynamic)).dynamic_length
+    fixed = tmp_path / "fixed"
+    shutil.copytree(bundle(tmp_path_factory, "dynamic"), fixed)
+    manifest = json.loads((fixed / "manifest.json").read_text())
+    for value, message in ((True, "fixed input length"), ("yes", "true or false")):
+        (fixed / "manifest.json").write_text(json.dumps({**manifest, "dynamic_length": value}))
+        with pytest.raises(BundleError, match=message):
+            Classifier(str(fixed))

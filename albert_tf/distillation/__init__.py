@@ -1,36 +1,42 @@
 """Knowledge distillation: a small ALBERT student learns from a bigger teacher.
 
+The public names load lazily (on first use), so that the CLI can read
+`albert_tf.distillation.settings` (the defaults it shows in --help) without
+TensorFlow.
+
 Example:
 >>> from albert_tf.distillation import Distiller, distillation_dataset
 >>> logits = compute_teacher_logits(teacher, teacher_tok, texts, path="t.npz")  # +SKIP
 >>> ds = distillation_dataset(texts, labels, student_tok, teacher_logits=logits)  # +SKIP
->>> Distiller(student, temperature=2.0, alpha=0.5).compile("adam")  # doctest: +SKIP
+>>> Distiller(student).compile("adam")  # doctest: +SKIP
 """
 
-from albert_tf.distillation.data import distillation_dataset
-from albert_tf.distillation.distiller import (
-    UNLABELLED,
-    Distiller,
-    albert_forward,
-    uniform_layer_map,
-)
-from albert_tf.distillation.student_init import student_from_teacher
-from albert_tf.distillation.teacher_logits import (
-    compute_teacher_logits,
-    load_teacher_logits,
-    save_teacher_logits,
-)
-from albert_tf.distillation.vocabulary import prune_vocabulary
+from __future__ import annotations
 
-__all__ = [
-    "UNLABELLED",
-    "Distiller",
-    "albert_forward",
-    "compute_teacher_logits",
-    "distillation_dataset",
-    "load_teacher_logits",
-    "prune_vocabulary",
-    "save_teacher_logits",
-    "student_from_teacher",
-    "uniform_layer_map",
-]
+import importlib
+
+# Public name -> the module that defines it.
+_LAZY = {
+    "UNLABELLED": "albert_tf.distillation.distiller",
+    "Distiller": "albert_tf.distillation.distiller",
+    "albert_forward": "albert_tf.distillation.distiller",
+    "uniform_layer_map": "albert_tf.distillation.distiller",
+    "DistillSettings": "albert_tf.distillation.settings",
+    "StudentRecipe": "albert_tf.distillation.settings",
+    "compute_teacher_logits": "albert_tf.distillation.teacher_logits",
+    "distillation_dataset": "albert_tf.distillation.data",
+    "load_teacher_logits": "albert_tf.distillation.teacher_logits",
+    "prune_vocabulary": "albert_tf.distillation.vocabulary",
+    "save_teacher_logits": "albert_tf.distillation.teacher_logits",
+    "student_from_teacher": "albert_tf.distillation.student_init",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip this hook
+        return value
+    raise AttributeError(f"module 'albert_tf.distillation' has no attribute {name!r}")

@@ -30,23 +30,22 @@ import math
 import os
 from typing import Any
 
-import numpy as np
-
 from albert_tf.config import AlbertConfig
 from albert_tf.data.split import Split
 from albert_tf.distillation.augment import augment_texts
 from albert_tf.distillation.ngram_teacher import NgramBlend
 from albert_tf.distillation.runner import (
     TeacherScores,
+    choose_max_length,
     distill_run,
     label_permutation,
     load_teacher,
+    packed_lengths,
+    sample_texts,
+    teacher_layers_of,
 )
-from albert_tf.distillation.teacher_choice import (
-    AUTO,
-    choose_teacher,
-    teacher_checkpoint,
-)
+from albert_tf.distillation.settings import FRESH_STUDENT, StudentRecipe
+from albert_tf.distillation.teacher_choice import choose_teacher, teacher_checkpoint
 from albert_tf.distillation.vocabulary import prune_vocabulary
 from albert_tf.tokenizer import HEAD_SHARE
 from albert_tf.training.builders import build_tokenizer
@@ -57,79 +56,10 @@ TEACHER_FOLDER = "teacher"
 # Below this width the factorized embedding loses too much of the teacher's
 # token table; a second shared group is then not worth its parameters.
 MIN_EMBEDDING = 32
-# Pieces per text the recipe picks from: 64 holds 95% of sentence-like data
-# (movie reviews: 45 pieces at the 95th percentile); longer texts (news, e-mails)
-# get 128, whose cost (attention grows with its square) still trains in minutes
-# on a laptop CPU. A longer --max-length is the user's call.
-LENGTH_STEPS = (64, 128)
 # model.tflite bytes per student parameter in the default dynamic-range bundle,
 # tokenizer excluded: THUCNews student 5,692,394 parameters in 6,182,542 bytes,
 # 366,522 of them its spiece.model (1.022).
 BUNDLE_BYTES_PER_PARAMETER = 1.022
-
-
-@dataclasses.dataclass(frozen=True)
-class StudentRecipe:
-    """Settings of the default recipe (see BENCHMARKS.md for how each was chosen).
-
-    `student_size` is the student's share of the teacher's parameters, and
-    `max_bundle_mb` caps it so that the exported bundle, tokenizer included,
-    stays within that many MB (`bundle_parameters`);
-    `teacher_layers` None spreads the groups over the teacher's depth (for a
-    6-layer teacher and 2 groups: layers 1 and 4, the pair measured best).
-    `max_length` None takes the shortest of LENGTH_STEPS that holds 95% of the
-    training texts in the teacher's pieces (`choose_max_length`).
-    `teacher_epochs` None: the fewest epochs that give the teacher at least
-    `teacher_min_steps` batches, at most `teacher_max_epochs` (one epoch for 8,000+ texts; sms_spam's 3,608
-    texts get 3, which raised the teacher's validation accuracy from 0.985 to
-    0.989 and the student's from 0.978 to 0.989).
-    `teacher_by_loss`: the teacher keeps its epoch of least validation loss, not
-    of best accuracy: distillation learns its probabilities, and on a small
-    validation split accuracy ties or flips on one text (bbc_news: accuracy kept
-    epoch 1 of 5, validation loss 0.354 against 0.068 at epoch 3).
-    `long_text_windows`: texts longer than `max_length` pieces get augmented copies
-    that are random windows of about `max_length` pieces (`window_characters`).
-    `epochs` 2: on movie_reviews, over one teacher, the student's validation
-    accuracy was 0.810 after one epoch, 0.828 after two (it agreed with the teacher
-    on 0.83 of the training texts after one: still underfitting); learning rate
-    5e-4 for one epoch gave 0.804. The epoch of best validation accuracy is kept.
-    `teacher` "auto": the packaged teacher that reads the texts (`teacher_choice`):
-    MiniLM for English, multilingual-e5-small for text MiniLM cannot read or reads
-    only in short pieces.
-    `ngram_teacher`: the student learns a blend of the teacher and TF-IDF + logistic
-    regression, the blend's weight chosen on validation (`ngram_teacher`). THUCNews
-    headlines (Chinese, 997 validation texts): e5 teacher 0.874, character n-grams
-    0.863, blend 0.906 at weight 0.7."""
-
-    teacher: str = AUTO
-    student_size: float = 0.25
-    max_bundle_mb: float = 6.0
-    student_layers: int = 4
-    groups: int = 2
-    teacher_layers: tuple[int, ...] | None = None
-    augment_copies: int = 2
-    teacher_epochs: int | None = None
-    teacher_min_steps: int = 250
-    teacher_max_epochs: int = 5
-    teacher_learning_rate: float = 8e-5
-    teacher_by_loss: bool = True
-    epochs: int = 2
-    learning_rate: float = 3e-4
-    temperature: float = 2.0
-    alpha: float = 0.2
-    hidden_weight: float = 0.0
-    long_text_windows: bool = True
-    ngram_teacher: bool = True
-    batch_size: int = 32
-    max_length: int | None = None
-    patience: int = 2
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.student_size <= 1.0:
-            raise ValueError(f"--student-size must be in (0, 1], got {self.student_size}")
-        if self.student_layers < 1 or self.groups < 1 or self.augment_copies < 0:
-            raise ValueError("student layers and groups must be >= 1, augment copies >= 0")
 
 
 def tokenizer_bytes(tokenizer: Any) -> int:
@@ -145,14 +75,6 @@ def bundle_parameters(max_bundle_mb: float, tokenizer: Any) -> int:
     under `max_bundle_mb` MB (1% kept for the rest of the metadata)."""
     room = 0.99 * max_bundle_mb * 1e6 - tokenizer_bytes(tokenizer)
     return int(room / BUNDLE_BYTES_PER_PARAMETER)
-
-
-def spread_layers(teacher_layers: int, groups: int) -> list[int]:
-    """One teacher layer per group, at the middle of each 1/groups of the depth."""
-    return [
-        min(teacher_layers - 1, (teacher_layers * (2 * g + 1)) // (2 * groups))
-        for g in range(groups)
-    ]
 
 
 def _block_parameters(config: AlbertConfig) -> int:
@@ -188,27 +110,12 @@ def student_shape(
     )
 
 
-def _sample(texts: list[str], size: int = 2000) -> list[str]:
-    """About `size` of `texts`, evenly spaced: enough to measure their lengths."""
-    return texts[:: max(1, len(texts) // size)]
-
-
-def _packed_lengths(tokenizer: Any, texts: list[str]) -> np.ndarray:
-    return np.array([len(tokenizer.encode(t)) + 2 for t in _sample(texts)] or [0])
-
-
-def choose_max_length(tokenizer: Any, texts: list[str]) -> int:
-    """The shortest LENGTH_STEPS entry that holds 95% of `texts` ([CLS] and [SEP] counted)."""
-    needed = float(np.percentile(_packed_lengths(tokenizer, texts), 95))
-    return next((n for n in LENGTH_STEPS if needed <= n), LENGTH_STEPS[-1])
-
-
 def _with_max_length(recipe: StudentRecipe, texts: list[str], checkpoint: str) -> StudentRecipe:
     if recipe.max_length is not None:
         return recipe
     tokenizer = build_tokenizer([], "", 0, pretrained=checkpoint)
     chosen = choose_max_length(tokenizer, list(texts))
-    cut = float((_packed_lengths(tokenizer, list(texts)) > chosen).mean())
+    cut = float((packed_lengths(tokenizer, list(texts)) > chosen).mean())
     print(
         f"[recipe] max length {chosen} pieces ({cut:.0%} of the training texts are longer; "
         f"those keep their first {HEAD_SHARE:.0%} and last {1 - HEAD_SHARE:.0%} of the pieces)",
@@ -221,7 +128,7 @@ def window_characters(tokenizer: Any, texts: list[str], max_length: int) -> int:
     """Non-space characters in a window of `max_length` pieces ([CLS] and [SEP] left
     out), at the texts' own characters per piece (words would not do: Chinese and
     Thai put no spaces between them)."""
-    sample = _sample(texts)
+    sample = sample_texts(texts)
     chars = sum(len("".join(t.split())) for t in sample)
     pieces = sum(len(tokenizer.encode(t)) for t in sample)
     return max(1, int((max_length - 2) * chars / max(1, pieces)))
@@ -315,7 +222,7 @@ def _student_plan(recipe: StudentRecipe, teacher, pruned, num_labels: int):
         )
     )
     width, groups = student_shape(config, pruned.vocab_size, budget, recipe.groups, num_labels)
-    layers = list(recipe.teacher_layers or spread_layers(config.num_hidden_layers, groups))
+    layers = teacher_layers_of(dataclasses.replace(recipe, groups=groups), config.num_hidden_layers)
     return budget, width, groups, layers
 
 
@@ -325,13 +232,13 @@ def train_distilled_classifier(
     test: Split | None,
     labels: list[str],
     out_dir: str,
-    recipe: StudentRecipe = StudentRecipe(),
+    recipe: StudentRecipe | None = None,
     unlabelled: list[str] | None = None,
     info: dict[str, Any] | None = None,
     verbose: int | str = "auto",
 ) -> dict[str, Any]:
     """Teacher, student and distillation (module docstring); returns both one's metrics."""
-    info = dict(info or {})
+    recipe, info = recipe or StudentRecipe(), dict(info or {})
     choice = choose_teacher(recipe.teacher, list(train.texts))
     recipe = dataclasses.replace(recipe, teacher=choice.source)
     info["teacher_choice"] = choice.as_dict()
@@ -359,36 +266,16 @@ def train_distilled_classifier(
         "parameters": teacher_info.get("parameters"),
         "metrics": teacher_info.get("metrics"),
     }
+    used = dataclasses.replace(
+        recipe, embedding_width=width, groups=groups, teacher_layers=tuple(layers),
+        prune_vocab=True, verbose=verbose,
+    )  # fmt: skip
+    recorded = {k: v for k, v in dataclasses.asdict(used).items() if k not in FRESH_STUDENT}
     distill_run(
-        teacher,
-        train,
-        validation,
-        test,
-        labels,
-        out_dir,
-        unlabelled=transfer,
-        temperature=recipe.temperature,
-        alpha=recipe.alpha,
-        hidden_weight=recipe.hidden_weight,
-        epochs=recipe.epochs,
-        batch_size=recipe.batch_size,
-        learning_rate=recipe.learning_rate,
-        max_length=recipe.max_length,
-        seed=recipe.seed,
-        student_from_teacher=width,
-        student_layers=recipe.student_layers,
-        teacher_layers=layers,
-        prune_vocab=True,
-        vocabulary=(pruned, kept),
-        blend=blend,
-        patience=recipe.patience,
-        info={
-            **info,
-            "recipe": {"name": "distill", **dataclasses.asdict(recipe)},
-            "teacher": teacher_summary,
-        },
-        verbose=verbose,
-    )
+        teacher, train, validation, test, labels, out_dir, unlabelled=transfer,
+        settings=used, vocabulary=(pruned, kept), blend=blend,
+        info={**info, "recipe": {"name": "distill", **recorded}, "teacher": teacher_summary},
+    )  # fmt: skip
     student = RunFolder(out_dir).read_info()
     return {
         "student": {"parameters": student.get("parameters"), "metrics": student.get("metrics")},

@@ -8,6 +8,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from albert_tf.distillation.settings import DistillSettings
+
 # Label value of a row that has no gold label (unlabelled in-domain text):
 # such a row contributes the soft (teacher) loss only.
 UNLABELLED = -1
@@ -15,6 +17,8 @@ UNLABELLED = -1
 STUDENT_KEYS = ("token_ids", "segment_ids", "padding_mask")
 TEACHER_PREFIX = "teacher_"
 TEACHER_LOGITS = "teacher_logits"
+# The loss weights' defaults (documented in `DistillSettings`).
+DEFAULTS = DistillSettings()
 
 
 def albert_forward(classifier, inputs: dict, training: bool = False):
@@ -96,10 +100,10 @@ class Distiller(keras.Model):
         self,
         student: keras.Model,
         teacher: keras.Model | None = None,
-        temperature: float = 2.0,
-        alpha: float = 0.5,
-        hidden_weight: float = 0.0,
-        attention_weight: float = 0.0,
+        temperature: float = DEFAULTS.temperature,
+        alpha: float = DEFAULTS.alpha,
+        hidden_weight: float = DEFAULTS.hidden_weight,
+        attention_weight: float = DEFAULTS.attention_weight,
         layer_map: list[tuple[int, int]] | None = None,
         **kwargs,
     ):

@@ -198,18 +198,8 @@ def student_from_teacher(
     """
 
     config = teacher_backbone.config
-    n_teacher = config.num_hidden_layers
-    layers = list(teacher_layers) if teacher_layers is not None else [n_teacher - 1]
-    if not layers:
-        raise ValueError("teacher_layers must name at least one teacher layer.")
-    bad = [i for i in layers if not 0 <= int(i) < n_teacher]
-    if bad:
-        raise ValueError(f"teacher_layers {bad} out of range: the teacher has {n_teacher} layers.")
-    num_layers = int(num_layers or n_teacher)
-    if num_layers % len(layers):
-        raise ValueError(
-            f"num_layers {num_layers} is not divisible by the {len(layers)} shared groups."
-        )
+    num_layers = int(num_layers or config.num_hidden_layers)
+    layers = _checked_layers(teacher_layers, config.num_hidden_layers, num_layers)
     weights = factorized_embedding_weights(
         teacher_backbone.embeddings, embedding_size, basis, max_position_embeddings, token_ids
     )
@@ -223,14 +213,7 @@ def student_from_teacher(
         embedding_projection=True,
     )
     student = AlbertBackbone(student_config)
-    emb = student.embeddings
-    emb.token_embedding.embeddings.assign(weights["token"].astype("float32"))
-    emb.position_embedding.embeddings.assign(weights["position"].astype("float32"))
-    emb.segment_embedding.embeddings.assign(weights["segment"].astype("float32"))
-    emb.layer_norm.gamma.assign(weights["gamma"].astype("float32"))
-    emb.layer_norm.beta.assign(weights["beta"].astype("float32"))
-    emb.projection_layer.kernel.assign(weights["kernel"].astype("float32"))
-    emb.projection_layer.bias.assign(weights["bias"].astype("float32"))
+    _assign_embeddings(student.embeddings, weights)
     t_enc, s_enc = teacher_backbone.encoder, student.encoder
     for group, layer in enumerate(layers):
         t_group = t_enc.group_of_layer(int(layer))
@@ -238,3 +221,33 @@ def student_from_teacher(
             s_enc.block(group, inner).set_weights(t_enc.block(t_group, inner).get_weights())
     student.pooler.set_weights(teacher_backbone.pooler.get_weights())
     return student
+
+
+def _checked_layers(teacher_layers, n_teacher: int, num_layers: int) -> list[int]:
+    """`teacher_layers` (default the last one), each in range, dividing `num_layers`."""
+    layers = list(teacher_layers) if teacher_layers is not None else [n_teacher - 1]
+    if not layers:
+        raise ValueError("teacher_layers must name at least one teacher layer.")
+    bad = [i for i in layers if not 0 <= int(i) < n_teacher]
+    if bad:
+        raise ValueError(f"teacher_layers {bad} out of range: the teacher has {n_teacher} layers.")
+    if num_layers % len(layers):
+        raise ValueError(
+            f"num_layers {num_layers} is not divisible by the {len(layers)} shared groups."
+        )
+    return layers
+
+
+def _assign_embeddings(emb, weights: dict[str, np.ndarray]) -> None:
+    """Write `factorized_embedding_weights` into a FactorizedEmbedding."""
+    targets = {
+        "token": emb.token_embedding.embeddings,
+        "position": emb.position_embedding.embeddings,
+        "segment": emb.segment_embedding.embeddings,
+        "gamma": emb.layer_norm.gamma,
+        "beta": emb.layer_norm.beta,
+        "kernel": emb.projection_layer.kernel,
+        "bias": emb.projection_layer.bias,
+    }
+    for name, variable in targets.items():
+        variable.assign(weights[name].astype("float32"))

@@ -37,9 +37,9 @@ from typing import Any
 
 from albert_tf.convert import load_tokenizer, packaged_model
 from albert_tf.distillation.coverage import Coverage, tokenizer_coverage
+from albert_tf.distillation.settings import AUTO
 from albert_tf.distillation.vocabulary import prune_checkpoint
 
-AUTO = "auto"
 CANDIDATES = ("packaged:minilm", "packaged:e5")
 PACKAGED_PREFIX = "packaged:"
 # Tables larger than this are pruned before the teacher is fine-tuned.

@@ -21,6 +21,53 @@ def _as_config(config: AlbertConfig | dict | None, overrides: dict[str, Any]) ->
     return config
 
 
+def _embedding_layer(config: AlbertConfig, dtype) -> FactorizedEmbedding:
+    """Token + position + segment embeddings, E wide, projected to H."""
+    return FactorizedEmbedding(
+        vocab_size=config.vocab_size,
+        embedding_size=config.embedding_size,
+        hidden_size=config.hidden_size,
+        max_position_embeddings=config.max_position_embeddings,
+        type_vocab_size=config.type_vocab_size,
+        projection=config.uses_projection,
+        layer_norm_eps=config.layer_norm_eps,
+        dropout=config.hidden_dropout_prob,
+        initializer_range=config.initializer_range,
+        dtype=dtype,
+        name="embeddings",
+    )
+
+
+def _encoder_layer(config: AlbertConfig, dtype) -> SharedEncoder:
+    """The transformer blocks, shared across layers in groups."""
+    return SharedEncoder(
+        num_hidden_layers=config.num_hidden_layers,
+        num_hidden_groups=config.num_hidden_groups,
+        inner_group_num=config.inner_group_num,
+        hidden_size=config.hidden_size,
+        num_attention_heads=config.num_attention_heads,
+        intermediate_size=config.intermediate_size,
+        hidden_act=config.hidden_act,
+        layer_norm_eps=config.layer_norm_eps,
+        hidden_dropout=config.hidden_dropout_prob,
+        attention_dropout=config.attention_probs_dropout_prob,
+        initializer_range=config.initializer_range,
+        dtype=dtype,
+        name="encoder",
+    )
+
+
+def _pooler_layer(config: AlbertConfig, dtype) -> keras.layers.Dense:
+    """Dense + tanh over the [CLS] position."""
+    return keras.layers.Dense(
+        config.hidden_size,
+        activation="tanh",
+        kernel_initializer=keras.initializers.TruncatedNormal(stddev=config.initializer_range),
+        dtype=dtype,
+        name="pooler",
+    )
+
+
 @keras.saving.register_keras_serializable(package="albert_tf")
 class AlbertBackbone(keras.Model):
     """ALBERT encoder: factorized embeddings, shared blocks, a tanh pooler.
@@ -59,41 +106,9 @@ class AlbertBackbone(keras.Model):
         config = _as_config(config, overrides)
 
         # === Layers ===
-        embeddings = FactorizedEmbedding(
-            vocab_size=config.vocab_size,
-            embedding_size=config.embedding_size,
-            hidden_size=config.hidden_size,
-            max_position_embeddings=config.max_position_embeddings,
-            type_vocab_size=config.type_vocab_size,
-            projection=config.uses_projection,
-            layer_norm_eps=config.layer_norm_eps,
-            dropout=config.hidden_dropout_prob,
-            initializer_range=config.initializer_range,
-            dtype=dtype,
-            name="embeddings",
-        )
-        encoder = SharedEncoder(
-            num_hidden_layers=config.num_hidden_layers,
-            num_hidden_groups=config.num_hidden_groups,
-            inner_group_num=config.inner_group_num,
-            hidden_size=config.hidden_size,
-            num_attention_heads=config.num_attention_heads,
-            intermediate_size=config.intermediate_size,
-            hidden_act=config.hidden_act,
-            layer_norm_eps=config.layer_norm_eps,
-            hidden_dropout=config.hidden_dropout_prob,
-            attention_dropout=config.attention_probs_dropout_prob,
-            initializer_range=config.initializer_range,
-            dtype=dtype,
-            name="encoder",
-        )
-        pooler = keras.layers.Dense(
-            config.hidden_size,
-            activation="tanh",
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=config.initializer_range),
-            dtype=dtype,
-            name="pooler",
-        )
+        embeddings = _embedding_layer(config, dtype)
+        encoder = _encoder_layer(config, dtype)
+        pooler = _pooler_layer(config, dtype)
 
         # === Functional model ===
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")

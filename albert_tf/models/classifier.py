@@ -7,12 +7,13 @@ from typing import Any
 import keras
 
 from albert_tf.models.backbone import AlbertBackbone
+from albert_tf.models.backbone_task import BackboneTask
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class AlbertClassifier(keras.Model):
+class AlbertClassifier(BackboneTask):
     """Sequence classification (single texts or pairs), multi-label, or regression.
 
     Outputs logits [batch, num_labels] (raw scores: apply softmax, sigmoid or
@@ -98,21 +99,12 @@ class AlbertClassifier(keras.Model):
             return [keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)]
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
-    def get_config(self) -> dict[str, Any]:
+    def head_config(self) -> dict[str, Any]:
         return {
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
             "num_labels": self.num_labels,
             "dropout": self.dropout,
             "problem_type": self.problem_type,
-            "name": self.name,
-            "trainable": self.trainable,
         }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> AlbertClassifier:
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
 
     @classmethod
     def from_pretrained(

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from albert_tf.models.backbone import AlbertBackbone
+from albert_tf.models.backbone_task import BackboneTask
 from albert_tf.models.masked_lm_head import MaskedLMHead
 
 MASK_TOKEN = "[MASK]"
@@ -15,7 +16,7 @@ CLS_ID, SEP_ID, MASK_ID, PAD_ID = 2, 3, 4, 0
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class AlbertMaskedLM(keras.Model):
+class AlbertMaskedLM(BackboneTask):
     """Backbone + tied masked-LM head: logits [batch, seq, V] for every position.
 
     The head (layer "mlm_head") is the pretrainer's, so weights move freely
@@ -139,19 +140,6 @@ class AlbertMaskedLM(keras.Model):
                 f"max_length={max_length}."
             )
         return ids
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "name": self.name,
-            "trainable": self.trainable,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> AlbertMaskedLM:
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
 
 
 def _piece(tokenizer: Any, token_id: int) -> str:

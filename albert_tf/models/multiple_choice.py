@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from albert_tf.models.backbone import AlbertBackbone
+from albert_tf.models.backbone_task import BackboneTask
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
@@ -35,7 +36,7 @@ class UnflattenChoices(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class AlbertMultipleChoice(keras.Model):
+class AlbertMultipleChoice(BackboneTask):
     """Multiple choice (SWAG, RACE, COPA style): one score per choice.
 
     Inputs `token_ids`, `segment_ids`, `padding_mask` are int32
@@ -104,19 +105,8 @@ class AlbertMultipleChoice(keras.Model):
     def default_metrics(self) -> list:
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "dropout": self.dropout,
-            "name": self.name,
-            "trainable": self.trainable,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> AlbertMultipleChoice:
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+    def head_config(self) -> dict[str, Any]:
+        return {"dropout": self.dropout}
 
     @classmethod
     def from_pretrained(cls, source: str, **kwargs) -> AlbertMultipleChoice:

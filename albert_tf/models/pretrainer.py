@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 import tensorflow as tf
 from keras import ops
 
 from albert_tf.models.backbone import AlbertBackbone
+from albert_tf.models.backbone_task import BackboneTask
 from albert_tf.models.masked_lm_head import MaskedLMHead
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class AlbertPretrainer(keras.Model):
+class AlbertPretrainer(BackboneTask):
     """ALBERT's pre-training model: masked-LM logits and sentence-order logits.
 
     Inputs: the backbone's `token_ids`, `segment_ids`, `padding_mask` plus
@@ -173,15 +172,3 @@ class AlbertPretrainer(keras.Model):
             self._symbolic_build(data_batch=None)
 
     # ---------------------------------------------------------------- config
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "name": self.name,
-            "trainable": self.trainable,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> AlbertPretrainer:
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 
 from albert_tf.models.backbone import AlbertBackbone
+from albert_tf.models.backbone_task import BackboneTask
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class AlbertQuestionAnswerer(keras.Model):
+class AlbertQuestionAnswerer(BackboneTask):
     """Extractive question answering (SQuAD v1.1 / v2.0).
 
     Inputs are `[CLS] question [SEP] context [SEP]` (segment ids 0 / 1).
@@ -77,19 +76,6 @@ class AlbertQuestionAnswerer(keras.Model):
             "start_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             "end_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         }
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "name": self.name,
-            "trainable": self.trainable,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> AlbertQuestionAnswerer:
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
 
     @classmethod
     def from_pretrained(cls, source: str, **kwargs) -> AlbertQuestionAnswerer:

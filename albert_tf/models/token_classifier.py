@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from albert_tf.models.backbone import AlbertBackbone
+from albert_tf.models.backbone_task import BackboneTask
 
 # Hugging Face's and PyTorch's "ignore this position" label.
 IGNORE_INDEX = -100
@@ -47,7 +48,7 @@ class MaskedTokenAccuracy(keras.metrics.Metric):
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class AlbertTokenClassifier(keras.Model):
+class AlbertTokenClassifier(BackboneTask):
     """Token classification (NER, POS tagging): one label per input position.
 
     Outputs logits [batch, seq, num_labels]. Word-level labels go on the first
@@ -116,20 +117,8 @@ class AlbertTokenClassifier(keras.Model):
     def default_metrics(self) -> list:
         return [MaskedTokenAccuracy(name="accuracy")]
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "num_labels": self.num_labels,
-            "dropout": self.dropout,
-            "name": self.name,
-            "trainable": self.trainable,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> AlbertTokenClassifier:
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+    def head_config(self) -> dict[str, Any]:
+        return {"num_labels": self.num_labels, "dropout": self.dropout}
 
     @classmethod
     def from_pretrained(

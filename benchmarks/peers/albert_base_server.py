@@ -46,14 +46,14 @@ KERAS_HUB_INPUTS = {"ids": "token_ids", "mask": "padding_mask", "segment_ids": "
 
 
 def load_bundle(model: str, threads: int):
-    from export.runtime import MODEL_FILE, Classifier
+    from export.runtime import TFLITE_FILE, Classifier
 
     clf = Classifier(model, num_threads=threads)
 
     def call(ids, mask, segs) -> int:
         return int(clf._run(ids, mask, segs)[0].argmax())
 
-    return call, os.path.getsize(os.path.join(model, MODEL_FILE))
+    return call, os.path.getsize(os.path.join(model, TFLITE_FILE))
 
 
 def load_litert(model: str, threads: int):

