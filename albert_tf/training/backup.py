@@ -82,10 +82,16 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)
         tmp_weights = self._path(f".tmp-{os.getpid()}.weights.h5")
-        self.model.save_weights(tmp_weights, overwrite=True)
         tmp_meta = self._path(f".tmp-{os.getpid()}-metadata.json")
-        with open(tmp_meta, "w", encoding="utf-8") as f:
-            json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, f)
+        try:
+            self.model.save_weights(tmp_weights, overwrite=True)
+            with open(tmp_meta, "w", encoding="utf-8") as f:
+                json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, f)
+        except BaseException:  # a full disk, a SIGTERM: no half-written file stays behind
+            for tmp in (tmp_weights, tmp_meta):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(tmp)
+            raise
         # The latest becomes the previous, then the new one the latest: a kill between
         # two renames leaves at least one whole pair to load.
         for new, old in zip(PREVIOUS, LATEST):
