@@ -100,11 +100,10 @@ def _stopped(args: argparse.Namespace, e: KeyboardInterrupt) -> int:
     how = "stopped by SIGTERM" if sigterm else "interrupted"
     line = f"albert-tf {args.command}: {how}"
     out = getattr(args, "out", None)
-    if args.command in ("train", "distill", "pretrain") and out and os.path.isdir(out):
-        line += (
-            f"; what the last finished epoch saved is kept in {out}: run the same command "
-            "again to resume"
-        )
+    kept = out and any(os.path.isdir(os.path.join(out, n)) for n in ("backup", "teacher"))
+    if args.command in ("train", "distill", "pretrain") and kept:
+        saved = "its last checkpoint" if args.command == "pretrain" else "its last finished epoch"
+        line += f"; {saved} is kept in {out}: run the same command again to resume"
     print(line, file=sys.stderr)
     return 128 + (signal.SIGTERM if sigterm else signal.SIGINT)
 
