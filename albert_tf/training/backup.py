@@ -101,11 +101,19 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
         os.replace(tmp_meta, self._path(LATEST[1]))
 
     def on_train_end(self, logs=None):
-        for name in (*LATEST, *PREVIOUS):
+        leftovers = [n for n in _listdir(self.backup_dir) if n.startswith(".tmp-")]
+        for name in (*LATEST, *PREVIOUS, *leftovers):  # a killed save's temp files too
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self._path(name))
         with contextlib.suppress(OSError):
             os.rmdir(self.backup_dir)  # only when nothing of the user's is in it
+
+
+def _listdir(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except FileNotFoundError:
+        return []
 
 
 def _variables(model: keras.Model) -> list:
