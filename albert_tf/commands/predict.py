@@ -20,7 +20,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("bundle", help="bundle folder written by `albert-tf export`")
     p.add_argument("texts", nargs="*", help="texts to classify (default: --file or stdin)")
-    p.add_argument("--file", default=None, help="one text per line ('-' for stdin)")
+    p.add_argument(
+        "--file",
+        default=None,
+        help="one text per line ('-' for stdin; a pipe such as <(...) too); one JSON line "
+        "per input line, an error object for a blank one",
+    )
     p.add_argument("--threads", type=int, default=None, help="interpreter threads")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument(
