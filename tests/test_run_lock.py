@@ -97,9 +97,10 @@ def train_argv(data, out) -> list[str]:
             "--epochs", "1", "--max-length", "16", "--batch-size", "16"]  # fmt: skip
 
 
-def race_two_trainings(data, out) -> list[str]:
+def race_two_trainings(data, out, said: list[str] | None = None) -> list[str]:
     """Two `albert-tf train` started at once on one --out; the problems seen (none: one
-    finished run, the other refused with one line, nothing left over)."""
+    finished run, the other refused with one line, nothing left over). The refusal's
+    line goes into `said`."""
     procs = [
         subprocess.Popen(train_argv(data, out), env=ENV, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True)
@@ -114,6 +115,8 @@ def race_two_trainings(data, out) -> list[str]:
         problems.append(f"exit codes {codes}: {[e.strip()[-300:] for _, e in results]}")
     for code, err in results:
         lines = [line for line in err.splitlines() if line.strip()]
+        if code == 2 and said is not None:
+            said.extend(lines)
         if code == 2 and (len(lines) != 1 or not lines[0].startswith("albert-tf train: error:")):
             problems.append(f"the refused run said {lines}")
         if code == 2 and "in use" not in err and "finished run" not in err:
@@ -164,9 +167,10 @@ if __name__ == "__main__":  # the by-hand loop: python -m tests.test_run_lock 20
     bad = 0
     for i in range(pairs):
         out = pathlib.Path(root) / f"run{i}"
-        problems = race_two_trainings(pathlib.Path(root) / "train.csv", out)
+        said: list[str] = []
+        problems = race_two_trainings(pathlib.Path(root) / "train.csv", out, said)
         bad += bool(problems)
-        print(f"pair {i + 1}: {'ok' if not problems else problems}", flush=True)
+        print(f"pair {i + 1}: {'ok' if not problems else problems} {said}", flush=True)
         shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(root, ignore_errors=True)
     print(f"{pairs - bad} of {pairs} pairs handled well")
