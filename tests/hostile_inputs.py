@@ -749,9 +749,30 @@ def _fingerprint(ws: Workspace, argv: list[str]) -> dict:
         os.chdir(cwd)
 
 
-def _issue32_cases() -> list[Case]:
-    """The second sweep (issue 32): --overwrite, a second writer, a corrupt backup, files
-    that are not regular, labels differing in case, SIGTERM, and predict's lines."""
+def _lock_held(ws: Workspace) -> None:
+    """out/ held by a live process, as by a running `albert-tf train`."""
+    data_csv(ws)
+    os.makedirs(ws.p("out"))
+    helper = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, ws.p(f"out/{LOCK}")],
+                              stdout=subprocess.PIPE)  # fmt: skip
+    helper.stdout.readline()  # "held": the lock is taken
+    ws.helper = helper
+
+
+def _end_helper(ws: Workspace) -> None:
+    ws.helper.kill()
+    ws.helper.wait()
+    ws.helper.stdout.close()
+
+
+def _stale_lock(ws: Workspace) -> None:
+    data_csv(ws)
+    ws.write(f"out/{LOCK}", f"{_dead_pid()}\n")
+
+
+def _issue32_folder_cases() -> list[Case]:
+    """The second sweep (issue 32), the run folder: --overwrite beside the user's files, a
+    second writer, a dead writer's lock, a corrupt backup, SIGTERM."""
     user_files = {"out/notes.txt": "my notes", "out/checkpoints/my_model.ckpt": "my weights",
                   "out/backup/old.tar": "my backup"}  # fmt: skip
     unfinished = [*train(), "--epochs", "2"]
@@ -773,23 +794,6 @@ def _issue32_cases() -> list[Case]:
             if not ws.exists(rel) or ws.read(rel) != text.encode():
                 return f"{rel} (the user's) was removed or changed"
         return trained()(ws, result)
-
-    def lock_held(ws):
-        data_csv(ws)
-        os.makedirs(ws.p("out"))
-        helper = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, ws.p(f"out/{LOCK}")],
-                                  stdout=subprocess.PIPE)  # fmt: skip
-        helper.stdout.readline()  # "held": the lock is taken
-        ws.helper = helper
-
-    def end_helper(ws):
-        ws.helper.kill()
-        ws.helper.wait()
-        ws.helper.stdout.close()
-
-    def stale_lock(ws):
-        data_csv(ws)
-        ws.write(f"out/{LOCK}", f"{_dead_pid()}\n")
 
     def lock_gone(ws: Workspace, result: Result) -> str | None:
         return f"out/{LOCK} was left" if ws.exists(f"out/{LOCK}") else trained()(ws, result)
@@ -817,6 +821,30 @@ def _issue32_cases() -> list[Case]:
             return f"{', '.join(missing)} missing: nothing to resume from"
         return f"out/{LOCK} was left" if ws.exists(f"out/{LOCK}") else None
 
+    return [
+        Case("train_overwrite_folder_without_run", [*train(), "--overwrite"],
+             refused("out", "holds no albert-tf run"), users_folder),
+        Case("train_overwrite_keeps_users_files", [*train(), "--overwrite"],
+             works(users_files_kept, "the run's files replaced, the user's kept"),
+             finished_plus_users, outputs=("out",), needs=frozenset({"run"})),
+        Case("train_second_writer_refused", train(), refused("out", "in use", "pid"), _lock_held,
+             cleanup=_end_helper),
+        Case("train_stale_lock_taken_over", train(),
+             works(lock_gone, "a dead pid's lock taken over, gone at exit"), _stale_lock,
+             outputs=("out",)),
+        Case("train_corrupt_backup_set_aside", unfinished,
+             works(corrupt_set_aside, "named, set aside, that epoch trained again"),
+             corrupt_backup, outputs=("out",)),
+        Case("train_sigterm_keeps_the_backup", sigterm,
+             Expect(code=143, says=("out", "resume"), prefix="stopped by SIGTERM",
+                    check=stopped, note="backup kept, temp files gone"),
+             data_csv, outputs=("out",), terminate_after="out/backup/latest.weights.h5"),
+    ]  # fmt: skip
+
+
+def _issue32_file_cases() -> list[Case]:
+    """The second sweep (issue 32), training inputs: not regular files, labels in case."""
+
     def labels_in_case(ws):
         rows = ws.inputs.rows(60)
         rows[5] = (rows[5][0], rows[5][1].capitalize())
@@ -826,6 +854,27 @@ def _issue32_cases() -> list[Case]:
         rows = [(t, label + " " if i % 3 == 0 else label) for i, (t, label) in
                 enumerate(ws.inputs.rows(60))]  # fmt: skip
         ws.write("data.csv", table_bytes(("text", "label"), rows))
+
+    return [
+        Case("train_data_symlink_to_dev_zero", train(data="zero.csv"),
+             refused("zero.csv", "/dev/zero", "character device"),
+             lambda ws: os.symlink("/dev/zero", ws.p("zero.csv"))),
+        Case("train_data_dev_zero", train(data="/dev/zero"),
+             refused("/dev/zero", "character device")),
+        Case("train_data_fifo", train(data="fifo.csv"), refused("fifo.csv", "named pipe"),
+             lambda ws: os.mkfifo(ws.p("fifo.csv"))),
+        Case("train_labels_differ_in_case", train(),
+             refused("line 7", "data.csv", "only in case", "'Negative'", "'negative'"),
+             labels_in_case),
+        Case("train_labels_trailing_space_merged", train(),
+             works(trained(), "'positive ' read as 'positive'"), labels_with_spaces,
+             outputs=("out",)),
+    ]  # fmt: skip
+
+
+def _issue32_predict_cases() -> list[Case]:
+    """The second sweep (issue 32), predict: one output line per input line, pipes read,
+    a closed stdout, /dev/zero, manifest fields checked against the bundle."""
 
     def one_per_line(ws: Workspace, result: Result) -> str | None:
         try:
@@ -859,36 +908,6 @@ def _issue32_cases() -> list[Case]:
 
     real = frozenset({"bundle"})
     return [
-        Case("train_overwrite_folder_without_run", [*train(), "--overwrite"],
-             refused("out", "holds no albert-tf run"), users_folder),
-        Case("train_overwrite_keeps_users_files", [*train(), "--overwrite"],
-             works(users_files_kept, "the run's files replaced, the user's kept"),
-             finished_plus_users, outputs=("out",), needs=frozenset({"run"})),
-        Case("train_second_writer_refused", train(), refused("out", "in use", "pid"), lock_held,
-             cleanup=end_helper),
-        Case("train_stale_lock_taken_over", train(),
-             works(lock_gone, "a dead pid's lock taken over, gone at exit"), stale_lock,
-             outputs=("out",)),
-        Case("train_corrupt_backup_set_aside", unfinished,
-             works(corrupt_set_aside, "named, set aside, that epoch trained again"),
-             corrupt_backup, outputs=("out",)),
-        Case("train_sigterm_keeps_the_backup", sigterm,
-             Expect(code=143, says=("out", "resume"), prefix="stopped by SIGTERM",
-                    check=stopped, note="backup kept, temp files gone"),
-             data_csv, outputs=("out",), terminate_after="out/backup/latest.weights.h5"),
-        Case("train_data_symlink_to_dev_zero", train(data="zero.csv"),
-             refused("zero.csv", "/dev/zero", "character device"),
-             lambda ws: os.symlink("/dev/zero", ws.p("zero.csv"))),
-        Case("train_data_dev_zero", train(data="/dev/zero"),
-             refused("/dev/zero", "character device")),
-        Case("train_data_fifo", train(data="fifo.csv"), refused("fifo.csv", "named pipe"),
-             lambda ws: os.mkfifo(ws.p("fifo.csv"))),
-        Case("train_labels_differ_in_case", train(),
-             refused("line 7", "data.csv", "only in case", "'Negative'", "'negative'"),
-             labels_in_case),
-        Case("train_labels_trailing_space_merged", train(),
-             works(trained(), "'positive ' read as 'positive'"), labels_with_spaces,
-             outputs=("out",)),
         Case("predict_file_blank_lines_answered", predict_argv("--file", "texts.txt"),
              works(one_per_line, "5 lines for 5, error objects at lines 2 and 4"),
              real_bundle(lambda ws: ws.write("texts.txt", "a fine film\n\ndull\n  \nfun\n")),
@@ -1350,7 +1369,9 @@ def all_cases() -> list[Case]:
         *_predict_cases(),
         *_convert_cases(),
         *_api_cases(),
-        *_issue32_cases(),
+        *_issue32_folder_cases(),
+        *_issue32_file_cases(),
+        *_issue32_predict_cases(),
     ]
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
