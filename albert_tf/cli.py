@@ -9,8 +9,10 @@ install that has only the runtime's packages (the base install, no `[train]` ext
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
+import signal
 import sys
 
 # Module names under albert_tf.commands; each adds one or more sub-commands.
@@ -82,6 +84,47 @@ def _check_out_is_not_a_file(args: argparse.Namespace) -> None:
         raise FileExistsError(f"--out {out} is an existing file, not a folder; choose a folder")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, systemd, a container runtime), raised where the main thread is, so
+    that it unwinds as Ctrl-C does: `finally` blocks and atexit run (TensorFlow's
+    autograph temp files go), and what the last finished epoch saved stays for the resume."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _stopped(args: argparse.Namespace, e: KeyboardInterrupt) -> int:
+    """One line for a stopped command; the exit code a shell gives a signal's death."""
+    sigterm = isinstance(e, Terminated)
+    how = "stopped by SIGTERM" if sigterm else "interrupted"
+    line = f"albert-tf {args.command}: {how}"
+    out = getattr(args, "out", None)
+    kept = out and any(os.path.isdir(os.path.join(out, n)) for n in ("backup", "teacher"))
+    if args.command in ("train", "distill", "pretrain") and kept:
+        saved = "its last checkpoint" if args.command == "pretrain" else "its last finished epoch"
+        line += f"; {saved} is kept in {out}: run the same command again to resume"
+    print(line, file=sys.stderr)
+    return 128 + (signal.SIGTERM if sigterm else signal.SIGINT)
+
+
+def _os_error_line(args: argparse.Namespace, e: OSError) -> str:
+    """An OSError as one line that names where: a full disk's error names no file."""
+    if e.errno == errno.ENOSPC:
+        where = e.filename or getattr(args, "out", None) or "the output folder"
+        return f"no space left on device while writing {where}; free some space or choose another --out"
+    return str(e)
+
+
+def _quiet_broken_pipe() -> int:
+    """A closed stdout (`albert-tf predict ... | head -1`) ends quietly, as cat does: later
+    writes and the flush at exit go to /dev/null; exit 141 as for SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The parsed command line, as `main` runs it (exits 2 on a bad one); the docs
     test parses every `albert-tf` line of the README and docs/ with it."""
@@ -98,9 +141,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave signals to whoever runs it
+        previous = None
+    try:
+        return _run(args)
+    except KeyboardInterrupt as e:
+        return _stopped(args, e)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         _check_out_is_not_a_file(args)
         _quiet_frameworks(args.command)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except ModuleNotFoundError as e:
         if getattr(args, "debug", False) or (e.name or "").split(".")[0] not in TRAIN_EXTRA_MODULES:
             raise
@@ -111,12 +172,16 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except BrokenPipeError:
+        raise
     except (ValueError, FileNotFoundError, OSError, KeyError) as e:
         # User errors (bad files, columns, labels) end with one readable line,
         # not a stack trace from inside TensorFlow.
         if getattr(args, "debug", False):
             raise
         message = e.args[0] if isinstance(e, KeyError) and len(e.args) == 1 else e
+        if isinstance(e, OSError):
+            message = _os_error_line(args, e)
         print(f"albert-tf {args.command}: error: {message}", file=sys.stderr)
         return 2
 

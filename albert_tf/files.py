@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import tempfile
 
 
@@ -61,3 +62,42 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def file_kind(mode: int) -> str:
+    """What a stat mode is, in words, for a message."""
+    for test, kind in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "a regular file" if stat.S_ISREG(mode) else "not a regular file"
+
+
+def check_regular_file(path: str | os.PathLike, what: str = "Data file") -> str:
+    """`path` if it is a regular file (a symlink to one counts); else one line naming it.
+
+    Training reads its inputs more than once (hashed for the resume check, then read)
+    and reads them whole: a named pipe would hang in open() and a device such as
+    /dev/zero would fill memory, so they are refused before anything opens them."""
+    path = os.fspath(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} not found: {path}") from None
+    except OSError as e:  # a symlink loop, a folder we may not enter
+        raise ValueError(f"{path}: cannot read it ({e.strerror})") from None
+    if stat.S_ISREG(mode):
+        return path
+    target = os.path.realpath(path)
+    shown = path if target == os.path.abspath(path) else f"{path} (a link to {target})"
+    if stat.S_ISDIR(mode):
+        raise ValueError(f"{shown} is a folder, not a {what.lower()}; name one file in it")
+    raise ValueError(
+        f"{shown} is {file_kind(mode)}, not a regular file; training reads its data files "
+        "whole and more than once: save the data to a file first"
+    )

@@ -94,6 +94,11 @@ def sha256_of(path: str) -> str:
 
 def read_manifest(bundle_dir: str) -> dict:
     path = os.path.join(bundle_dir, MANIFEST_FILE)
+    if os.path.exists(bundle_dir) and not os.path.isdir(bundle_dir):
+        raise BundleError(
+            f"{bundle_dir} is a file; a bundle is the folder `albert-tf export` writes "
+            f"(name the folder that holds {os.path.basename(bundle_dir)})"
+        )
     if not os.path.isdir(bundle_dir):
         raise FileNotFoundError(f"Bundle folder not found: {bundle_dir}")
     if not os.path.exists(path):
@@ -151,7 +156,14 @@ def check_bundle(bundle_dir: str, manifest: dict | None = None) -> dict:
                 f"{os.path.join(bundle_dir, MANIFEST_FILE)}: field {key!r} must be a JSON "
                 f"{'object' if kind is dict else 'array'}, got {manifest[key]!r:.60}"
             )
-    for name in bundle_files(manifest):
+    own = bundle_files(manifest)
+    for name in manifest.get("files", {}):
+        if name not in own:  # "../outside.txt" would be checked outside the bundle
+            raise BundleError(
+                f"{os.path.join(bundle_dir, MANIFEST_FILE)}: field 'files' lists {name!r}, "
+                f"which is not a file of this bundle ({', '.join(own)})"
+            )
+    for name in own:
         path = os.path.join(bundle_dir, name)
         if not os.path.exists(path):
             raise FileNotFoundError(f"Bundle {bundle_dir} has no {name}")
@@ -206,6 +218,33 @@ def encoder_macs(config: dict, length: int) -> float | None:
     except (KeyError, TypeError, ValueError):
         return None
     return float(length) * layers * (4 * hidden * hidden + 2 * hidden * inner)
+
+
+def model_max_length(manifest: dict, ids_input: dict, source: str) -> int:
+    """The manifest's max_length, checked against the model: a fixed-length model's
+    input length, a dynamic one's position table (config's max_position_embeddings).
+    A raised max_length would send texts longer than the model reads and call
+    them not truncated."""
+    # dynamic_length_of has checked the manifest's length mode against the model.
+    dynamic = int(ids_input["shape_signature"][-1]) == -1
+    length = manifest.get("max_length")
+    if length is None and not dynamic:
+        return int(ids_input["shape"][-1])  # an older manifest: the model's own length
+    if isinstance(length, bool) or not isinstance(length, int) or length < 3:
+        raise BundleError(f"{source}: field 'max_length' must be an integer >= 3, got {length!r}")
+    if not dynamic and length != int(ids_input["shape"][-1]):
+        raise BundleError(
+            f"{source}: field 'max_length' is {length} but the model's input length is "
+            f"{int(ids_input['shape'][-1])}"
+        )
+    config = manifest.get("config")
+    positions = config.get("max_position_embeddings") if isinstance(config, dict) else None
+    if dynamic and isinstance(positions, int) and length > positions:
+        raise BundleError(
+            f"{source}: field 'max_length' is {length} but the model reads at most "
+            f"{positions} positions"
+        )
+    return length
 
 
 def _make_interpreter(model_path: str, num_threads: int | None):
@@ -275,7 +314,9 @@ class Classifier:
         self._output = outputs[OUTPUT_NAME]["index"]
         model_dynamic = int(details["ids"]["shape_signature"][-1]) == -1
         self.dynamic_length = dynamic_length_of(self.manifest, model_dynamic, self.model_path)
-        self.max_length = int(self.manifest.get("max_length", details["ids"]["shape"][-1]))
+        self.max_length = model_max_length(
+            self.manifest, details["ids"], os.path.join(bundle_dir, MANIFEST_FILE)
+        )
         try:
             self.encoder.head_pieces = head_pieces_of(self.manifest, self.max_length)
         except ValueError as e:

@@ -42,9 +42,12 @@ import pickle
 import random
 import re
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -85,6 +88,8 @@ class Expect:
     raises: tuple[str, ...] = ()  # API: "module:Class" or a builtin's name
     check: Callable[[Workspace, Result], str | None] | None = None  # the output's state
     note: str = ""  # what `check` wants, for the table
+    lines: int = 1  # lines on stderr when the exit code is not 0 (0: a quiet end)
+    prefix: str = "error:"  # what the line says after `albert-tf COMMAND:`
 
     def describe(self) -> str:
         named = ", ".join(
@@ -95,6 +100,8 @@ class Expect:
             return text + (f" naming {named}" if named else "")
         if self.code == 0:
             return "exit 0" + (f"; {self.note}" if self.note else "")
+        if self.lines == 0:
+            return f"exit {self.code}, nothing on stderr" + (f"; {self.note}" if self.note else "")
         text = f"exit {self.code}, one line" + (f" naming {named}" if named else "")
         return text + (f"; {self.note}" if self.note else "")
 
@@ -111,6 +118,15 @@ class Case:
     needs: frozenset[str] = frozenset()  # "run"/"bundle": the trained inputs; "tf"
     timeout: int = 300
     what: str = ""  # an API case's call, for the table
+    # Issue 32's ways of running a command (each makes it run in its own process):
+    pipe: bytes | None = None  # "{pipe}" in argv: a /dev/fd/N pipe holding these bytes
+    head: int | None = None  # close its stdout after this many lines, as `| head -N` does
+    terminate_after: str | None = None  # SIGTERM once this workspace path exists
+    cleanup: Callable[[Workspace], None] | None = None  # after the run (a helper process)
+
+    @property
+    def own_process(self) -> bool:
+        return self.pipe is not None or self.head is not None or self.terminate_after is not None
 
     @property
     def command(self) -> str:
@@ -124,7 +140,7 @@ class Case:
     def shown(self) -> str:
         if self.argv is None:
             return self.what or self.name
-        argv = list(self.argv)
+        argv = [a.replace("{pipe}", "<(printf ...)") for a in self.argv]
         tiny = all(a in argv for a in TINY)
         if tiny:
             for flag, value in zip(TINY[::2], TINY[1::2]):
@@ -136,6 +152,8 @@ class Case:
             a = a if a.isascii() and a.isprintable() else ascii(a)
             parts.append(a if len(a) <= 40 else a[:20] + "…")
         text = "albert-tf " + " ".join(parts) + (" [tiny]" if tiny else "")
+        text += f" | head -{self.head}" if self.head is not None else ""
+        text += " (SIGTERM mid-training)" if self.terminate_after else ""
         return text + (" < stdin" if self.stdin is not None else "")
 
 
@@ -364,7 +382,8 @@ def lines_with(ws: Workspace, n: int, changes: dict[int, bytes], header: bytes) 
 
 
 def snapshot(root: str) -> dict[str, str]:
-    """Every path under root (relative) -> its sha256, "<dir>" or "<link>"."""
+    """Every path under root (relative) -> its sha256, "<dir>", "<link>" or "<special>"
+    (a named pipe: opening it to hash it would hang)."""
     out = {}
     for folder, dirs, files in os.walk(root):
         for name in dirs + files:
@@ -374,6 +393,8 @@ def snapshot(root: str) -> dict[str, str]:
                 out[rel] = "<link>"
             elif os.path.isdir(path):
                 out[rel] = "<dir>"
+            elif not stat.S_ISREG(os.lstat(path).st_mode):
+                out[rel] = "<special>"
             else:
                 out[rel] = sha256(path)
     return out
@@ -573,7 +594,7 @@ def _train_cases() -> list[Case]:
         Case("train_unknown_extension", train(data="data.xlsx"),
              refused("data.xlsx", "file type"),
              lambda ws: ws.write("data.xlsx", b"PK\x03\x04" + random_bytes(200))),
-        Case("train_data_is_a_folder", train(data="exports"), refused("exports"),
+        Case("train_data_is_a_folder", train(data="exports"), refused("exports", "is a folder"),
              lambda ws: ws.write("exports/part-0.csv", "text,label\nfine,pos\n")),
         Case("train_data_missing", train(data="nope.csv"), refused("nope.csv", "not found")),
         Case("train_out_is_existing_file", train(), refused("out", "existing file"),
@@ -698,6 +719,220 @@ def _evaluate_cases() -> list[Case]:
              refused("report.txt", "existing file"),
              with_run(lambda ws: ws.write("report.txt", "mine")), needs=need),
     ]  # fmt: skip
+
+
+# A process that holds a run folder's lock, as a running `albert-tf train` does.
+HOLD_LOCK = (
+    "import fcntl, os, sys, time\n"
+    "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+    "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+    "os.write(fd, str(os.getpid()).encode())\n"
+    "print('held', flush=True)\n"
+    "time.sleep(900)\n"
+)
+LOCK = ".albert-tf.lock"
+
+
+def _fingerprint(ws: Workspace, argv: list[str]) -> dict:
+    """The inputs.json `albert-tf train argv` writes, computed as train does (in ws)."""
+    from albert_tf.cli import build_parser
+    from albert_tf.commands import train as command
+
+    args = build_parser().parse_args(argv)
+    recipe = command.choose_recipe(args)
+    args = command._fill_defaults(args, recipe)
+    cwd = os.getcwd()
+    os.chdir(ws.path)
+    try:
+        return command._inputs(args, recipe)
+    finally:
+        os.chdir(cwd)
+
+
+def _lock_held(ws: Workspace) -> None:
+    """out/ held by a live process, as by a running `albert-tf train`."""
+    data_csv(ws)
+    os.makedirs(ws.p("out"))
+    helper = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, ws.p(f"out/{LOCK}")],
+                              stdout=subprocess.PIPE)  # fmt: skip
+    helper.stdout.readline()  # "held": the lock is taken
+    ws.helper = helper
+
+
+def _end_helper(ws: Workspace) -> None:
+    ws.helper.kill()
+    ws.helper.wait()
+    ws.helper.stdout.close()
+
+
+def _stale_lock(ws: Workspace) -> None:
+    data_csv(ws)
+    ws.write(f"out/{LOCK}", f"{_dead_pid()}\n")
+
+
+def _issue32_folder_cases() -> list[Case]:
+    """The second sweep (issue 32), the run folder: --overwrite beside the user's files, a
+    second writer, a dead writer's lock, a corrupt backup, SIGTERM."""
+    user_files = {"out/notes.txt": "my notes", "out/checkpoints/my_model.ckpt": "my weights",
+                  "out/backup/old.tar": "my backup"}  # fmt: skip
+    unfinished = [*train(), "--epochs", "2"]
+    sigterm = [*train(), "--epochs", "200"]
+
+    def users_folder(ws):
+        data_csv(ws)
+        for rel, text in user_files.items():
+            ws.write(rel, text)
+
+    def finished_plus_users(ws):
+        data_csv(ws)
+        ws.run("out")
+        for rel, text in user_files.items():
+            ws.write(rel, text)
+
+    def users_files_kept(ws: Workspace, result: Result) -> str | None:
+        for rel, text in user_files.items():
+            if not ws.exists(rel) or ws.read(rel) != text.encode():
+                return f"{rel} (the user's) was removed or changed"
+        return trained()(ws, result)
+
+    def lock_gone(ws: Workspace, result: Result) -> str | None:
+        return f"out/{LOCK} was left" if ws.exists(f"out/{LOCK}") else trained()(ws, result)
+
+    def corrupt_backup(ws):
+        data_csv(ws)
+        ws.write("out/inputs.json", json.dumps(_fingerprint(ws, unfinished)))
+        ws.write("out/backup/latest.weights.h5", random_bytes(3000, seed=32))
+        ws.write("out/backup/training_metadata.json", '{"epoch": 1, "batch": 0}')
+
+    def corrupt_set_aside(ws: Workspace, result: Result) -> str | None:
+        aside = [n for n in os.listdir(ws.p("out")) if n.startswith("backup.corrupt-")]
+        if len(aside) != 1 or ws.read(f"out/{aside[0]}/latest.weights.h5") != random_bytes(
+            3000, seed=32
+        ):
+            return "the corrupt backup was not set aside in out/backup.corrupt-*"
+        if "backup/latest.weights.h5" not in result.stderr:
+            return "stderr does not name the backup that did not load"
+        return trained()(ws, result)
+
+    def stopped(ws: Workspace, result: Result) -> str | None:
+        missing = [r for r in ("out/backup/latest.weights.h5", "out/inputs.json",
+                               "out/written.json") if not ws.exists(r)]  # fmt: skip
+        if missing:
+            return f"{', '.join(missing)} missing: nothing to resume from"
+        return f"out/{LOCK} was left" if ws.exists(f"out/{LOCK}") else None
+
+    return [
+        Case("train_overwrite_folder_without_run", [*train(), "--overwrite"],
+             refused("out", "holds no albert-tf run"), users_folder),
+        Case("train_overwrite_keeps_users_files", [*train(), "--overwrite"],
+             works(users_files_kept, "the run's files replaced, the user's kept"),
+             finished_plus_users, outputs=("out",), needs=frozenset({"run"})),
+        Case("train_second_writer_refused", train(), refused("out", "in use", "pid"), _lock_held,
+             cleanup=_end_helper),
+        Case("train_stale_lock_taken_over", train(),
+             works(lock_gone, "a dead pid's lock taken over, gone at exit"), _stale_lock,
+             outputs=("out",)),
+        Case("train_corrupt_backup_set_aside", unfinished,
+             works(corrupt_set_aside, "named, set aside, that epoch trained again"),
+             corrupt_backup, outputs=("out",)),
+        Case("train_sigterm_keeps_the_backup", sigterm,
+             Expect(code=143, says=("out", "resume"), prefix="stopped by SIGTERM",
+                    check=stopped, note="backup kept, temp files gone"),
+             data_csv, outputs=("out",), terminate_after="out/backup/latest.weights.h5"),
+    ]  # fmt: skip
+
+
+def _issue32_file_cases() -> list[Case]:
+    """The second sweep (issue 32), training inputs: not regular files, labels in case."""
+
+    def labels_in_case(ws):
+        rows = ws.inputs.rows(60)
+        rows[5] = (rows[5][0], rows[5][1].capitalize())
+        ws.write("data.csv", table_bytes(("text", "label"), rows))
+
+    def labels_with_spaces(ws):
+        rows = [(t, label + " " if i % 3 == 0 else label) for i, (t, label) in
+                enumerate(ws.inputs.rows(60))]  # fmt: skip
+        ws.write("data.csv", table_bytes(("text", "label"), rows))
+
+    return [
+        Case("train_data_symlink_to_dev_zero", train(data="zero.csv"),
+             refused("zero.csv", "/dev/zero", "character device"),
+             lambda ws: os.symlink("/dev/zero", ws.p("zero.csv"))),
+        Case("train_data_dev_zero", train(data="/dev/zero"),
+             refused("/dev/zero", "character device")),
+        Case("train_data_fifo", train(data="fifo.csv"), refused("fifo.csv", "named pipe"),
+             lambda ws: os.mkfifo(ws.p("fifo.csv"))),
+        Case("train_labels_differ_in_case", train(),
+             refused("line 7", "data.csv", "only in case", "'Negative'", "'negative'"),
+             labels_in_case),
+        Case("train_labels_trailing_space_merged", train(),
+             works(trained(), "'positive ' read as 'positive'"), labels_with_spaces,
+             outputs=("out",)),
+    ]  # fmt: skip
+
+
+def _issue32_predict_cases() -> list[Case]:
+    """The second sweep (issue 32), predict: one output line per input line, pipes read,
+    a closed stdout, /dev/zero, manifest fields checked against the bundle."""
+
+    def one_per_line(ws: Workspace, result: Result) -> str | None:
+        try:
+            lines = [json.loads(line) for line in result.stdout.splitlines()]
+        except ValueError:
+            return "stdout is not JSON lines"
+        blank = [i + 1 for i, line in enumerate(lines) if "error" in line]
+        if len(lines) != 5 or blank != [2, 4] or [lines[i - 1]["line"] for i in blank] != [2, 4]:
+            return f"{len(lines)} lines, error objects at {blank}; expected 5, at [2, 4]"
+        return None
+
+    def real_bundle(change=lambda ws: None):
+        return lambda ws: (ws.bundle(), change(ws))
+
+    def stub(change=lambda ws: None):
+        return lambda ws: (ws.stub_bundle(), change(ws))
+
+    def outside_file(ws):
+        ws.write("outside.txt", "not the bundle's")
+        info = ws.json("bundle/manifest.json")
+        info["files"]["../outside.txt"] = {"sha256": sha256(ws.p("outside.txt"))}
+        ws.write("bundle/manifest.json", json.dumps(info))
+
+    def raise_max_length(ws):
+        info = ws.json("bundle/manifest.json")
+        info["max_length"] = 100000
+        ws.write("bundle/manifest.json", json.dumps(info))
+
+    def many_texts(ws):
+        ws.write("big.txt", "".join(f"a fine film, take {i}\n" for i in range(3000)))
+
+    real = frozenset({"bundle"})
+    return [
+        Case("predict_file_blank_lines_answered", predict_argv("--file", "texts.txt"),
+             works(one_per_line, "5 lines for 5, error objects at lines 2 and 4"),
+             real_bundle(lambda ws: ws.write("texts.txt", "a fine film\n\ndull\n  \nfun\n")),
+             needs=real),
+        Case("predict_file_only_blank_lines", predict_argv("--file", "texts.txt"),
+             refused("texts.txt", "non-blank"),
+             stub(lambda ws: ws.write("texts.txt", "\n  \n\n"))),
+        Case("predict_stdout_closed_early", predict_argv("--file", "big.txt"),
+             Expect(code=141, lines=0, note="quiet, as cat | head -1"),
+             real_bundle(many_texts), needs=real, head=1),
+        Case("predict_file_process_substitution", predict_argv("--file", "{pipe}"),
+             works(json_lines(2), "both piped texts classified"), real_bundle(), needs=real,
+             pipe=b"a fine film\ndull and long\n"),
+        Case("predict_file_dev_zero", predict_argv("--file", "/dev/zero"),
+             refused("line 1", "/dev/zero", "longer than"), stub()),
+        Case("predict_manifest_file_outside_bundle", predict_argv("a fine film"),
+             refused("manifest.json", "../outside.txt"), stub(outside_file)),
+        Case("predict_manifest_max_length_raised", predict_argv("a fine film"),
+             refused("manifest.json", "max_length", "100000"), real_bundle(raise_max_length),
+             needs=real),
+    ]  # fmt: skip
+
+
+def predict_argv(*args: str) -> list[str]:
+    return ["predict", "bundle", *args]
 
 
 def _dead_pid() -> int:
@@ -1134,6 +1369,9 @@ def all_cases() -> list[Case]:
         *_predict_cases(),
         *_convert_cases(),
         *_api_cases(),
+        *_issue32_folder_cases(),
+        *_issue32_file_cases(),
+        *_issue32_predict_cases(),
     ]
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
@@ -1176,11 +1414,11 @@ def judge(case: Case, ws: Workspace, before: dict, result: Result, tmpdir: str) 
             error_lines = (
                 [line for line in lines if not _usage_line(line)] if expect.usage else lines
             )
-            if len(error_lines) != 1:
+            if len(error_lines) != expect.lines:
                 problems.append(f"{len(error_lines)} lines on stderr")
             last = lines[-1] if lines else ""
-            if not last.startswith(f"albert-tf {case.command}: error:"):
-                problems.append("stderr does not end in `albert-tf COMMAND: error: ...`")
+            if expect.lines and not last.startswith(f"albert-tf {case.command}: {expect.prefix}"):
+                problems.append(f"stderr does not end in `albert-tf COMMAND: {expect.prefix} ...`")
             missing = _unnamed(expect.says, last)
             if missing and lines:
                 problems.append(f"error does not name {', '.join(missing)}")
@@ -1241,6 +1479,8 @@ def _decode(raw: bytes) -> str:
 
 
 def _run_own_process(case: Case, ws: Workspace, tmpdir: str) -> Result:
+    if case.own_process:
+        return _run_wired(case, ws, tmpdir)
     start = time.time()
     try:
         proc = subprocess.run(
@@ -1262,6 +1502,62 @@ def _run_own_process(case: Case, ws: Workspace, tmpdir: str) -> Result:
     if proc.returncode < 0:
         result.crashed = f"killed by signal {-proc.returncode}"
     return result
+
+
+def _run_wired(case: Case, ws: Workspace, tmpdir: str) -> Result:
+    """A case that needs more than stdin and two captured streams: a /dev/fd/N pipe
+    (`--file <(...)`), a stdout closed after N lines (`| head -N`), a SIGTERM once
+    training has saved an epoch."""
+    start, fds, argv = time.time(), (), list(case.argv)
+    if case.pipe is not None:
+        read_end, write_end = os.pipe()
+        fds, argv = (read_end,), [a.replace("{pipe}", f"/dev/fd/{read_end}") for a in argv]
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "albert_tf.cli", *argv], cwd=ws.path,
+            env={**ENV, "TMPDIR": tmpdir}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=err, pass_fds=fds,
+        )  # fmt: skip
+        if case.pipe is not None:
+            os.close(read_end)
+            threading.Thread(target=_feed, args=(write_end, case.pipe), daemon=True).start()
+        out, crashed = _wired_stdout(case, ws, proc)
+        try:
+            proc.wait(timeout=case.timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            crashed = f"no answer in {case.timeout}s"
+        err.seek(0)
+        stderr = _decode(err.read())
+    result = Result(proc.returncode, _decode(out), stderr, crashed=crashed)
+    result.seconds = time.time() - start
+    if case.cleanup:
+        case.cleanup(ws)
+    return result
+
+
+def _feed(fd: int, data: bytes) -> None:
+    with open(fd, "wb") as f:
+        f.write(data)
+
+
+def _wired_stdout(case: Case, ws: Workspace, proc: subprocess.Popen) -> tuple[bytes, str | None]:
+    """Read the case's stdout as `head -N` would, or whole; SIGTERM when it is time."""
+    if case.head is not None:
+        lines = [proc.stdout.readline() for _ in range(case.head)]
+        proc.stdout.close()  # what `head` does after its lines
+        return b"".join(lines), None
+    if case.terminate_after is not None:
+        deadline = time.time() + case.timeout
+        while not ws.exists(case.terminate_after) and proc.poll() is None:
+            if time.time() > deadline:
+                return b"", f"{case.terminate_after} never appeared"
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            return proc.stdout.read(), f"ended before {case.terminate_after} appeared"
+        proc.send_signal(signal.SIGTERM)
+    return proc.stdout.read(), None
 
 
 def _run_api(case: Case, ws: Workspace, tmpdir: str) -> Result:
@@ -1423,7 +1719,7 @@ def run_cases(
     results: dict[str, Result] = {}
     jobs = []
     for case, ws, tmpdir, _ in prepared:
-        if case.argv is not None and case.command in TF_COMMANDS:
+        if case.argv is not None and case.command in TF_COMMANDS and not case.own_process:
             jobs.append({
                 "name": case.name, "argv": case.argv, "cwd": ws.path, "tmpdir": tmpdir,
                 "stdout": os.path.join(root, f"{case.name}.stdout"),
@@ -1439,6 +1735,8 @@ def run_cases(
             result = _run_api(case, ws, tmpdir)
         elif case.name in results:
             result = results[case.name]
+            if case.cleanup:
+                case.cleanup(ws)
         else:
             result = _run_own_process(case, ws, tmpdir)
         outcome = Outcome(case, result, judge(case, ws, before, result, tmpdir), ws.path)

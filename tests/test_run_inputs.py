@@ -9,7 +9,12 @@ import os
 import pytest
 
 from albert_tf.cli import main
-from albert_tf.training.run_inputs import claim_run_folder, release_if_untouched, run_inputs
+from albert_tf.training.run_inputs import (
+    claim_run_folder,
+    record_written,
+    release_if_untouched,
+    run_inputs,
+)
 
 
 def _inputs(tmp_path, text="a,b\n", epochs=3):
@@ -22,6 +27,8 @@ def test_same_inputs_resume_from_the_backup(tmp_path):
     out = tmp_path / "run"
     assert claim_run_folder(str(out), _inputs(tmp_path)) == "new"
     (out / "backup").mkdir()
+    assert claim_run_folder(str(out), _inputs(tmp_path)) == "new"  # no backup file in it
+    (out / "backup" / "latest.weights.h5").write_bytes(b"weights")
     assert claim_run_folder(str(out), _inputs(tmp_path)) == "resume"
 
 
@@ -47,12 +54,17 @@ def test_a_finished_run_needs_overwrite_which_keeps_the_users_files(tmp_path):
     claim_run_folder(str(out), _inputs(tmp_path))
     (out / "run.json").write_text(json.dumps({"metrics": {"test": {"accuracy": 0.9}}}))
     (out / "checkpoints").mkdir()
-    (out / "notes.txt").write_text("mine")
+    (out / "checkpoints" / "best.weights.h5").write_bytes(b"weights")
+    record_written(str(out))  # what training does at each epoch's end and when it stops
+    (out / "notes.txt").write_text("mine")  # the user's, after the run: never recorded
+    (out / "checkpoints" / "mine.ckpt").write_text("mine")
     with pytest.raises(FileExistsError, match="holds a finished run; pass --overwrite"):
         claim_run_folder(str(out), _inputs(tmp_path))
     assert claim_run_folder(str(out), _inputs(tmp_path, epochs=5), overwrite=True) == "new"
-    assert not (out / "run.json").exists() and not (out / "checkpoints").exists()
+    assert not (out / "run.json").exists()
+    assert not (out / "checkpoints" / "best.weights.h5").exists()
     assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "checkpoints" / "mine.ckpt").read_text() == "mine"
 
 
 def test_a_folder_of_other_files_is_refused(tmp_path):

@@ -20,7 +20,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("bundle", help="bundle folder written by `albert-tf export`")
     p.add_argument("texts", nargs="*", help="texts to classify (default: --file or stdin)")
-    p.add_argument("--file", default=None, help="one text per line ('-' for stdin)")
+    p.add_argument(
+        "--file",
+        default=None,
+        help="one text per line ('-' for stdin; a pipe such as <(...) too); one JSON line "
+        "per input line, an error object for a blank one",
+    )
     p.add_argument("--threads", type=int, default=None, help="interpreter threads")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument(
@@ -67,29 +72,56 @@ def _argument_texts(texts: list[str], errors: str) -> list[str]:
     return out
 
 
+def _input_texts(args: argparse.Namespace, errors: str) -> tuple[list[str], str]:
+    """The texts to classify and where they came from; blank lines of --file or stdin
+    are kept (as "") so that output line N answers input line N."""
+    texts = _argument_texts(list(args.texts), errors)
+    if args.file:
+        name = "stdin" if args.file == "-" else args.file
+        return texts + read_lines(args.file, errors, keep_blank=True, pipes=True), name
+    if texts:
+        return texts, "arguments"
+    if sys.stdin.isatty():
+        raise ValueError("No texts: give them as arguments, with --file, or on stdin.")
+    return read_lines("-", errors, keep_blank=True, pipes=True), "stdin"
+
+
 def run_predict(args: argparse.Namespace) -> int:
+    """One JSON line per text, in input order. A blank line of --file or stdin gets an
+    error object ({"line": N, "text": "", "error": ...}) in its place, so output line N
+    always answers input line N; input with no text at all is refused."""
     from export.runtime import Classifier
 
     _check_at_least(args, {"threads": 1, "batch_size": 1})
     errors = getattr(args, "encoding_errors", "strict")
-    texts = _argument_texts(list(args.texts), errors)
-    if args.file:
-        texts += read_lines(args.file, errors)
-    if not texts:
-        if sys.stdin.isatty():
-            raise ValueError("No texts: give them as arguments, with --file, or on stdin.")
-        texts = read_lines("-", errors)
-        if not texts:
-            raise ValueError("No texts: stdin held no non-blank line.")
+    texts, source = _input_texts(args, errors)
+    if not any(texts):
+        raise ValueError(f"No texts: {source} held no non-blank line.")
     classifier = Classifier(args.bundle, num_threads=args.threads)
-    for text, result in zip(texts, classifier.predict(texts, batch_size=args.batch_size)):
-        print(json.dumps({"text": text, **result}, ensure_ascii=False))
+    given = [text for text in texts if text]
+    results = iter(classifier.predict(given, batch_size=args.batch_size))
+    first_line = len(args.texts) if args.file else 0  # --file's line 1 follows the arguments
+    blank = []
+    for i, text in enumerate(texts):
+        if text:
+            out = {"text": text, **next(results)}
+        else:
+            blank.append(i + 1 - first_line)
+            out = {"line": blank[-1], "text": "", "error": "blank line: nothing to classify"}
+        print(json.dumps(out, ensure_ascii=False))
+    if blank:
+        shown = ", ".join(map(str, blank[:10])) + (" ..." if len(blank) > 10 else "")
+        print(
+            f"albert-tf predict: note: {len(blank)} blank line(s) of {source} (line {shown}) "
+            "answered with an error object",
+            file=sys.stderr,
+        )
     return 0
 
 
 def run_bench(args: argparse.Namespace) -> int:
     _check_at_least(args, {"threads": 1, "runs": 1, "warmup": 0})
-    texts = read_lines(args.file) if args.file else None
+    texts = read_lines(args.file, pipes=True) if args.file else None
     if _heavy_modules_loaded():
         # Called from a process that already holds TensorFlow (a script or a test
         # calling `albert_tf.cli.main`): its memory would be counted as the

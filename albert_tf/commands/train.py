@@ -300,20 +300,42 @@ def check_numbers(args: argparse.Namespace) -> None:
             raise ValueError(f"{_flag(name)} must be greater than 0, got {value}")
 
 
+def check_input_files(args: argparse.Namespace) -> None:
+    """Every input file flag names a regular file (`files.check_regular_file`): a named
+    pipe would hang in open(), /dev/zero would fill memory; one line, before --out exists."""
+    from albert_tf.files import check_regular_file
+
+    for name in INPUT_FILE_FLAGS:
+        path = getattr(args, name, None)
+        if path:
+            data = name in ("data", "validation", "test")
+            check_regular_file(path, "Data file" if data else f"{_flag(name)} file")
+
+
 def run(args: argparse.Namespace) -> int:
-    from albert_tf.training.run_inputs import claim_run_folder, release_if_untouched
+    """Train into --out, held by this process alone (`hold_run_folder`); every file the
+    run writes is recorded in written.json, however training ends."""
+    from albert_tf.training import run_inputs as folder
 
     check_numbers(args)
+    check_input_files(args)
     recipe = choose_recipe(args)
     args = _fill_defaults(args, recipe)
     created = not os.path.isdir(args.out)
-    state = claim_run_folder(args.out, _inputs(args, recipe), args.overwrite)
-    print(f"[train] recipe: {recipe}{' (resuming)' if state == 'resume' else ''}", flush=True)
-    try:
-        return _train(args, recipe)
-    except BaseException:
-        release_if_untouched(args.out, created)
-        raise
+    inputs = _inputs(args, recipe)
+    with folder.hold_run_folder(args.out):
+        try:
+            state = folder.claim_run_folder(args.out, inputs, args.overwrite)
+            print(
+                f"[train] recipe: {recipe}{' (resuming)' if state == 'resume' else ''}", flush=True
+            )
+            try:
+                return _train(args, recipe)
+            finally:
+                folder.record_written(args.out)
+        except BaseException:
+            folder.release_if_untouched(args.out, created)
+            raise
 
 
 def _inputs(args: argparse.Namespace, recipe: str) -> dict:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from albert_tf.files import check_regular_file
 from albert_tf.tokenizer import pad_batch
 
 
@@ -30,6 +31,7 @@ def read_multiple_choice(path: str) -> list[dict[str, Any]]:
     """Examples `{"context", "choices", "label"}` from a JSON-lines file."""
     examples = []
     num_choices = None
+    check_regular_file(path)
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from albert_tf.files import check_regular_file
+
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 1, 2, 3, 4
 NUM_SPECIAL = 5
 WORD_START = "\u2581"  # SentencePiece's word-boundary marker "▁"
@@ -70,6 +72,7 @@ def iter_documents(paths: Iterable[str]) -> Iterator[str]:
     for path in paths:
         lines: list[str] = []
         line_number = 0  # lines read so far; a decode error is in the next one
+        check_regular_file(path, "Corpus file")
         try:
             with open(path, encoding="utf-8") as f:
                 for line in f:

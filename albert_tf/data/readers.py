@@ -1,11 +1,16 @@
 """Read labelled text from CSV, TSV and JSONL files into a `TextDataset`.
 
 Documented handling of bad input:
+- a path that is not a regular file (a folder, a named pipe, /dev/zero or a link to
+  it): `ValueError` naming it, before anything opens it (`files.check_regular_file`);
 - empty file, header without rows, missing column/field: `DataError` naming the
   file (and the columns that do exist);
 - bytes that are not UTF-8: `DataError` naming the file, byte offset and line,
   or, with `encoding_errors="replace"`, U+FFFD in their place and a warning
   with the count;
+- labels are stripped of surrounding spaces ('pos ' is 'pos'); labels that differ
+  only in case ('pos', 'Pos') are a `DataError` naming both and their lines, not
+  two classes;
 - rows whose text is empty or blank: skipped, counted in `skipped_empty` and
   reported in a warning with their line numbers;
 - a malformed JSONL line or a CSV row with the wrong number of fields:
@@ -23,6 +28,8 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from albert_tf.files import check_regular_file
 
 
 class DataError(ValueError):
@@ -100,6 +107,8 @@ def read_table(
     Example:
     >>> ds = read_table("reviews.csv", text_column="review", label_column="sentiment")
     """
+    if os.path.lexists(path):  # before the extension: /dev/zero has none, a FIFO hangs open()
+        check_regular_file(path)
     ext = os.path.splitext(os.fspath(path))[1].lower()
     kwargs = dict(
         text_column=text_column,
@@ -325,6 +334,8 @@ def _build(
         rows.append(line)
     if not texts:
         raise DataError(f"{name}: every row has an empty text ({len(empty_rows)} rows)")
+    if labelled:
+        _check_label_case(labels, rows, name)
     ds = TextDataset(
         texts=texts,
         labels=labels if labelled else None,
@@ -342,11 +353,36 @@ def _build(
     return ds
 
 
+def _check_label_case(labels: list[Any], rows: list[int], name: str) -> None:
+    """Labels that differ only in case ('pos', 'Pos') are an error naming both: two
+    classes a person reads as one would split the data silently, and merging them
+    would hide a typo (surrounding spaces are stripped: 'pos ' is 'pos')."""
+    first: dict[str, tuple[str, int]] = {}
+    for label, line in zip(labels, rows):
+        for item in label if isinstance(label, list) else [label]:
+            if not isinstance(item, str) or _is_number(item):
+                continue  # numbers have no case ("1e5", "1E5" are regression targets)
+            seen = first.setdefault(item.casefold(), (item, line))
+            if seen[0] != item:
+                raise DataError(
+                    f"line {line} of {name}: label {item!r} differs from {seen[0]!r} (line "
+                    f"{seen[1]}) only in case; make them one label, or two that differ in "
+                    "more than case"
+                )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_text(path: str, encoding_errors: str) -> tuple[str, int]:
     if encoding_errors not in ("strict", "replace"):
         raise ValueError(f"encoding_errors must be 'strict' or 'replace', got {encoding_errors!r}")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Data file not found: {path}")
+    check_regular_file(path)
     with open(path, "rb") as f:
         raw = f.read()
     if raw.startswith(b"\xef\xbb\xbf"):  # a BOM from spreadsheet exports

@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from albert_tf.files import check_regular_file
+
 PAD_ID, UNK_ID, CLS_ID, SEP_ID = 0, 1, 2, 3
 
 
@@ -100,6 +102,7 @@ def read_squad(path: str) -> list[SquadExample]:
     whose `answer_start` does not point at its text is an error naming the
     question id, as are missing fields.
     """
+    check_regular_file(path)
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)

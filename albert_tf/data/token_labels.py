@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from albert_tf.files import check_regular_file
+
 PAD_ID, UNK_ID, CLS_ID, SEP_ID = 0, 1, 2, 3
 IGNORE_INDEX = -100
 
@@ -38,6 +40,7 @@ def read_conll(path: str) -> list[tuple[list[str], list[str]]]:
     sentences: list[tuple[list[str], list[str]]] = []
     words: list[str] = []
     tags: list[str] = []
+    check_regular_file(path)
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             columns = line.split()

@@ -24,7 +24,9 @@ import numpy as np
 import tensorflow as tf
 
 from albert_tf.data.pipeline import with_known_length
+from albert_tf.training.backup import EpochBackup
 from albert_tf.training.resumable import StepBackup, fit_from_step
+from albert_tf.training.run_inputs import record_written
 
 BEST_WEIGHTS = os.path.join("checkpoints", "best.weights.h5")
 BACKUP_DIR = "backup"
@@ -75,6 +77,18 @@ def _output_callbacks(out_dir: str, metric: str, mode: str) -> list[keras.callba
     ]
 
 
+class _RecordWritten(keras.callbacks.Callback):
+    """written.json after each epoch: a run killed later has recorded what it wrote so
+    far, so --overwrite can remove it (`run_inputs.record_written`)."""
+
+    def __init__(self, out_dir: str):
+        super().__init__()
+        self.out_dir = out_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        record_written(self.out_dir)
+
+
 def fit_and_save(
     model: keras.Model,
     train: tf.data.Dataset | StepStream,
@@ -110,6 +124,7 @@ def fit_and_save(
     callbacks = list(callbacks or [])
     if out_dir and write:
         callbacks += _output_callbacks(out_dir, metric, mode)
+        callbacks.append(_RecordWritten(out_dir))
     if validation is not None and patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -123,7 +138,7 @@ def fit_and_save(
         )
     else:
         if out_dir and write:
-            callbacks.insert(0, keras.callbacks.BackupAndRestore(os.path.join(out_dir, BACKUP_DIR)))
+            callbacks.insert(0, EpochBackup(os.path.join(out_dir, BACKUP_DIR)))
         fitted = model.fit(
             with_known_length(train), epochs=epochs, callbacks=callbacks,
             shuffle=False,  # the datasets shuffle themselves, seeded

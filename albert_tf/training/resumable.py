@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -52,16 +53,27 @@ class StepBackup(keras.callbacks.Callback):
             return 0
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
+        saved = [
+            (v, v.numpy()) for v in [*model.weights, *getattr(model.optimizer, "variables", [])]
+        ]
         try:
             model.load_weights(self.weights_path)
             with open(self.state_path, encoding="utf-8") as f:
-                state = json.load(f)
-        except (OSError, ValueError) as e:
-            raise ValueError(
-                f"{self.backup_dir}: cannot resume from the checkpoint ({e}); delete the folder "
-                "to start over."
-            ) from e
-        step = int(state["global_step"])
+                step = int(json.load(f)["global_step"])
+        except Exception as e:  # h5py's OSError, a truncated file, bad JSON, no step
+            # Named, moved aside (not deleted: it may be worth a look), and a fresh start.
+            for variable, value in saved:
+                variable.assign(value)
+            aside = f"{os.path.normpath(self.backup_dir)}.corrupt-{os.getpid()}"
+            os.replace(self.backup_dir, aside)
+            print(
+                f"albert-tf: the checkpoint {self.weights_path} does not load "
+                f"({str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__}); "
+                f"moved to {aside}; training starts from step 0",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 0
         iterations = int(model.optimizer.iterations.numpy()) if model.optimizer else step
         if iterations != step:
             raise ValueError(
