@@ -101,3 +101,26 @@ def check_regular_file(path: str | os.PathLike, what: str = "Data file") -> str:
         f"{shown} is {file_kind(mode)}, not a regular file; training reads its data files "
         "whole and more than once: save the data to a file first"
     )
+
+
+# Input files read in full, kept for the next reader of the same bytes: training
+# hashes its data file (to refuse a resume onto other inputs) and then parses it,
+# and a user's file should be opened once. Keyed by what changes when the file
+# does; files over the limit are read again instead of kept.
+_READ_CACHE: dict[tuple, bytes] = {}
+_READ_CACHE_LIMIT = 1 << 30
+
+
+def read_input_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of the input file `path`, opened once while it stays unchanged."""
+    path = os.fspath(path)
+    info = os.stat(path)
+    key = (os.path.realpath(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    if key in _READ_CACHE:
+        return _READ_CACHE[key]
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) <= _READ_CACHE_LIMIT:
+        _READ_CACHE.clear()  # one file at a time: the one just read is the one next read
+        _READ_CACHE[key] = data
+    return data

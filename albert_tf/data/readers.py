@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from albert_tf.files import check_regular_file
+from albert_tf.files import check_regular_file, read_input_bytes
 
 
 class DataError(ValueError):
@@ -383,8 +383,7 @@ def _read_text(path: str, encoding_errors: str) -> tuple[str, int]:
     if encoding_errors not in ("strict", "replace"):
         raise ValueError(f"encoding_errors must be 'strict' or 'replace', got {encoding_errors!r}")
     check_regular_file(path)
-    with open(path, "rb") as f:
-        raw = f.read()
+    raw = read_input_bytes(path)  # training hashed these very bytes a moment ago
     if raw.startswith(b"\xef\xbb\xbf"):  # a BOM from spreadsheet exports
         raw = raw[3:]
     try:

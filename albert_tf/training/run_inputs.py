@@ -35,7 +35,7 @@ import shutil
 from collections.abc import Iterator
 from typing import Any
 
-from albert_tf.files import write_text_atomic
+from albert_tf.files import read_input_bytes, write_text_atomic
 
 INPUTS_FILE = "inputs.json"
 RUN_FILE = "run.json"
@@ -52,11 +52,8 @@ _FOREIGN: dict[str, set[str]] = {}
 
 
 def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    # Kept in memory for the reader that parses the file next: one open of a user's file.
+    return hashlib.sha256(read_input_bytes(path)).hexdigest()
 
 
 def run_inputs(files: dict[str, str | None], settings: dict[str, Any]) -> dict[str, Any]:
