@@ -36,8 +36,8 @@ _LAZY = {
     "AlbertTokenClassifier": "albert_tf.models",
     "TextClassifier": "albert_tf.models",
     "TextPreprocessor": "albert_tf.models",
-    "AlbertTokenizer": "albert_tf.tokenizer",
-    "WordPieceTokenizer": "albert_tf.wordpiece",
+    "AlbertTokenizer": "albert_tf.tokenizers",
+    "WordPieceTokenizer": "albert_tf.tokenizers",
 }
 
 __all__ = [*sorted(_LAZY), "__version__"]

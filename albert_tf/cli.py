@@ -55,7 +55,7 @@ def _quiet_frameworks(command: str) -> None:
 
     warnings.filterwarnings("ignore", module=FRAMEWORK_WARNING_MODULES)
     if command not in RUNTIME_COMMANDS:
-        from albert_tf.quiet_tensorflow import import_tensorflow
+        from albert_tf.io.quiet_tensorflow import import_tensorflow
 
         import_tensorflow()  # its C++ start-up notices filtered out of stderr
 

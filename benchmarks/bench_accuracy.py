@@ -1,8 +1,8 @@
 """Which model should I ship? Accuracy, size and latency of every system on the
-packaged data sets, each on the same split (albert_tf.datasets.load):
+packaged data sets, each on the same split (albert_tf.data.packaged.load):
 
 - TF-IDF + logistic regression on the whole training split, C chosen on
-  validation (`albert_tf.baselines`), the floor a user gets in a minute;
+  validation (`albert_tf.training.baselines`), the floor a user gets in a minute;
 - the default recipe, exactly what `albert-tf demo --dataset X` runs (the same
   as `albert-tf train --dataset X` with no model flags): the fine-tuned MiniLM
   teacher, the distilled ALBERT student (Keras), and the student's

@@ -246,8 +246,8 @@ def make_run(run_dir: str) -> str:
     import keras
 
     from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
-    from albert_tf.datasets import load
-    from albert_tf.tokenizer import AlbertTokenizer
+    from albert_tf.data.packaged import load
+    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
     from albert_tf.training.run_folder import save_run
 
     log("[bench] building the ALBERT-base-shaped run (random weights)")
@@ -331,9 +331,9 @@ def input_pool(work: str, bundle: str) -> str:
     path = os.path.join(work, "inputs.npz")
     if os.path.exists(path):
         return path
-    from albert_tf.datasets import load
-    from export.bundle_tokenizer import load_encoder
+    from albert_tf.data.packaged import load
     from export.runtime import manifest_tokenizer, read_manifest
+    from export.runtime.bundle_tokenizer import load_encoder
 
     encoder = load_encoder(bundle, manifest_tokenizer(read_manifest(bundle)))
     texts = list(load("movie_reviews").test.texts[:POOL])

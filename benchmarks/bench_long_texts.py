@@ -49,7 +49,7 @@ def head_tail(share: float) -> Callable[[list[int], int], list[list[int]]]:
     def cut(pieces: list[int], budget: int) -> list[list[int]]:
         if len(pieces) <= budget:
             return [pieces]
-        keep_head = int(share * budget)  # as albert_tf.tokenizer.head_pieces
+        keep_head = int(share * budget)  # as albert_tf.tokenizers.sentencepiece.head_pieces
         return [pieces[:keep_head] + pieces[len(pieces) - (budget - keep_head) :]]
 
     return cut
@@ -72,7 +72,7 @@ STRATEGIES: dict[str, Callable[[list[int], int], list[list[int]]]] = {
 
 def _probabilities(model: Any, tokenizer: Any, rows: list[list[int]], max_length: int):
     """Softmax of the model on `[CLS] row [SEP]` for each row, batched."""
-    from albert_tf.tokenizer import pad_batch
+    from albert_tf.tokenizers.sentencepiece import pad_batch
 
     out = []
     for i in range(0, len(rows), BATCH):
@@ -103,7 +103,7 @@ def predictions(run: Any, pieces: list[list[int]]) -> dict[str, np.ndarray]:
 
 
 def bench_dataset(name: str, runs_root: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from albert_tf.datasets import load
+    from albert_tf.data.packaged import load
     from albert_tf.training.run_folder import RunFolder
 
     folder = os.path.join(runs_root, name, "run")
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         got, facts[name] = bench_dataset(name, args.runs)
         rows += got
     notes = [
-        "Validation splits only (albert_tf.datasets.load(name).validation, the split "
+        "Validation splits only (albert_tf.data.packaged.load(name).validation, the split "
         "`albert-tf train --dataset` validates on); the test split is not read.",
         "The models were trained on head-only inputs; head_tail and windows are scored "
         "on cuts they never saw in training.",

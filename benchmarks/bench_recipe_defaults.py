@@ -76,8 +76,8 @@ def train_variant(
     teacher-labelled texts."""
     import numpy as np
 
+    from albert_tf.data.packaged import load
     from albert_tf.data.split import Split
-    from albert_tf.datasets import load
     from albert_tf.distillation.default_recipe import StudentRecipe, train_distilled_classifier
     from albert_tf.training.splits import label_vocabulary, to_split
 

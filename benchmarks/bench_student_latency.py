@@ -209,8 +209,8 @@ def summarize_profile(phases: dict[str, list[float]], lengths: list[int], resize
 def _interpreter(model_path: str, threads, **kwargs):
     from ai_edge_litert.interpreter import Interpreter
 
-    from export.quiet_stderr import filtered_stderr
     from export.runtime import LITERT_NOTICES
+    from export.runtime.quiet_stderr import filtered_stderr
 
     with filtered_stderr(LITERT_NOTICES):
         return Interpreter(model_path=model_path, num_threads=threads, **kwargs)
@@ -570,8 +570,8 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, flush=True)
 
-    from albert_tf.datasets import load
-    from albert_tf.quiet_tensorflow import import_tensorflow
+    from albert_tf.data.packaged import load
+    from albert_tf.io.quiet_tensorflow import import_tensorflow
 
     import_tensorflow()
     from albert_tf.training.run_folder import load_run

@@ -61,9 +61,9 @@ def prepare(work: str, preset: str, max_length: int, vocab_size: int) -> dict:
 
     from albert_tf.config import AlbertConfig
     from albert_tf.convert import save_huggingface, save_keras_hub_preset
-    from albert_tf.datasets import load
+    from albert_tf.data.packaged import load
     from albert_tf.models import AlbertBackbone, AlbertClassifier
-    from albert_tf.tokenizer import AlbertTokenizer
+    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 
     data = load("sms_spam")
     names = sorted(set(data.train.labels))

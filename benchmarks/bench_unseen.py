@@ -8,7 +8,7 @@ nyt_editorials), each run the way a user with their own files runs it:
    test.csv --out RUN` with no model flags (the default distillation recipe);
 3. `albert-tf export RUN --out BUNDLE --num-verify N` (verified on the whole
    test file the run recorded, N its rows);
-4. TF-IDF + logistic regression (`albert_tf.baselines`) on the same files,
+4. TF-IDF + logistic regression (`albert_tf.training.baselines`) on the same files,
    C chosen on validation.
 
 A killed benchmark, run again, resumes: finished runs and bundles are reused
@@ -36,7 +36,7 @@ SPLITS = ("train", "validation", "test")
 
 def write_csvs(dataset: str, folder: str) -> dict[str, str]:
     """The packaged split as the CSV files a user would have; their paths."""
-    from albert_tf.datasets import load
+    from albert_tf.data.packaged import load
 
     data = load(dataset)
     os.makedirs(folder, exist_ok=True)
@@ -56,8 +56,8 @@ def write_csvs(dataset: str, folder: str) -> dict[str, str]:
 
 
 def tfidf_floor(paths: dict[str, str]) -> dict[str, Any]:
-    from albert_tf.baselines import tfidf_logistic_regression
     from albert_tf.data.readers import read_table
+    from albert_tf.training.baselines import tfidf_logistic_regression
     from albert_tf.training.splits import label_vocabulary, to_split
 
     tables = [read_table(paths[s]) for s in SPLITS]

@@ -142,7 +142,7 @@ def main() -> None:
     p.add_argument("--calls", type=int, default=300)
     p.add_argument("--gap-ms", type=float, default=10.0)
     args = p.parse_args()
-    from albert_tf.quiet_tensorflow import import_tensorflow
+    from albert_tf.io.quiet_tensorflow import import_tensorflow
 
     import_tensorflow()
     with open(os.path.join(args.bundle, "manifest.json"), encoding="utf-8") as f:

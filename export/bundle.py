@@ -38,11 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from albert_tf.files import make_staging_dir, umask_mode
-from export.bundle_tokenizer import run_tokenizer_asset
+from albert_tf.io.files import make_staging_dir, umask_mode
 from export.converter import MODES, representative_inputs, to_tflite
 from export.metadata import add_classifier_metadata
-from export.packing import TRUNCATION_RULE
 from export.runtime import (
     LABELS_FILE,
     MANIFEST_FILE,
@@ -51,6 +49,8 @@ from export.runtime import (
     read_manifest,
     sha256_of,
 )
+from export.runtime.bundle_tokenizer import run_tokenizer_asset
+from export.runtime.packing import TRUNCATION_RULE
 from export.serving import INPUT_NAMES, OUTPUT_NAME
 from export.texts import load_texts
 from export.verify import MAX_ACCURACY_DROP, MIN_AGREEMENT, verify_bundle
@@ -177,7 +177,7 @@ class LongTextCut:
 
 def long_text_cut(tokenizer: Any, max_length: int, dynamic_length: bool) -> LongTextCut:
     """The cut a bundle of a run with `tokenizer` makes, at `max_length`."""
-    from albert_tf.tokenizer import head_pieces
+    from albert_tf.tokenizers.sentencepiece import head_pieces
 
     budget = max_length - 2
     head_only = f"texts longer than {budget} pieces lose their end"

@@ -234,7 +234,7 @@ def _int8_with_float_ops(converter, dataset) -> bytes:
 
     import tensorflow as tf
 
-    from export.quiet_stderr import filtered_stderr
+    from export.runtime.quiet_stderr import filtered_stderr
 
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(INT8_FLOAT_OPS))
     # The debugger opens its calibrated model in the deprecated tf.lite.Interpreter;
@@ -255,7 +255,7 @@ def quantize_int4(float_tflite: bytes) -> bytes:
         raise ImportError(
             "Mode 'int4' needs the ai-edge-quantizer package: pip install 'albert-tf[export]'."
         ) from e
-    from export.quiet_stderr import filtered_stderr
+    from export.runtime.quiet_stderr import filtered_stderr
 
     qt = quantizer.Quantizer(bytearray(float_tflite))
     qt.load_quantization_recipe(recipe.dynamic_wi4_afp32())

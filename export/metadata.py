@@ -12,7 +12,7 @@ Two tokenizers, as MediaPipe Model Maker writes them:
 - "wordpiece": `BertTokenizerOptions` whose `vocabFile` is `vocab.txt`, an
   associated file of type VOCABULARY (one token per line, line i = id i).
   MediaPipe builds its C++ `BertTokenizer` from it with default options; see
-  `export.wordpiece_encoder` for what that tokenizer does.
+  `export.runtime.wordpiece_encoder` for what that tokenizer does.
 
 We build the metadata flatbuffer with the schema classes generated from
 `metadata_schema.fbs` (shipped in the `mediapipe` wheel) and populate it ourselves:
@@ -31,9 +31,10 @@ from __future__ import annotations
 import io
 import zipfile
 
-# SPIECE_FILE and VOCAB_FILE are re-exported for readers of the metadata.
-from export.bundle_tokenizer import SPIECE_FILE, TOKENIZER_FILES, VOCAB_FILE  # noqa: F401
 from export.runtime import LABELS_FILE
+
+# SPIECE_FILE and VOCAB_FILE are re-exported for readers of the metadata.
+from export.runtime.bundle_tokenizer import SPIECE_FILE, TOKENIZER_FILES, VOCAB_FILE  # noqa: F401
 
 METADATA_NAME = "TFLITE_METADATA"
 # Lowest metadata parser that understands input process units (tokenizers):

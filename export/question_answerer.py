@@ -22,8 +22,8 @@ import tempfile
 
 import numpy as np
 
-from export.bundle_tokenizer import SPIECE_FILE
 from export.runtime import INPUT_NAMES
+from export.runtime.bundle_tokenizer import SPIECE_FILE
 from export.task_heads import HEAD_MODES
 
 OUTPUT_NAMES = ("end_logits", "start_logits")  # the Task Library's order without metadata

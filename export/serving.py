@@ -28,8 +28,8 @@ import numpy as np
 import tensorflow as tf
 
 from export.embedding_quantization import lookup, pack_int4_rows
-from export.packing import cut_bounds
 from export.runtime import INPUT_NAMES, OUTPUT_NAME
+from export.runtime.packing import cut_bounds
 from export.single_text_graph import embed_single, encode_single
 
 TASKS = ("single_label", "multi_label")
@@ -74,7 +74,7 @@ def serving_module(
         head_pieces: for `dynamic_length`, a text longer than `max_length`
             keeps its first `head_pieces` pieces and its last
             `max_length - 2 - head_pieces` (the run's "head_tail" cut,
-            `export.packing.keep_pieces`); None keeps the first ones.
+            `export.runtime.packing.keep_pieces`); None keeps the first ones.
     """
     task = _task_of(model, task)
     backbone = getattr(model, "backbone", None)
@@ -128,7 +128,7 @@ def serving_module(
 def head_tail_clip(max_length: int, head_pieces: int | None = None):
     """`clip(t)` for a packed [1, seq] tensor (`[CLS] pieces [SEP]`): at most
     `max_length` tokens, keeping [CLS], the first `head_pieces` pieces (all of the
-    budget for None), the last ones and [SEP] (`export.packing.cut_bounds`)."""
+    budget for None), the last ones and [SEP] (`export.runtime.packing.cut_bounds`)."""
     budget = max_length - 2
     head = budget if head_pieces is None else head_pieces
     if not 0 <= head <= budget:

@@ -8,7 +8,7 @@ The report holds each one's accuracy (when gold labels are given), label
 agreement with Keras and the largest probability difference, and how many texts
 the bundle's tokenizer (MediaPipe's) packs into other ids than the run's
 tokenizer does: for WordPiece bundles MediaPipe lower-cases ASCII only and keeps
-accents (`export.wordpiece_encoder`), so accented texts can differ.
+accents (`export.runtime.wordpiece_encoder`), so accented texts can differ.
 
 Example:
 >>> report = verify_bundle(model, tokenizer, "bundle_dir", texts, gold)  # doctest: +SKIP
@@ -50,8 +50,8 @@ def mediapipe_probabilities(model_path: str, texts, num_labels: int) -> np.ndarr
     from mediapipe.tasks.python import text as mp_text
     from mediapipe.tasks.python.core.base_options import BaseOptions
 
-    from export.quiet_stderr import filtered_stderr
     from export.runtime import LITERT_NOTICES
+    from export.runtime.quiet_stderr import filtered_stderr
 
     options = mp_text.TextClassifierOptions(
         base_options=BaseOptions(model_asset_path=os.path.abspath(model_path)),

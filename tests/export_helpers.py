@@ -25,7 +25,7 @@ TOY_MAX_ACCURACY_DROP = 0.025
 
 
 def movie_reviews(n_train: int = 2000, n_test: int = 60):
-    from albert_tf.datasets import DatasetUnavailableError, load
+    from albert_tf.data.packaged import DatasetUnavailableError, load
 
     try:
         data = load("movie_reviews")
@@ -44,7 +44,7 @@ def train_run(run_dir: str) -> dict:
     import keras
 
     from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
-    from albert_tf.tokenizer import AlbertTokenizer
+    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
     from albert_tf.training.run_folder import save_run
 
     # The same weights whichever tests ran before in this process: the

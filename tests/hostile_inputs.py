@@ -1232,12 +1232,12 @@ def _convert_cases() -> list[Case]:
 
 def _api_cases() -> list[Case]:
     def albert_tokenizer(ws):
-        from albert_tf.tokenizer import AlbertTokenizer
+        from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 
         return AlbertTokenizer.load(TINY_SPIECE)
 
     def wordpiece(ws):
-        from albert_tf.wordpiece import WordPieceTokenizer
+        from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 
         words = ["a", "fine", "film", "dull", "##s"]
         return WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words])
@@ -1254,12 +1254,12 @@ def _api_cases() -> list[Case]:
         return lambda ws: getattr(make(ws), name)(*args)
 
     def load_spiece(ws):
-        from albert_tf.tokenizer import AlbertTokenizer
+        from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 
         return AlbertTokenizer.load(ws.p("garbage.model"))
 
     def load_vocab(ws):
-        from albert_tf.wordpiece import WordPieceTokenizer
+        from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 
         return WordPieceTokenizer.load(ws.p("vocab.txt"))
 
@@ -1648,7 +1648,7 @@ def _job_result(job: dict, line: dict | None, crashed: str | None = None) -> Res
 
 def worker(jobs_path: str, results_path: str) -> None:
     """The worker's side: each job's argv to `albert_tf.cli.main`, fds 1 and 2 to files."""
-    from albert_tf.quiet_tensorflow import import_tensorflow
+    from albert_tf.io.quiet_tensorflow import import_tensorflow
 
     import_tensorflow()
     from albert_tf.cli import main

@@ -80,8 +80,8 @@ def main() -> int:
 
     from albert_tf import AlbertBackbone, AlbertConfig
     from albert_tf.data.pretraining import arrays_to_dataset
-    from albert_tf.pretraining import compile_pretrainer
     from albert_tf.training.fit_and_save import StepStream, fit_and_save
+    from albert_tf.training.pretraining import compile_pretrainer
 
     keras.utils.set_random_seed(42)
     tf.config.experimental.enable_op_determinism()

@@ -76,7 +76,7 @@ def _build_run(run_dir: Path) -> None:
     from albert_tf.config import AlbertConfig
     from albert_tf.models.backbone import AlbertBackbone
     from albert_tf.models.classifier import AlbertClassifier
-    from albert_tf.tokenizer import AlbertTokenizer
+    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
     from albert_tf.training.run_folder import save_run
 
     # Module fixtures run before conftest's per-test seeding: seed here.

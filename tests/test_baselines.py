@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from albert_tf.baselines import tfidf_logistic_regression
 from albert_tf.data.split import Split
+from albert_tf.training.baselines import tfidf_logistic_regression
 
 FILLER = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你"
 

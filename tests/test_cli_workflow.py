@@ -258,7 +258,7 @@ def test_the_package_names_still_import():
 
 def test_train_parser_head_tasks_are_the_library_ones():
     from albert_tf.commands.train import HEAD_TASKS
-    from albert_tf.tasks import HEAD_TASKS as library_head_tasks
+    from albert_tf.training.tasks import HEAD_TASKS as library_head_tasks
 
     assert HEAD_TASKS is library_head_tasks
 

@@ -16,7 +16,7 @@ from albert_tf.convert import (
     save_huggingface,
 )
 from albert_tf.convert.safetensors_io import SafetensorsFile
-from albert_tf.wordpiece import WordPieceTokenizer
+from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 from tests.convert_fixtures import REF_PYTHON, TOL, expected, fixture, keras_inputs, max_diff
 
 BERT = fixture("bert_tiny")

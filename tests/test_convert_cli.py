@@ -43,7 +43,7 @@ def test_bad_source_is_one_line_error(tmp_path, capsys):
 
 
 def test_run_folder_to_huggingface_keeps_the_label_names(tmp_path):
-    from albert_tf.tokenizer import AlbertTokenizer
+    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
     from albert_tf.training.run_folder import save_run
 
     src = fixture("albert_sequence_classification")

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from albert_tf import AlbertBackbone, AlbertClassifier
 from albert_tf.convert import (
     CheckpointError,
     load_backbone,
@@ -34,7 +33,7 @@ def test_backbone_matches_transformers_for_group_settings(name):
 
 
 def test_config_is_read_from_the_folder():
-    backbone = AlbertBackbone.from_pretrained(fixture("albert_model_g1_i2"))
+    backbone = load_backbone(fixture("albert_model_g1_i2"))
     c = backbone.config
     assert (c.embedding_size, c.hidden_size, c.num_hidden_groups, c.inner_group_num) == (
         16,
@@ -64,9 +63,7 @@ def test_masked_lm_logits_match():
 
 def test_sequence_classifier_head_and_label_count_come_from_the_checkpoint():
     d = expected("albert_sequence_classification")
-    model = AlbertClassifier.from_pretrained(
-        fixture("albert_sequence_classification"), num_labels=None
-    )
+    model = load_classifier(fixture("albert_sequence_classification"), num_labels=None)
     assert model.num_labels == 3
     assert max_diff(model(keras_inputs(d)), d["logits"]) < TOL
 

@@ -1,4 +1,4 @@
-"""The head + tail cut is one rule (`export.packing.cut_bounds`): the Python cut
+"""The head + tail cut is one rule (`export.runtime.packing.cut_bounds`): the Python cut
 (`keep_pieces`), the training graph packer's cut and the exported graph's clip
 keep the same pieces for any length, budget and head share."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from albert_tf.tokenizer import cut_pieces, head_pieces
-from export.packing import keep_pieces
+from albert_tf.tokenizers.sentencepiece import cut_pieces, head_pieces
+from export.runtime.packing import keep_pieces
 
 
 def _cases(count: int = 300, seed: int = 0):
@@ -35,7 +35,7 @@ def test_python_cut_keeps_head_and_tail():
 def test_training_graph_cut_equals_the_python_cut():
     import tensorflow as tf
 
-    from albert_tf.tokenizer import _graph_head_tail
+    from albert_tf.tokenizers.sentencepiece import _graph_head_tail
 
     cases = list(_cases())
     for budget in sorted({b for b, _, _ in cases}):

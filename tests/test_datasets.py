@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from albert_tf import datasets
 from albert_tf.data import packaged
+from albert_tf.data import packaged as datasets
 
 
 def _cached(package):

@@ -65,7 +65,7 @@ def test_student_is_distilled_from_the_fine_tuned_teacher_within_budget(student)
 
 
 def test_teacher_and_student_are_trained_on_new_runs_long_text_cut(student):
-    from albert_tf.tokenizer import RUN_TRUNCATION
+    from albert_tf.tokenizers.sentencepiece import RUN_TRUNCATION
 
     for folder in (student, student / "teacher"):
         entry = json.loads((folder / "run.json").read_text())["tokenizer"]
@@ -225,7 +225,7 @@ def test_the_student_budget_leaves_room_in_the_bundle_for_its_tokenizer():
         bundle_parameters,
         tokenizer_bytes,
     )
-    from albert_tf.tokenizer import AlbertTokenizer
+    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
     from tests.convert_fixtures import HF
 
     wordpiece = load_tokenizer(TEACHER)

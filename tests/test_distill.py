@@ -18,7 +18,7 @@ from albert_tf.distillation import (
     distillation_dataset,
     load_teacher_logits,
 )
-from albert_tf.wordpiece import WordPieceTokenizer
+from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 WORDS = ["good", "great", "fine", "bad", "awful", "dull", "film", "movie", "plot", "cast"]

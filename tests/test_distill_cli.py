@@ -104,7 +104,7 @@ def test_teacher_labels_are_put_in_data_order():
 
 def test_load_teacher_with_a_wordpiece_vocabulary(tmp_path):
     from albert_tf.distillation.runner import load_teacher
-    from albert_tf.wordpiece import WordPieceTokenizer
+    from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 
     vocab = WordPieceTokenizer.load(os.path.join(FIXTURES, "hf", "bert_tiny"))
     config = AlbertConfig(

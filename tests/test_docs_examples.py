@@ -32,11 +32,6 @@ NOT_RUN = {
     "java": "runs on an Android device",
     "json": "a file's contents, checked by the tests of the code that reads it",
 }
-# Code that lands with the redesign (issue 30): its blocks may fail until it does.
-NOT_YET = {
-    "TextClassifier": "TextClassifier lands with the redesign",
-    "to_bundle": "TextClassifier lands with the redesign",
-}
 # Shell commands a page may show besides albert-tf, make and python.
 SETUP_COMMANDS = {"pip", "pip3", ".", "source", "cd"}
 FENCE = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
@@ -51,12 +46,7 @@ def _params():
     out = []
     for page in PAGES:
         for i, (language, code) in enumerate(blocks(page)):
-            marks = [
-                pytest.mark.xfail(strict=False, reason=why)
-                for key, why in NOT_YET.items()
-                if key in code and language in PYTHON
-            ][:1]
-            out.append(pytest.param(page, i, language, code, marks=marks, id=f"{page}-{i}"))
+            out.append(pytest.param(page, i, language, code, id=f"{page}-{i}"))
     return out
 
 

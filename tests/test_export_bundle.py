@@ -192,7 +192,7 @@ def test_cli_export_and_predict(trained, tmp_path, capsys):
 
 def test_int16x8_converts_or_says_why(trained):
     from export.converter import check_io_names, representative_inputs, to_tflite
-    from export.text_encoder import TextEncoder
+    from export.runtime.text_encoder import TextEncoder
 
     encoder = TextEncoder(trained["tokenizer"].serialized_model)
     data = representative_inputs(trained["texts"][:8], encoder, MAX_LENGTH)
@@ -301,7 +301,7 @@ def test_labels_file_disagreeing_with_the_model_is_named_before_conversion(train
 def test_bundle_is_readable_as_the_umask_allows(tmp_path_factory):
     import stat
 
-    from albert_tf.files import umask_mode
+    from albert_tf.io.files import umask_mode
 
     path = bundle(tmp_path_factory, "dynamic")
     assert stat.S_IMODE(os.stat(path).st_mode) == umask_mode(0o777)

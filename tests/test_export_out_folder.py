@@ -62,7 +62,7 @@ def test_staging_folders_of_killed_exports_are_cleaned_and_others_kept(tmp_path)
     import subprocess
     import sys
 
-    from albert_tf.files import make_staging_dir
+    from albert_tf.io.files import make_staging_dir
 
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
@@ -78,7 +78,7 @@ def test_staging_folders_of_killed_exports_are_cleaned_and_others_kept(tmp_path)
 
 
 def test_written_files_and_folders_follow_the_umask(tmp_path):
-    from albert_tf.files import make_staging_dir, write_bytes_atomic
+    from albert_tf.io.files import make_staging_dir, write_bytes_atomic
 
     old = os.umask(0o022)
     try:

@@ -4,7 +4,7 @@ A tiny ALBERT classifier with a BERT WordPiece vocabulary (the tiny BERT
 fixture's vocab.txt plus accented, CJK, emoji and "##" tokens) is trained for
 a few steps and exported. MediaPipe's TextClassifier tokenizes from the model's
 metadata with its own C++ BertTokenizer; our edge runtime tokenizes with
-`export.wordpiece_encoder`. Two references check the runtime's ids: MediaPipe
+`export.runtime.wordpiece_encoder`. Two references check the runtime's ids: MediaPipe
 itself (an "echo" model whose output is its input ids, so MediaPipe's scores
 are the ids it packed) and tensorflow-text's RegexSplit + WordpieceTokenizer
 kernels configured as MediaPipe's defaults.
@@ -67,8 +67,8 @@ def _train_run(folder: Path) -> dict:
     import keras
 
     from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
+    from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
     from albert_tf.training.run_folder import save_run
-    from albert_tf.wordpiece import WordPieceTokenizer
 
     keras.utils.set_random_seed(20261128)
     tokenizer = WordPieceTokenizer(_vocab(), lower_case=True)
@@ -285,7 +285,7 @@ def _echo_model(length: int) -> bytes:
 
 def test_runtime_ids_equal_mediapipes_cpp_bert_tokenizer(tmp_path):
     from export.metadata import add_classifier_metadata
-    from export.wordpiece_encoder import WordPieceEncoder
+    from export.runtime.wordpiece_encoder import WordPieceEncoder
 
     length = 40
     vocab = ("\n".join(_vocab()) + "\n").encode("utf-8")
@@ -305,7 +305,7 @@ def test_runtime_ids_equal_tensorflow_text_kernels():
     import tensorflow as tf
     import tensorflow_text as tf_text
 
-    from export.wordpiece_encoder import WordPieceEncoder
+    from export.runtime.wordpiece_encoder import WordPieceEncoder
 
     cjk = r"\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}"
     cjk += r"\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}"
@@ -325,7 +325,7 @@ def test_runtime_ids_equal_tensorflow_text_kernels():
 
 
 def test_vocab_is_read_as_mediapipe_reads_it():
-    from export.wordpiece_encoder import WordPieceEncoder
+    from export.runtime.wordpiece_encoder import WordPieceEncoder
 
     # Empty lines take no id, one trailing \r is dropped, a repeated token keeps its last id.
     encoder = WordPieceEncoder(b"[PAD]\r\n\n[UNK]\n[CLS]\n[SEP]\nfilm\nfilm\n##s\n")
@@ -336,8 +336,8 @@ def test_vocab_is_read_as_mediapipe_reads_it():
 
 
 def test_export_refuses_a_vocabulary_mediapipe_would_renumber():
-    from albert_tf.wordpiece import SPECIAL_TOKENS, WordPieceTokenizer
-    from export.bundle_tokenizer import run_tokenizer_asset
+    from albert_tf.tokenizers.wordpiece import SPECIAL_TOKENS, WordPieceTokenizer
+    from export.runtime.bundle_tokenizer import run_tokenizer_asset
 
     tokenizer = WordPieceTokenizer([*SPECIAL_TOKENS, "film", "", "plot"])
     with pytest.raises(ValueError, match="vocab.txt line 7"):
@@ -345,10 +345,10 @@ def test_export_refuses_a_vocabulary_mediapipe_would_renumber():
 
 
 def test_keras_tokenizer_differs_only_on_non_ascii_case_and_accents(trained):
-    # Documented difference (export.wordpiece_encoder): the training tokenizer folds all
+    # Documented difference (export.runtime.wordpiece_encoder): the training tokenizer folds all
     # case and strips accents; MediaPipe lower-cases ASCII only.
+    from export.runtime.wordpiece_encoder import WordPieceEncoder
     from export.verify import tokenization_difference
-    from export.wordpiece_encoder import WordPieceEncoder
 
     encoder = WordPieceEncoder(("\n".join(_vocab()) + "\n").encode("utf-8"))
     plain = ["The FILM is Charming!!", "dull... (flat) movie", "映画 good"]

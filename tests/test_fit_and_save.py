@@ -8,7 +8,7 @@ import numpy as np
 
 from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
 from albert_tf.data.pipeline import make_tf_dataset
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 from albert_tf.training.finetune import Split, finetune
 from albert_tf.training.fit_and_save import with_known_length
 

@@ -10,7 +10,7 @@ import pytest
 from albert_tf.data.pipeline import make_tf_dataset
 from albert_tf.data.readers import TextDataset
 from albert_tf.models.classifier import AlbertClassifier
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 from tests.heads_helpers import FIXTURES, tiny_backbone
 
 # Hand-made: (first, second, paraphrase?, similarity 0..5)

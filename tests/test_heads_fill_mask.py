@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from albert_tf.models.masked_lm import AlbertMaskedLM
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 from tests.heads_helpers import FIXTURES, tiny_backbone
 
 MASK_ID = 4

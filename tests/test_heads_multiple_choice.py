@@ -13,7 +13,7 @@ from albert_tf.data.multiple_choice import (
     read_multiple_choice,
 )
 from albert_tf.models.multiple_choice import AlbertMultipleChoice
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 from tests.heads_helpers import FIXTURES, tiny_backbone
 
 CHOICES = os.path.join(FIXTURES, "choices_tiny.jsonl")

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 
-from albert_tf.convert import load_question_answerer, load_token_classifier
+from albert_tf.convert import load_multiple_choice, load_question_answerer, load_token_classifier
 from albert_tf.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.models.question_answerer import AlbertQuestionAnswerer
 from albert_tf.models.token_classifier import AlbertTokenClassifier
@@ -52,7 +52,7 @@ def test_question_answerer_matches_transformers():
 def test_multiple_choice_matches_transformers():
     folder, x, expected = _fixture("albert_multiple_choice")
     assert x["token_ids"].shape == (2, 3, 8)
-    model = AlbertMultipleChoice.from_pretrained(folder)  # = load_multiple_choice(folder)
+    model = load_multiple_choice(folder)
     assert isinstance(model, AlbertMultipleChoice)
     np.testing.assert_allclose(model.predict(x, verbose=0), expected["logits"], atol=1e-4)
 

@@ -1,11 +1,12 @@
-"""albert_tf.tasks: the per-task entry points the CLI calls."""
+"""albert_tf.training.tasks: the per-task entry points the CLI calls."""
 
 import os
 
 import numpy as np
 import pytest
 
-from albert_tf.tasks import (
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
+from albert_tf.training.tasks import (
     TASKS,
     _entity_spans,
     build_task_model,
@@ -14,7 +15,6 @@ from albert_tf.tasks import (
     make_task_dataset,
     train_task,
 )
-from albert_tf.tokenizer import AlbertTokenizer
 from tests.heads_helpers import FIXTURES, SQUAD_FIXTURE, tiny_backbone
 
 

@@ -10,8 +10,8 @@ import os
 import numpy as np
 import pytest
 
-from albert_tf.tokenizer import AlbertTokenizer, head_pieces
-from albert_tf.wordpiece import WordPieceTokenizer
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer, head_pieces
+from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 SPM = os.path.join(FIXTURES, "tiny_spiece.model")
@@ -161,9 +161,9 @@ def _rule(head: int = HEAD) -> dict:
 
 
 def test_runtime_encoders_pack_like_the_training_tokenizers(sp):
-    from export.packing import head_pieces_of
-    from export.text_encoder import TextEncoder
-    from export.wordpiece_encoder import WordPieceEncoder
+    from export.runtime.packing import head_pieces_of
+    from export.runtime.text_encoder import TextEncoder
+    from export.runtime.wordpiece_encoder import WordPieceEncoder
 
     wp = WordPieceTokenizer.load(VOCAB, truncation="head_tail")
     with open(VOCAB, "rb") as f:
@@ -178,7 +178,7 @@ def test_runtime_encoders_pack_like_the_training_tokenizers(sp):
 
 
 def test_runtime_rule_that_does_not_add_up_is_refused():
-    from export.packing import head_pieces_of
+    from export.runtime.packing import head_pieces_of
 
     assert head_pieces_of({}, MAX_LENGTH) is None
     rule = _rule()
@@ -201,7 +201,7 @@ def _keras_probs(model, ids: list[int]) -> np.ndarray:
 def test_dynamic_length_clip_equals_the_runtime_packing():
     import keras
 
-    from export.packing import keep_pieces
+    from export.runtime.packing import keep_pieces
     from export.serving import serving_module
 
     keras.utils.set_random_seed(0)
@@ -278,7 +278,7 @@ def test_dynamic_length_bundle_keeps_head_and_tail_in_runtime_and_mediapipe(tmp_
 
 # ------------------------------------------------------------- new runs
 def test_a_new_runs_tokenizer_cuts_as_run_truncation_says():
-    from albert_tf.tokenizer import RUN_TRUNCATION
+    from albert_tf.tokenizers.sentencepiece import RUN_TRUNCATION
     from albert_tf.training.builders import build_tokenizer
 
     tok = build_tokenizer([], "", 0, tokenizer_path=SPM)

@@ -12,7 +12,7 @@ from albert_tf.data.pretraining import (
     split_documents,
     split_sentences,
 )
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 
 FIXTURE_SPM = os.path.join(os.path.dirname(__file__), "fixtures", "tiny_spiece.model")
 WORDS = (

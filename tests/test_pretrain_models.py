@@ -171,7 +171,7 @@ def test_masked_lm_shares_the_pretrainer_head_weights():
 
 
 def test_predict_masked_ranks_candidates_for_each_mask():
-    from albert_tf.tokenizer import AlbertTokenizer
+    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 
     tok = AlbertTokenizer.load(FIXTURE_SPM)
     mlm = AlbertMaskedLM(AlbertBackbone(_config(vocab_size=tok.vocab_size)))

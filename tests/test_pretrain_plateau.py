@@ -8,13 +8,13 @@ import pytest
 
 from albert_tf import AlbertBackbone, AlbertConfig
 from albert_tf.data.pretraining import PretrainingDataBuilder
-from albert_tf.pretraining import (
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
+from albert_tf.training.pretraining import (
     PretrainingPlateauWarning,
     chance_levels,
     plateau_message,
     pretrain_on_texts,
 )
-from albert_tf.tokenizer import AlbertTokenizer
 
 FIXTURE_SPM = os.path.join(os.path.dirname(__file__), "fixtures", "tiny_spiece.model")
 DOCS = [

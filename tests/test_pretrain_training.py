@@ -7,8 +7,8 @@ import keras
 import numpy as np
 
 from albert_tf import AlbertBackbone, AlbertConfig
-from albert_tf.pretraining import pretrain_on_texts
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
+from albert_tf.training.pretraining import pretrain_on_texts
 
 FIXTURE_SPM = os.path.join(os.path.dirname(__file__), "fixtures", "tiny_spiece.model")
 SENTENCES = [

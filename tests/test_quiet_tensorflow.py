@@ -7,7 +7,7 @@ import sys
 
 _SCRIPT = """
 import os, sys
-from albert_tf.quiet_tensorflow import import_tensorflow
+from albert_tf.io.quiet_tensorflow import import_tensorflow
 tf = import_tensorflow()
 tf.constant(1.0) + 1.0
 os.write(2, b"a real error line\\n")
@@ -29,7 +29,7 @@ def test_import_prints_no_startup_notices_and_keeps_other_stderr():
 def test_the_filter_drops_only_the_named_notices_written_to_file_descriptor_2(capfd):
     import os
 
-    from export.quiet_stderr import filtered_stderr
+    from export.runtime.quiet_stderr import filtered_stderr
 
     with filtered_stderr(("XNNPACK delegate",)):
         os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
@@ -40,7 +40,7 @@ def test_the_filter_drops_only_the_named_notices_written_to_file_descriptor_2(ca
 def test_the_filter_also_drops_the_named_notices_written_to_sys_stderr(capfd):
     import sys
 
-    from export.quiet_stderr import filtered_stderr
+    from export.runtime.quiet_stderr import filtered_stderr
 
     with filtered_stderr(("Applying Transformations",)):
         sys.stderr.write("\rApplying Transformations to tensors:: 100%|###| 161/161\n")

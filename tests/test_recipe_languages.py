@@ -21,7 +21,7 @@ FLAGS += ["--epochs", "1", "--augment-copies", "1"]
 @pytest.fixture(scope="module")
 def chinese_csv(tmp_path_factory):
     """Real Chinese headlines of two topics (THUCNews, packaged)."""
-    from albert_tf.datasets import DatasetUnavailableError, load
+    from albert_tf.data.packaged import DatasetUnavailableError, load
 
     try:
         data = load("thucnews_titles")

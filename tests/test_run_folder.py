@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
+from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 from albert_tf.training.run_folder import RunFolderError, load_run, save_run
-from albert_tf.wordpiece import WordPieceTokenizer
 from tests.old_runs import save_old_run
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")

@@ -135,7 +135,7 @@ def test_bench_reports_latency_size_and_memory(bundle_copy):
         [
             sys.executable,
             "-m",
-            "export.benchmark",
+            "export.runtime.benchmark",
             str(bundle_copy),
             "--runs",
             "2",

@@ -271,7 +271,7 @@ def test_distill_cli_prunes_a_wordpiece_teacher_vocabulary(tmp_path):
     import os
 
     from albert_tf.cli import main
-    from albert_tf.wordpiece import WordPieceTokenizer
+    from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 
     vocab = os.path.join(os.path.dirname(__file__), "fixtures", "hf", "bert_tiny", "vocab.txt")
     tok = WordPieceTokenizer.load(vocab)

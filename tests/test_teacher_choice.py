@@ -38,7 +38,7 @@ def test_coverage_of_a_vocabulary_without_the_script_is_near_zero():
 @pytest.fixture(scope="module")
 def packaged_teachers():
     from albert_tf.convert import packaged_model
-    from albert_tf.datasets import DatasetUnavailableError
+    from albert_tf.data.packaged import DatasetUnavailableError
 
     try:
         return packaged_model("minilm", quiet=True), packaged_model("e5", quiet=True)

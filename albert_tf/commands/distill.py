@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     from albert_tf.commands.train import load_splits, recorded_data
     from albert_tf.convert import load_backbone
     from albert_tf.distillation.runner import distill_run, load_teacher
-    from albert_tf.text_lines import read_lines
+    from albert_tf.io.text_lines import read_lines
     from albert_tf.training.splits import label_vocabulary, to_split
 
     if args.prune_vocab and not args.embedding_width:

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     run = load_run(args.run_dir)
     if args.dataset:
-        from albert_tf.datasets import load
+        from albert_tf.data.packaged import load
 
         data = load(args.dataset).test
     else:

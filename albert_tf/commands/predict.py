@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from albert_tf.text_lines import decode_line, read_lines
+from albert_tf.io.text_lines import decode_line, read_lines
 
 
 def register(subparsers) -> None:
@@ -128,7 +128,7 @@ def run_bench(args: argparse.Namespace) -> int:
         # runtime's, so measure in a fresh process instead.
         result = _bench_in_subprocess(args)
     else:
-        from export.benchmark import DEFAULT_TEXTS, bench_bundle
+        from export.runtime.benchmark import DEFAULT_TEXTS, bench_bundle
 
         result = bench_bundle(
             args.bundle, texts or list(DEFAULT_TEXTS), args.threads, args.runs, args.warmup
@@ -149,7 +149,14 @@ def _bench_in_subprocess(args: argparse.Namespace) -> dict:
     import os
     import subprocess
 
-    cmd = [sys.executable, "-m", "export.benchmark", args.bundle, "--threads", str(args.threads)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "export.runtime.benchmark",
+        args.bundle,
+        "--threads",
+        str(args.threads),
+    ]
     cmd += ["--runs", str(args.runs), "--warmup", str(args.warmup)]
     if args.file:
         cmd += ["--file", os.path.abspath(args.file)]

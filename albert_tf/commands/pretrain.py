@@ -86,8 +86,8 @@ def _add_example_args(p: argparse.ArgumentParser) -> None:
 
 def run_pretrain_data(args) -> int:
     from albert_tf.data.pretraining_tfrecord import write_pretraining_shards
-    from albert_tf.pretraining import PretrainSettings
-    from albert_tf.tokenizer import AlbertTokenizer
+    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
+    from albert_tf.training.pretraining import PretrainSettings
 
     tokenizer = AlbertTokenizer.load(args.tokenizer)
     builder = PretrainSettings.from_args(args).builder(tokenizer)
@@ -103,9 +103,9 @@ def run_pretrain(args) -> int:
     strategy = get_strategy(args.strategy, tpu=args.tpu)
     precision = set_precision(args.precision)
 
-    from albert_tf.pretraining import PretrainSettings, check_fits, save_pretraining_run
-    from albert_tf.tokenizer import AlbertTokenizer
+    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
     from albert_tf.training.fit_and_save import fit_and_save
+    from albert_tf.training.pretraining import PretrainSettings, check_fits, save_pretraining_run
 
     settings = PretrainSettings.from_args(args)
     tokenizer = AlbertTokenizer.load(args.tokenizer)
@@ -145,8 +145,8 @@ def _training_stream(paths: list[str], tokenizer, settings):
     """(StepStream, number of examples) from a shard folder or text files."""
     from albert_tf.data.pretraining import iter_documents
     from albert_tf.data.pretraining_tfrecord import pretraining_shards_dataset, shard_examples
-    from albert_tf.pretraining import examples_stream
     from albert_tf.training.fit_and_save import StepStream
+    from albert_tf.training.pretraining import examples_stream
 
     shard_dir = _shard_folder(paths)
     if shard_dir is None:
@@ -188,6 +188,7 @@ def _backbone(args, tokenizer):
     import keras
 
     from albert_tf.config import AlbertConfig
+    from albert_tf.convert import load_backbone
     from albert_tf.models.backbone import AlbertBackbone
     from albert_tf.training.builders import preset_backbone
 
@@ -195,7 +196,7 @@ def _backbone(args, tokenizer):
         return keras.models.load_model(args.init_from)
     if args.init_from:
         # Reading a Hugging Face/Google/keras-hub checkpoint needs the converters.
-        return AlbertBackbone.from_pretrained(args.init_from)
+        return load_backbone(args.init_from)
     if args.config:
         return AlbertBackbone(AlbertConfig.from_json_file(args.config))
     return preset_backbone(args.preset, tokenizer.vocab_size, args.max_length)

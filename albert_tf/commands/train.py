@@ -184,7 +184,7 @@ def load_splits(args):
     from albert_tf.data.split import DEFAULT_SPLIT, split_dataset
 
     if args.dataset:
-        from albert_tf.datasets import load
+        from albert_tf.data.packaged import load
 
         data = load(args.dataset)
         print(data.summary())
@@ -303,7 +303,7 @@ def check_numbers(args: argparse.Namespace) -> None:
 def check_input_files(args: argparse.Namespace) -> None:
     """Every input file flag names a regular file (`files.check_regular_file`): a named
     pipe would hang in open(), /dev/zero would fill memory; one line, before --out exists."""
-    from albert_tf.files import check_regular_file
+    from albert_tf.io.files import check_regular_file
 
     for name in INPUT_FILE_FLAGS:
         path = getattr(args, name, None)
@@ -340,7 +340,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _inputs(args: argparse.Namespace, recipe: str) -> dict:
     """What a resume must match: the input files' contents and every setting."""
-    from albert_tf.tokenizer import HEAD_SHARE, RUN_TRUNCATION
+    from albert_tf.tokenizers.sentencepiece import HEAD_SHARE, RUN_TRUNCATION
     from albert_tf.training.run_inputs import run_inputs
 
     files = {name: getattr(args, name, None) for name in INPUT_FILE_FLAGS}
@@ -417,7 +417,7 @@ def _run_distill(args, splits, labels, info) -> dict:
     import dataclasses
 
     from albert_tf.distillation.default_recipe import train_distilled_classifier
-    from albert_tf.text_lines import read_lines
+    from albert_tf.io.text_lines import read_lines
 
     overrides = {
         name: getattr(args, name)
@@ -456,7 +456,7 @@ def _run_distill(args, splits, labels, info) -> dict:
 
 def run_head_task(args: argparse.Namespace) -> int:
     """token / qa / multiple_choice: their own file formats and metrics."""
-    from albert_tf.tasks import train_task
+    from albert_tf.training.tasks import train_task
 
     if not args.data:
         raise ValueError(f"--task {args.task} needs --data (a file in its format)")

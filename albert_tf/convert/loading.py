@@ -37,9 +37,11 @@ from albert_tf.models.masked_lm import AlbertMaskedLM
 from albert_tf.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.models.pretrainer import AlbertPretrainer
 from albert_tf.models.question_answerer import AlbertQuestionAnswerer
+from albert_tf.models.text_classifier import TextClassifier
+from albert_tf.models.text_preprocessor import TextPreprocessor
 from albert_tf.models.token_classifier import AlbertTokenClassifier
-from albert_tf.tokenizer import AlbertTokenizer
-from albert_tf.wordpiece import WordPieceTokenizer
+from albert_tf.tokenizers.sentencepiece import HEAD_SHARE, RUN_TRUNCATION, AlbertTokenizer
+from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -269,6 +271,30 @@ def load_pretrainer(source: str | os.PathLike | Checkpoint, **kwargs: Any):
     sop = _dense(model.get_layer("sop_classifier"), "sop_classifier.classifier")
     assign_state(sop, ckpt, optional=tuple(e.name for e in sop))
     return model
+
+
+def load_text_classifier(
+    source: str | os.PathLike | Checkpoint,
+    label_names: list[str],
+    sequence_length: int = 128,
+    **kwargs: Any,
+) -> TextClassifier:
+    """A `TextClassifier` from SOURCE's weights and tokenizer (long texts cut at head
+    and tail, as new runs are trained), its outputs named `label_names`.
+
+    Example:
+    >>> clf = load_text_classifier("packaged-minilm/", ["neg", "pos"])  # doctest: +SKIP
+    >>> clf.fit(texts, labels, epochs=2)                               # doctest: +SKIP
+    """
+    ckpt = open_checkpoint(source)
+    tokenizer = load_tokenizer(ckpt)
+    if tokenizer is None:
+        raise CheckpointError(f"{ckpt.label} has no tokenizer file (spiece.model or vocab.txt).")
+    tokenizer.truncation, tokenizer.head_share = RUN_TRUNCATION, HEAD_SHARE
+    model = load_classifier(ckpt, num_labels=len(label_names), **kwargs)
+    return TextClassifier.from_classifier(
+        model, TextPreprocessor(tokenizer, sequence_length, label_names)
+    )
 
 
 def load_token_classifier(

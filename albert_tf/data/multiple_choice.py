@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from albert_tf.files import check_regular_file
-from albert_tf.tokenizer import pad_batch
+from albert_tf.io.files import check_regular_file
+from albert_tf.tokenizers.sentencepiece import pad_batch
 
 
 class MultipleChoiceFormatError(ValueError):

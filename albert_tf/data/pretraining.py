@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from albert_tf.files import check_regular_file
+from albert_tf.io.files import check_regular_file
 
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 1, 2, 3, 4
 NUM_SPECIAL = 5

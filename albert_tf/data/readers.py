@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from albert_tf.files import check_regular_file, read_input_bytes
+from albert_tf.io.files import check_regular_file, read_input_bytes
 
 
 class DataError(ValueError):

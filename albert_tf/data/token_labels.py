@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from albert_tf.files import check_regular_file
+from albert_tf.io.files import check_regular_file
 
 PAD_ID, UNK_ID, CLS_ID, SEP_ID = 0, 1, 2, 3
 IGNORE_INDEX = -100

@@ -7,7 +7,7 @@ from the few that remain. The recipe measures this on the user's texts and
 says so, instead of training on.
 
 Example:
->>> from albert_tf.wordpiece import WordPieceTokenizer
+>>> from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 >>> tok = WordPieceTokenizer.load("tests/fixtures/hf/bert_tiny/vocab.txt")
 >>> tokenizer_coverage(tok, ["the film"]).unknown_pieces  # doctest: +SKIP
 0.0

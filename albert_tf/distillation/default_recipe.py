@@ -47,7 +47,7 @@ from albert_tf.distillation.runner import (
 from albert_tf.distillation.settings import FRESH_STUDENT, StudentRecipe
 from albert_tf.distillation.teacher_choice import choose_teacher, teacher_checkpoint
 from albert_tf.distillation.vocabulary import prune_vocabulary
-from albert_tf.tokenizer import HEAD_SHARE
+from albert_tf.tokenizers.sentencepiece import HEAD_SHARE
 from albert_tf.training.builders import build_tokenizer
 from albert_tf.training.recipe import train_text_classifier
 from albert_tf.training.run_folder import RUN_FILE, RunFolder

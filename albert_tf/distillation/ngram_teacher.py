@@ -6,7 +6,7 @@ The two make different mistakes. On THUCNews headlines (Chinese, 10 topics,
 their geometric blend 0.904-0.908; the student distils the blend. The weight of
 the network, `NETWORK_WEIGHTS`, is chosen on the validation split by the blend's
 accuracy (1.0, the network alone, when the n-grams add nothing), and the n-gram
-model is the floor's (`albert_tf.baselines.best_tfidf_model`: word or character
+model is the floor's (`albert_tf.training.baselines.best_tfidf_model`: word or character
 n-grams, C chosen on validation) fitted on the training split only.
 
 Blended scores are log-probabilities: `w * log p_network + (1 - w) * log p_ngrams`,
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from albert_tf.baselines import best_tfidf_model
+from albert_tf.training.baselines import best_tfidf_model
 
 NETWORK_WEIGHTS = (1.0, 0.7, 0.5)
 # Fewer C values than the floor's grid: the blend is refitted in every run.

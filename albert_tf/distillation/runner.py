@@ -22,12 +22,12 @@ from albert_tf.distillation.student_init import student_from_teacher as from_tea
 from albert_tf.distillation.teacher_logits import compute_teacher_logits
 from albert_tf.distillation.vocabulary import prune_vocabulary
 from albert_tf.models import AlbertClassifier
+from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 from albert_tf.training.builders import build_tokenizer, preset_backbone
 from albert_tf.training.fit_and_save import FitResult, fit_and_save
 from albert_tf.training.optimizers import compile_for_training
 from albert_tf.training.recipe import evaluate_model
 from albert_tf.training.run_folder import MODEL_FILE, RunFolder, save_run, write_text_atomic
-from albert_tf.wordpiece import WordPieceTokenizer
 
 
 @dataclass

@@ -23,7 +23,7 @@ teacher with a huge table (multilingual e5: 96M of its 118M parameters) is
 fine-tuned on the rows the texts need.
 
 Example:
->>> from albert_tf.wordpiece import WordPieceTokenizer
+>>> from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 >>> tok = WordPieceTokenizer.load("tests/fixtures/hf/bert_tiny/vocab.txt")
 >>> small, kept = prune_vocabulary(tok, ["a charming film"], keep_characters=False)
 >>> small.tokenize("a charming film"), small.vocab_size
@@ -41,9 +41,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from albert_tf.convert.safetensors_io import SafetensorsFile, write_safetensors
-from albert_tf.files import write_text_atomic
-from albert_tf.tokenizer import AlbertTokenizer
-from albert_tf.wordpiece import SPECIAL_TOKENS, WordPieceTokenizer, _as_list
+from albert_tf.io.files import write_text_atomic
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
+from albert_tf.tokenizers.wordpiece import SPECIAL_TOKENS, WordPieceTokenizer, _as_list
 
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 

@@ -178,12 +178,3 @@ class AlbertBackbone(keras.Model):
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = keras.saving.deserialize_keras_object(config["dtype"])
         return cls(**config)
-
-    @classmethod
-    def from_pretrained(cls, source: str, **kwargs) -> AlbertBackbone:
-        """Load a Hugging Face / Google / keras-hub checkpoint (see `albert_tf.convert`)."""
-        # Dependencies point models <- convert (the converters build these models), so the
-        # one call upward stays inside the method.
-        from albert_tf.convert import load_backbone
-
-        return load_backbone(source, **kwargs)

@@ -105,14 +105,3 @@ class AlbertClassifier(BackboneTask):
             "dropout": self.dropout,
             "problem_type": self.problem_type,
         }
-
-    @classmethod
-    def from_pretrained(
-        cls, source: str, num_labels: int | None = None, **kwargs
-    ) -> AlbertClassifier:
-        """Backbone (and classifier head, when the checkpoint has one) from a checkpoint."""
-        # Dependencies point models <- convert (the converters build these models), so the
-        # one call upward stays inside the method.
-        from albert_tf.convert import load_classifier
-
-        return load_classifier(source, num_labels=num_labels, **kwargs)

@@ -107,12 +107,3 @@ class AlbertMultipleChoice(BackboneTask):
 
     def head_config(self) -> dict[str, Any]:
         return {"dropout": self.dropout}
-
-    @classmethod
-    def from_pretrained(cls, source: str, **kwargs) -> AlbertMultipleChoice:
-        """Backbone (and `classifier` of `AlbertForMultipleChoice`) from a checkpoint."""
-        # Dependencies point models <- convert (the converters build these models), so the
-        # one call upward stays inside the method.
-        from albert_tf.convert import load_multiple_choice
-
-        return load_multiple_choice(source, **kwargs)

@@ -29,7 +29,7 @@ class AlbertPretrainer(BackboneTask):
     `sop_loss`, `mlm_accuracy`, `sop_accuracy`.
 
     Any `AlbertBackbone` works, also one loaded from a checkpoint
-    (`AlbertBackbone.from_pretrained`) to continue pre-training.
+    (`albert_tf.convert.load_backbone`) to continue pre-training.
 
     Args:
         backbone: an `AlbertBackbone`.

@@ -76,12 +76,3 @@ class AlbertQuestionAnswerer(BackboneTask):
             "start_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             "end_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         }
-
-    @classmethod
-    def from_pretrained(cls, source: str, **kwargs) -> AlbertQuestionAnswerer:
-        """Backbone (and `qa_outputs` of `AlbertForQuestionAnswering`) from a checkpoint."""
-        # Dependencies point models <- convert (the converters build these models), so the
-        # one call upward stays inside the method.
-        from albert_tf.convert import load_question_answerer
-
-        return load_question_answerer(source, **kwargs)

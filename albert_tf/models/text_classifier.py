@@ -13,7 +13,7 @@ from albert_tf.data.labels import LabelVocabulary
 from albert_tf.models.backbone import AlbertBackbone
 from albert_tf.models.classifier import AlbertClassifier
 from albert_tf.models.text_preprocessor import TextPreprocessor
-from albert_tf.tokenizer import HEAD_SHARE, RUN_TRUNCATION, AlbertTokenizer
+from albert_tf.tokenizers.sentencepiece import HEAD_SHARE, RUN_TRUNCATION, AlbertTokenizer
 
 # Position embeddings a fresh backbone gets at least: room to fine-tune longer later.
 MIN_POSITIONS = 512

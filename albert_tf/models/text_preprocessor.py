@@ -11,8 +11,8 @@ import numpy as np
 from albert_tf.data.labels import LabelVocabulary
 from albert_tf.data.pipeline import make_tf_dataset, with_known_length
 from albert_tf.data.readers import TextDataset
-from albert_tf.tokenizer import HEAD_SHARE, AlbertTokenizer
-from albert_tf.wordpiece import WordPieceTokenizer
+from albert_tf.tokenizers.sentencepiece import HEAD_SHARE, AlbertTokenizer
+from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 
 # The tokenizer file each kind keeps in the saved model's assets.
 TOKENIZER_KINDS = {"sentencepiece": AlbertTokenizer, "wordpiece": WordPieceTokenizer}

@@ -119,14 +119,3 @@ class AlbertTokenClassifier(BackboneTask):
 
     def head_config(self) -> dict[str, Any]:
         return {"num_labels": self.num_labels, "dropout": self.dropout}
-
-    @classmethod
-    def from_pretrained(
-        cls, source: str, num_labels: int | None = None, **kwargs
-    ) -> AlbertTokenClassifier:
-        """Backbone (and `classifier` head of `AlbertForTokenClassification`) from a checkpoint."""
-        # Dependencies point models <- convert (the converters build these models), so the
-        # one call upward stays inside the method.
-        from albert_tf.convert import load_token_classifier
-
-        return load_token_classifier(source, num_labels=num_labels, **kwargs)

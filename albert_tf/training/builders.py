@@ -10,7 +10,7 @@ from typing import Any
 
 from albert_tf.config import AlbertConfig
 from albert_tf.models.backbone import AlbertBackbone
-from albert_tf.tokenizer import HEAD_SHARE, RUN_TRUNCATION, AlbertTokenizer
+from albert_tf.tokenizers.sentencepiece import HEAD_SHARE, RUN_TRUNCATION, AlbertTokenizer
 
 # Room for longer inputs later (fine-tuning at 512 after training at 128)
 # costs only a small table.

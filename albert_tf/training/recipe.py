@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from albert_tf.convert import load_classifier
 from albert_tf.models import AlbertClassifier
-from albert_tf.pretraining import pretrain_on_texts
 from albert_tf.training.builders import build_tokenizer, preset_backbone
 from albert_tf.training.evaluation import (
     classification_metrics,
@@ -21,6 +21,7 @@ from albert_tf.training.evaluation import (
     regression_metrics,
 )
 from albert_tf.training.finetune import Split, finetune, predict_logits
+from albert_tf.training.pretraining import pretrain_on_texts
 from albert_tf.training.run_folder import RunFolder, write_text_atomic
 
 __all__ = ["RecipeResult", "build_tokenizer", "evaluate_model", "train_text_classifier"]
@@ -110,7 +111,7 @@ def train_text_classifier(
     tokenizer = build_tokenizer(texts, out_dir, vocab_size, tokenizer_path, pretrained)
     if pretrained:
         # The converters read the checkpoint (from_pretrained imports albert_tf.convert).
-        model = AlbertClassifier.from_pretrained(pretrained, num_labels=len(labels))
+        model = load_classifier(pretrained, num_labels=len(labels))
     else:
         overrides = config_overrides or {}
         backbone = preset_backbone(preset, tokenizer.vocab_size, max_length, **overrides)

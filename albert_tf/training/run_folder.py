@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 
 from albert_tf.data.labels import LABELS_FILE, read_labels, write_labels
-from albert_tf.files import write_bytes_atomic, write_text_atomic
-from albert_tf.tokenizer import HEAD_SHARE, AlbertTokenizer, check_truncation
-from albert_tf.wordpiece import WordPieceTokenizer
+from albert_tf.io.files import write_bytes_atomic, write_text_atomic
+from albert_tf.tokenizers.sentencepiece import HEAD_SHARE, AlbertTokenizer, check_truncation
+from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 
 __all__ = [
     "CONFIG_FILE",

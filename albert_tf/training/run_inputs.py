@@ -35,7 +35,7 @@ import shutil
 from collections.abc import Iterator
 from typing import Any
 
-from albert_tf.files import read_input_bytes, write_text_atomic
+from albert_tf.io.files import read_input_bytes, write_text_atomic
 
 INPUTS_FILE = "inputs.json"
 RUN_FILE = "run.json"

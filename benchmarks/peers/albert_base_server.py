@@ -59,8 +59,8 @@ def load_bundle(model: str, threads: int):
 def load_litert(model: str, threads: int):
     from ai_edge_litert.interpreter import Interpreter
 
-    from export.quiet_stderr import filtered_stderr
     from export.runtime import LITERT_NOTICES
+    from export.runtime.quiet_stderr import filtered_stderr
 
     with filtered_stderr(LITERT_NOTICES):
         interpreter = Interpreter(model_path=model, num_threads=threads)

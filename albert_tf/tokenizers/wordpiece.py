@@ -18,8 +18,14 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from albert_tf.files import write_text_atomic
-from albert_tf.tokenizer import HEAD_SHARE, check_truncation, cut_pieces, pack_pairs, padded_batch
+from albert_tf.io.files import write_text_atomic
+from albert_tf.tokenizers.sentencepiece import (
+    HEAD_SHARE,
+    check_truncation,
+    cut_pieces,
+    pack_pairs,
+    padded_batch,
+)
 
 VOCAB_FILE = "vocab.txt"
 CONFIG_FILE = "tokenizer_config.json"

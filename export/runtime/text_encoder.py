@@ -5,7 +5,7 @@ Imports only numpy and sentencepiece, so the edge runtime can use it.
 MediaPipe's BERT preprocessing for SentencePiece models: the text is cut at
 its first NUL and ASCII-lower-cased (A-Z only, `absl::AsciiStrToLower`; models
 trained here fold case in their normalizer anyway), tokenized by SentencePiece,
-then packed as `[CLS] pieces [SEP]` (see `export.packing`).
+then packed as `[CLS] pieces [SEP]` (see `export.runtime.packing`).
 
 Example:
 >>> enc = TextEncoder(open("spiece.model", "rb").read())  # doctest: +SKIP
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sentencepiece as spm
 
-from export.packing import PackingEncoder, mediapipe_text
+from export.runtime.packing import PackingEncoder, mediapipe_text
 
 CLS_PIECE = "[CLS]"
 SEP_PIECE = "[SEP]"

@@ -71,14 +71,14 @@ def bench_bundle(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m export.benchmark BUNDLE [--threads N] [--runs N] [--file F]`: JSON out.
+    """`python -m export.runtime.benchmark BUNDLE [--threads N] [--runs N] [--file F]`: JSON out.
 
     A process of its own, so peak memory is that of the TensorFlow-free runtime.
     """
     import argparse
     import json
 
-    parser = argparse.ArgumentParser(prog="python -m export.benchmark")
+    parser = argparse.ArgumentParser(prog="python -m export.runtime.benchmark")
     parser.add_argument("bundle")
     parser.add_argument("--file", default=None)
     parser.add_argument("--threads", type=int, default=2)

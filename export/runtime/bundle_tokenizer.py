@@ -5,7 +5,7 @@ A bundle's manifest.json names its tokenizer:
 (`kind` "sentencepiece" with "spiece.model", or "wordpiece" with "vocab.txt";
 `lower_case` is the run tokenizer's casing at training time, recorded for
 readers: on the device MediaPipe always applies ASCII lower-casing only, see
-`export.wordpiece_encoder`). Bundles written before WordPiece support have no
+`export.runtime.wordpiece_encoder`). Bundles written before WordPiece support have no
 "tokenizer" entry; they hold spiece.model.
 
 Example:
@@ -75,10 +75,10 @@ def tokenizer_entry(manifest: dict, source: str = "manifest.json") -> dict:
 def make_encoder(kind: str, data: bytes, source: str):
     """TextEncoder (SentencePiece) or WordPieceEncoder; each imports only what it needs."""
     if kind == "wordpiece":
-        from export.wordpiece_encoder import WordPieceEncoder
+        from export.runtime.wordpiece_encoder import WordPieceEncoder
 
         return WordPieceEncoder(data, source=source)
-    from export.text_encoder import TextEncoder
+    from export.runtime.text_encoder import TextEncoder
 
     return TextEncoder(data, source=source)
 

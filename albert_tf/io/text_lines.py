@@ -3,7 +3,7 @@ byte that is not UTF-8 is reported with its line. Standard library only: the edg
 runtime's `albert-tf predict` reads its input with it too.
 
 What can be read: a training input (`pipes=False`, e.g. `train --unlabelled`) must be
-a regular file, as every training input must (`albert_tf.files.check_regular_file`:
+a regular file, as every training input must (`albert_tf.io.files.check_regular_file`:
 a named pipe would hang, /dev/zero would fill memory). `predict --file` and `bench
 --file` (`pipes=True`) read whatever can be read once: a file, stdin ('-'), a pipe
 (`--file <(grep ... texts.txt)`, i.e. /dev/fd/N) or a named pipe (which, as `cat`
@@ -23,7 +23,7 @@ import stat
 import sys
 from typing import BinaryIO
 
-from albert_tf.files import check_regular_file
+from albert_tf.io.files import check_regular_file
 
 # The longest line read (16 MiB: a book is a few MiB; predict keeps the first
 # max_length pieces of a text anyway) and the most read in all (1 GiB).

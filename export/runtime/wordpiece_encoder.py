@@ -10,7 +10,7 @@ tests/test_export_wordpiece.py:
 
 1. ASCII lower-casing only (A-Z -> a-z). MediaPipe does *not* lower-case other
    letters and does *not* strip accents: "CAFÉ" becomes "cafÉ". The Keras side
-   (`albert_tf.wordpiece.WordPieceTokenizer`, tensorflow-text's
+   (`albert_tf.tokenizers.wordpiece.WordPieceTokenizer`, tensorflow-text's
    FastBertTokenizer with `lower_case_nfd_strip_accents`) lower-cases all
    letters and strips accents, and splits on Unicode whitespace. So texts with
    accents, non-ASCII capitals or non-ASCII spaces can get other ids on the
@@ -29,7 +29,7 @@ tests/test_export_wordpiece.py:
    greedy longest-match-first word pieces, non-initial pieces looked up with
    the "##" prefix, candidates at most 100 characters long; a word with any
    position that matches nothing becomes one [UNK].
-5. `[CLS] pieces [SEP]`, cut at max_length - 2 pieces (`export.packing`).
+5. `[CLS] pieces [SEP]`, cut at max_length - 2 pieces (`export.runtime.packing`).
 
 The vocabulary is read as MediaPipe reads vocab.txt: lines split on "\\n", one
 trailing "\\r" dropped, empty lines skipped (so they do not take an id), a
@@ -53,7 +53,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
-from export.packing import PackingEncoder, mediapipe_text
+from export.runtime.packing import PackingEncoder, mediapipe_text
 
 UNK_TOKEN = "[UNK]"
 CLS_TOKEN = "[CLS]"
