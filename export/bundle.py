@@ -39,6 +39,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from albert_tf.io.files import make_staging_dir, umask_mode
+from albert_tf.models import TextClassifier, TextPreprocessor
+from albert_tf.tokenizers.sentencepiece import head_pieces
+from albert_tf.training.run_folder import load_run
 from export.converter import MODES, representative_inputs, to_tflite
 from export.metadata import add_classifier_metadata
 from export.runtime import (
@@ -177,7 +180,6 @@ class LongTextCut:
 
 def long_text_cut(tokenizer: Any, max_length: int, dynamic_length: bool) -> LongTextCut:
     """The cut a bundle of a run with `tokenizer` makes, at `max_length`."""
-    from albert_tf.tokenizers.sentencepiece import head_pieces
 
     budget = max_length - 2
     head_only = f"texts longer than {budget} pieces lose their end"
@@ -439,8 +441,6 @@ def export_run(
     `label<TAB>text` / plain text lines. `options` are `to_bundle`'s (mode=,
     max_length=, dynamic_length=, force=, make_zip=, num_verify=, ...).
     """
-    from albert_tf.models import TextClassifier, TextPreprocessor
-    from albert_tf.training.run_folder import load_run
 
     _check_settings(options.get("mode", "dynamic"), options.get("max_length"))
     check_replaceable(os.path.abspath(out_dir))  # before loading a model, not after

@@ -32,6 +32,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from export.metadata import tensor_names
+from export.runtime.quiet_stderr import filtered_stderr
 from export.serving import INPUT_NAMES, OUTPUT_NAME, serving_module
 
 MODES = ("float32", "float16", "dynamic", "int8", "int16x8", "int4")
@@ -76,7 +78,6 @@ def _rename_io_tensors(tflite_bytes: bytes) -> bytes:
 
 def check_io_names(tflite_bytes: bytes) -> dict[str, list[str]]:
     """Read the input/output tensor names back and check them against the contract."""
-    from export.metadata import tensor_names
 
     inputs, outputs = tensor_names(tflite_bytes)
     if sorted(inputs) != sorted(INPUT_NAMES) or outputs != [OUTPUT_NAME]:
@@ -234,8 +235,6 @@ def _int8_with_float_ops(converter, dataset) -> bytes:
 
     import tensorflow as tf
 
-    from export.runtime.quiet_stderr import filtered_stderr
-
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(INT8_FLOAT_OPS))
     # The debugger opens its calibrated model in the deprecated tf.lite.Interpreter;
     # the quantizer prints its settings ("fully_quantize: 0, ...") from C++.
@@ -255,7 +254,6 @@ def quantize_int4(float_tflite: bytes) -> bytes:
         raise ImportError(
             "Mode 'int4' needs the ai-edge-quantizer package: pip install 'albert-tf[export]'."
         ) from e
-    from export.runtime.quiet_stderr import filtered_stderr
 
     qt = quantizer.Quantizer(bytearray(float_tflite))
     qt.load_quantization_recipe(recipe.dynamic_wi4_afp32())

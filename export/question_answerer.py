@@ -22,9 +22,16 @@ import tempfile
 
 import numpy as np
 
+from export.metadata import (
+    MIN_PARSER_VERSION,
+    _schemas,
+    tensor_metadata,
+    tensor_names,
+    with_metadata,
+)
 from export.runtime import INPUT_NAMES
 from export.runtime.bundle_tokenizer import SPIECE_FILE
-from export.task_heads import HEAD_MODES
+from export.task_heads import HEAD_MODES, convert_serving_function
 
 OUTPUT_NAMES = ("end_logits", "start_logits")  # the Task Library's order without metadata
 TASK_LIBRARY_MAX_LENGTH = 384  # kMaxSeqLen in the Task Library's BertQuestionAnswerer
@@ -52,7 +59,6 @@ def question_answerer_to_tflite(
         max_length: the fixed sequence length; the Task Library needs 384.
         mode: "float32", "float16" (float16 weights) or "dynamic" (int8 weights).
     """
-    from export.task_heads import convert_serving_function
 
     if mode not in HEAD_MODES:
         raise ValueError(
@@ -100,7 +106,6 @@ def _order_io_tensors(tflite_bytes: bytes) -> bytes:
 
 def check_question_answerer_io(tflite_bytes: bytes) -> dict[str, list[str]]:
     """Check tensor names and order against the BertQuestionAnswerer contract."""
-    from export.metadata import tensor_names
 
     inputs, outputs = tensor_names(tflite_bytes)
     if list(inputs) != list(INPUT_NAMES) or list(outputs) != list(OUTPUT_NAMES):
@@ -118,7 +123,6 @@ def add_question_answerer_metadata(
     description: str = "Finds the answer to a question in a passage (albert-tf export).",
 ) -> bytes:
     """`tflite_bytes` with BertQuestionAnswerer metadata and the SentencePiece model packed in."""
-    from export.metadata import MIN_PARSER_VERSION, _schemas, tensor_metadata, with_metadata
 
     meta_fb, _ = _schemas()
     inputs = check_question_answerer_io(tflite_bytes)["inputs"]

@@ -23,6 +23,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from albert_tf.models.multiple_choice import AlbertMultipleChoice
+from albert_tf.models.token_classifier import AlbertTokenClassifier
+from export.converter import _configured_converter, _convert_or_explain, _rename_io_tensors
 from export.runtime import INPUT_NAMES
 
 # The modes a task head (token, QA, multiple choice) exports in: no calibrated ones.
@@ -42,8 +45,6 @@ def convert_serving_function(
     the converted model are renamed to the signature names.
     """
     import tensorflow as tf
-
-    from export.converter import _configured_converter, _convert_or_explain, _rename_io_tensors
 
     if mode not in HEAD_MODES:
         raise ValueError(f"Unknown mode {mode!r}; choose one of {HEAD_MODES}.")
@@ -82,8 +83,6 @@ def task_head_to_tflite(model, max_length: int = 128, mode: str = "float32") -> 
     Multiple choice gets inputs [1, None, max_length]: any number of choices
     works (the interpreter resizes to the array it is given).
     """
-    from albert_tf.models.multiple_choice import AlbertMultipleChoice
-    from albert_tf.models.token_classifier import AlbertTokenClassifier
 
     if isinstance(model, AlbertMultipleChoice):
         shape = [1, None, int(max_length)]

@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from albert_tf.data.labels import LabelVocabulary
+from albert_tf.data.readers import read_table
 from albert_tf.training.run_folder import HELD_OUT_FILE, RunFolder
 
 # Always read with the table reader (header row).
@@ -116,7 +118,6 @@ def _is_table(path: str, text_column: str) -> bool:
 
 
 def _read(path: str, text_column: str, label_column: str, pair_column=None, errors="strict"):
-    from albert_tf.data.readers import read_table
 
     if not os.path.exists(path):
         raise FileNotFoundError(f"Texts file not found: {path}")
@@ -127,7 +128,6 @@ def _read(path: str, text_column: str, label_column: str, pair_column=None, erro
 
 def _encode(data, label_index: dict[str, int], path: str) -> list[int]:
     """Label names -> the run's indices; an unseen label names file and line."""
-    from albert_tf.data.labels import LabelVocabulary
 
     names = sorted(label_index, key=label_index.get)
     return LabelVocabulary(names).encode(data.labels, source=path, rows=data.rows).tolist()

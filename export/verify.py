@@ -22,6 +22,9 @@ import os
 
 import numpy as np
 
+from export.runtime import LITERT_NOTICES, Classifier
+from export.runtime.quiet_stderr import filtered_stderr
+
 MIN_AGREEMENT = 0.99
 MAX_ACCURACY_DROP = 0.01
 
@@ -49,9 +52,6 @@ def mediapipe_probabilities(model_path: str, texts, num_labels: int) -> np.ndarr
     """Scores from MediaPipe's TextClassifier, ordered by label index."""
     from mediapipe.tasks.python import text as mp_text
     from mediapipe.tasks.python.core.base_options import BaseOptions
-
-    from export.runtime import LITERT_NOTICES
-    from export.runtime.quiet_stderr import filtered_stderr
 
     options = mp_text.TextClassifierOptions(
         base_options=BaseOptions(model_asset_path=os.path.abspath(model_path)),
@@ -123,7 +123,6 @@ def verify_bundle(
     A path passes when its label agreement with Keras is at least `min_agreement`
     and (with gold labels) its accuracy is at most `max_accuracy_drop` below Keras.
     """
-    from export.runtime import Classifier
 
     if not texts:
         raise ValueError("Verification needs at least one held-out text.")

@@ -33,6 +33,7 @@ import numpy as np
 from albert_tf.convert.errors import CheckpointError
 from albert_tf.convert.safetensors_io import write_safetensors
 from albert_tf.io.files import write_text_atomic
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 
 MAGIC = b"E5S1"
 _HEADER = struct.Struct(
@@ -146,8 +147,6 @@ def read_e5_container(path: str) -> tuple[dict, list[str], np.ndarray, dict[str,
 def _reference_proto():
     """A SentencePiece model trained here: its specials and normalizer are the contract's."""
     from sentencepiece import sentencepiece_model_pb2 as model_pb2
-
-    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
 
     texts = [f"a b c {i} d e" for i in range(50)]
     model = model_pb2.ModelProto()

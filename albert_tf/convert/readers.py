@@ -21,6 +21,7 @@ import re
 
 import numpy as np
 
+import albert_tf.models  # noqa: F401  (registers the classes for load_model)
 from albert_tf.config import AlbertConfig, ConfigError
 from albert_tf.convert.checkpoint import Checkpoint, Tensor
 from albert_tf.convert.errors import CheckpointError
@@ -340,8 +341,6 @@ def read_keras_hub(folder: str) -> Checkpoint:
 # --------------------------------------------------------------- albert-tf
 def read_albert_tf(folder: str) -> Checkpoint:
     import keras
-
-    import albert_tf.models  # noqa: F401  (registers the classes for load_model)
 
     path = os.path.join(folder, "model.keras")
     try:

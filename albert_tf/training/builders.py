@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from albert_tf.config import AlbertConfig
+from albert_tf.convert import load_tokenizer
 from albert_tf.models.backbone import AlbertBackbone
 from albert_tf.tokenizers.sentencepiece import HEAD_SHARE, RUN_TRUNCATION, AlbertTokenizer
 
@@ -45,7 +46,6 @@ def _run_tokenizer(texts, out_dir: str, vocab_size, tokenizer_path, pretrained) 
         return AlbertTokenizer.load(tokenizer_path)
     if pretrained:
         # The converters read checkpoints; only a run from one needs them.
-        from albert_tf.convert import load_tokenizer
 
         tokenizer = load_tokenizer(pretrained)
         if tokenizer is None:

@@ -523,6 +523,7 @@ class RunFolder:
 
 def _text_classifier(model: Any, tokenizer: Any, labels: list[str] | None, info: dict) -> Any:
     """`model` as the `TextClassifier` a classifier's run folder holds; None for others."""
+    # Keras loads only when a model is written: the CLI reads run folders without it.
     from albert_tf.models import AlbertClassifier, TextClassifier, TextPreprocessor
 
     if not isinstance(model, AlbertClassifier):

@@ -74,11 +74,12 @@ def tokenizer_entry(manifest: dict, source: str = "manifest.json") -> dict:
 
 def make_encoder(kind: str, data: bytes, source: str):
     """TextEncoder (SentencePiece) or WordPieceEncoder; each imports only what it needs."""
+    # A WordPiece bundle runs without the sentencepiece package, which TextEncoder imports.
     if kind == "wordpiece":
         from export.runtime.wordpiece_encoder import WordPieceEncoder
 
         return WordPieceEncoder(data, source=source)
-    from export.runtime.text_encoder import TextEncoder
+    from export.runtime.text_encoder import TextEncoder  # (see above)
 
     return TextEncoder(data, source=source)
 
