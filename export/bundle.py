@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from albert_tf.io.files import make_staging_dir, umask_mode
-from albert_tf.models import TextClassifier, TextPreprocessor
 from albert_tf.tokenizers.sentencepiece import head_pieces
 from albert_tf.training.run_folder import load_run
 from export.converter import MODES, representative_inputs, to_tflite
@@ -446,10 +445,7 @@ def export_run(
     check_replaceable(os.path.abspath(out_dir))  # before loading a model, not after
     run = load_run(run_dir)
     _check_label_count(run, run_dir)
-    # A run from before the TextClassifier holds its tokenizer and labels beside the model.
-    clf = TextClassifier.from_classifier(
-        run.model, TextPreprocessor(run.tokenizer, run.max_length, run.labels)
-    )
+    clf = run.classifier
     label_index = {label: i for i, label in enumerate(run.labels)}
     multi_label = run.problem_type == "multi_label"
     texts = load_texts(run_dir, texts_file, label_index, text_column, label_column, multi_label)

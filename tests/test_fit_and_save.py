@@ -6,10 +6,10 @@ import warnings
 
 import numpy as np
 
-from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
+from albert_tf import AlbertBackbone, AlbertConfig, TextClassifier, TextPreprocessor
 from albert_tf.data.pipeline import make_tf_dataset
 from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
-from albert_tf.training.finetune import Split, finetune
+from albert_tf.training.finetune import FinetuneSettings, Split, finetune
 from albert_tf.training.fit_and_save import with_known_length
 
 SPM = os.path.join(os.path.dirname(__file__), "fixtures", "tiny_spiece.model")
@@ -29,12 +29,13 @@ def test_a_bucketed_dataset_gets_its_true_number_of_batches():
 def test_finetune_tells_keras_the_steps_and_never_runs_out_of_data(tmp_path):
     tok = AlbertTokenizer.load(SPM)
     config = AlbertConfig.from_preset("tiny", vocab_size=tok.vocab_size, num_hidden_layers=1)
-    model = AlbertClassifier(AlbertBackbone(config), num_labels=2)
+    model = TextClassifier(AlbertBackbone(config), TextPreprocessor(tok, 64, ["a", "b"]))
     y = np.arange(len(TEXTS)) % 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = finetune(model, tok, Split(TEXTS, y), Split(TEXTS, y), out_dir=str(tmp_path),
-                          epochs=2, batch_size=4, max_length=64, verbose=0)  # fmt: skip
+        settings = FinetuneSettings(epochs=2, batch_size=4)
+        result = finetune(model, Split(TEXTS, y), Split(TEXTS, y), settings, str(tmp_path),
+                          verbose=0)  # fmt: skip
     assert not [w for w in caught if "ran out of data" in str(w.message)]
     assert result.epochs_run == 2 and "val_accuracy" in result.best
     assert (tmp_path / "checkpoints" / "best.weights.h5").exists()

@@ -281,7 +281,7 @@ def test_a_new_runs_tokenizer_cuts_as_run_truncation_says():
     from albert_tf.tokenizers.sentencepiece import RUN_TRUNCATION
     from albert_tf.training.builders import build_tokenizer
 
-    tok = build_tokenizer([], "", 0, tokenizer_path=SPM)
+    tok = build_tokenizer([], tokenizer_path=SPM)
     assert (tok.truncation, tok.head_share) == (RUN_TRUNCATION, 0.75)
 
 

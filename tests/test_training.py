@@ -9,11 +9,12 @@ import keras
 import numpy as np
 import pytest
 
-from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
+from albert_tf import AlbertBackbone, AlbertConfig, TextClassifier
 from albert_tf.cli import main as cli
 from albert_tf.data.labels import LabelVocabulary
+from albert_tf.models import TextPreprocessor
 from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
-from albert_tf.training.finetune import Split, finetune, predict_logits
+from albert_tf.training.finetune import FinetuneSettings, Split, finetune, predict_logits
 from albert_tf.training.run_folder import load_run
 
 SPM = os.path.join(os.path.dirname(__file__), "fixtures", "tiny_spiece.model")
@@ -31,9 +32,9 @@ def tokenizer():
     return AlbertTokenizer.load(SPM)
 
 
-def two_layer_classifier(vocab_size, num_labels=2):
+def two_layer_classifier(tokenizer, max_length, labels=("negative", "positive")):
     config = AlbertConfig(
-        vocab_size=vocab_size,
+        vocab_size=tokenizer.vocab_size,
         embedding_size=32,
         hidden_size=64,
         num_hidden_layers=2,
@@ -41,7 +42,8 @@ def two_layer_classifier(vocab_size, num_labels=2):
         intermediate_size=128,
         max_position_embeddings=64,
     )
-    return AlbertClassifier(AlbertBackbone(config), num_labels=num_labels, dropout=0.0)
+    preprocessor = TextPreprocessor(tokenizer, max_length, list(labels))
+    return TextClassifier(AlbertBackbone(config), preprocessor, dropout=0.0)
 
 
 def test_two_layer_model_fits_64_real_movie_reviews(movie_reviews, tokenizer):
@@ -49,29 +51,27 @@ def test_two_layer_model_fits_64_real_movie_reviews(movie_reviews, tokenizer):
     vocab = LabelVocabulary.from_labels(data.labels)
     y = vocab.encode(data.labels)
     assert 20 < y.sum() < 44, "the sample should hold both labels"
-    model = two_layer_classifier(tokenizer.vocab_size)
-    result = finetune(
-        model, tokenizer, Split(data.texts, y), epochs=40, batch_size=16,
-        learning_rate=2e-3, max_length=48, verbose=0,
-    )  # fmt: skip
+    model = two_layer_classifier(tokenizer, 48)
+    settings = FinetuneSettings(epochs=40, batch_size=16, learning_rate=2e-3)
+    result = finetune(model, Split(data.texts, y), settings=settings, verbose=0)
     assert result.history["loss"][-1] < result.history["loss"][0]
-    predicted = predict_logits(model, tokenizer, data.texts, max_length=48).argmax(-1)
+    predicted = predict_logits(model, data.texts).argmax(-1)
     assert (predicted == y).mean() == 1.0
 
 
 def test_run_folder_round_trip(tmp_path, movie_reviews, tokenizer):
     data = movie_reviews.train.subset(range(32))
     vocab = LabelVocabulary.from_labels(data.labels)
-    model = two_layer_classifier(tokenizer.vocab_size)
+    model = two_layer_classifier(tokenizer, 32, vocab.names)
     split = Split(data.texts, vocab.encode(data.labels))
-    finetune(model, tokenizer, split, split, labels=vocab.names, out_dir=str(tmp_path),
-             epochs=1, batch_size=16, max_length=32, verbose=0)  # fmt: skip
+    settings = FinetuneSettings(epochs=1, batch_size=16)
+    finetune(model, split, split, settings, out_dir=str(tmp_path), verbose=0)
     run = load_run(str(tmp_path))
     assert run.labels == ["negative", "positive"] and run.max_length == 32
     assert os.path.exists(tmp_path / "logs") and os.path.exists(tmp_path / "checkpoints")
     np.testing.assert_allclose(
-        predict_logits(run.model, run.tokenizer, data.texts, 32),
-        predict_logits(model, tokenizer, data.texts, 32),
+        predict_logits(run.model, data.texts),
+        predict_logits(model, data.texts),
         atol=1e-5,
     )
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp")]
@@ -140,10 +140,11 @@ def test_regression_labels_must_be_numbers(tmp_path, capsys):
 
 def test_keras_fit_on_regression_targets(tokenizer):
     config = AlbertConfig.from_preset("tiny", vocab_size=tokenizer.vocab_size, num_hidden_layers=1)
-    model = AlbertClassifier(AlbertBackbone(config), num_labels=1)
+    preprocessor = TextPreprocessor(tokenizer, 8, ["score"])
+    model = TextClassifier(AlbertBackbone(config), preprocessor, problem_type="regression")
     texts = ["good", "bad", "fine", "great"] * 4
     y = np.array([1.0, -1.0, 0.2, 2.0] * 4, "float32")
-    result = finetune(model, tokenizer, Split(texts, y), epochs=8, batch_size=8,
-                      learning_rate=1e-3, max_length=8, verbose=0)  # fmt: skip
+    settings = FinetuneSettings(epochs=8, batch_size=8, learning_rate=1e-3)
+    result = finetune(model, Split(texts, y), settings=settings, verbose=0)
     assert result.history["loss"][-1] < result.history["loss"][0]
     assert isinstance(model.default_loss(), keras.losses.MeanSquaredError)

@@ -62,15 +62,7 @@ def run(args: argparse.Namespace) -> int:
         )
     vocab = None if run.problem_type == "regression" else LabelVocabulary(run.labels)
     split = to_split(data, vocab, run.problem_type)
-    metrics = evaluate_model(
-        run.model,
-        run.tokenizer,
-        split,
-        run.labels,
-        run.max_length,
-        args.out or args.run_dir,
-        args.name,
-    )
+    metrics = evaluate_model(run.classifier, split, args.out or args.run_dir, args.name)
     shown = {k: v for k, v in metrics.items() if k not in ("f1_per_label",)}
     print(json.dumps(shown, indent=2))
     return 0

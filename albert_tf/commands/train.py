@@ -318,8 +318,8 @@ def run(args: argparse.Namespace) -> int:
     from albert_tf.training import run_inputs as folder
 
     check_numbers(args)
+    recipe = choose_recipe(args)  # flags that contradict each other, before any file
     check_input_files(args)
-    recipe = choose_recipe(args)
     args = _fill_defaults(args, recipe)
     created = not os.path.isdir(args.out)
     inputs = _inputs(args, recipe)
@@ -384,25 +384,24 @@ def _test_summary(metrics: dict) -> dict:
 
 def _run_single(args, splits, labels, task, info) -> dict:
     """scratch and finetune: one model, trained with model.fit."""
+    from albert_tf.training.builders import build_text_classifier
+    from albert_tf.training.finetune import FinetuneSettings
     from albert_tf.training.recipe import train_text_classifier
 
-    result = train_text_classifier(
-        *splits,
-        labels,
-        out_dir=args.out,
-        preset=args.preset,
-        pretrained=args.pretrained,
-        tokenizer_path=args.tokenizer,
-        vocab_size=args.vocab_size,
-        task=task,
+    train = splits[0]
+    clf = build_text_classifier(
+        train.texts + (train.pairs or []), labels, task, args.max_length, args.pretrained,
+        args.preset, args.tokenizer, args.vocab_size,
+    )  # fmt: skip
+    settings = FinetuneSettings(
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
-        max_length=args.max_length,
         patience=args.patience,
-        pretrain_texts=splits[0].texts if args.pretrain_epochs else None,
-        pretrain_epochs=args.pretrain_epochs,
-        info=info,
+    )
+    info = {**info, "preset": args.preset, "pretrained": args.pretrained}
+    result = train_text_classifier(
+        *splits, clf, args.out, settings, pretrain_epochs=args.pretrain_epochs, info=info
     )
     return {
         "run_dir": result.run_dir,

@@ -31,6 +31,7 @@ import os
 from typing import Any
 
 from albert_tf.config import AlbertConfig
+from albert_tf.convert import load_text_classifier
 from albert_tf.data.split import Split
 from albert_tf.distillation.augment import augment_texts
 from albert_tf.distillation.ngram_teacher import NgramBlend
@@ -49,6 +50,7 @@ from albert_tf.distillation.teacher_choice import choose_teacher, teacher_checkp
 from albert_tf.distillation.vocabulary import prune_vocabulary
 from albert_tf.tokenizers.sentencepiece import HEAD_SHARE
 from albert_tf.training.builders import build_tokenizer
+from albert_tf.training.finetune import FinetuneSettings
 from albert_tf.training.recipe import train_text_classifier
 from albert_tf.training.run_folder import RUN_FILE, RunFolder
 
@@ -113,7 +115,7 @@ def student_shape(
 def _with_max_length(recipe: StudentRecipe, texts: list[str], checkpoint: str) -> StudentRecipe:
     if recipe.max_length is not None:
         return recipe
-    tokenizer = build_tokenizer([], "", 0, pretrained=checkpoint)
+    tokenizer = build_tokenizer([], pretrained=checkpoint)
     chosen = choose_max_length(tokenizer, list(texts))
     cut = float((packed_lengths(tokenizer, list(texts)) > chosen).mean())
     print(
@@ -159,22 +161,18 @@ def _teacher_stage(
         return finished
     epochs = teacher_epochs(recipe, len(train.texts))
     print(f"[recipe] teacher: fine-tuning {recipe.teacher}, {epochs} epoch(s)", flush=True)
-    train_text_classifier(
-        train,
-        validation,
-        test,
-        labels,
-        out_dir=folder.path,
-        pretrained=checkpoint,
-        task="single_label",
+    by_loss = recipe.teacher_by_loss and _has_texts(validation)
+    settings = FinetuneSettings(
         epochs=epochs,
         batch_size=recipe.batch_size,
         learning_rate=recipe.teacher_learning_rate,
-        max_length=recipe.max_length,
         patience=recipe.patience,
-        monitor=("val_loss", "min") if recipe.teacher_by_loss and _has_texts(validation) else None,
-        info={**info, "role": "teacher"},
-        verbose=verbose,
+        monitor=("val_loss", "min") if by_loss else None,
+    )
+    clf = load_text_classifier(checkpoint, labels, recipe.max_length)
+    info = {**info, "role": "teacher", "pretrained": checkpoint}
+    train_text_classifier(
+        train, validation, test, clf, folder.path, settings, info=info, verbose=verbose
     )
     return folder.read_info()
 

@@ -21,7 +21,7 @@ from albert_tf.distillation.settings import DistillSettings
 from albert_tf.distillation.student_init import student_from_teacher as from_teacher
 from albert_tf.distillation.teacher_logits import compute_teacher_logits
 from albert_tf.distillation.vocabulary import prune_vocabulary
-from albert_tf.models import AlbertClassifier
+from albert_tf.models import AlbertClassifier, TextClassifier, TextPreprocessor
 from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 from albert_tf.training.builders import build_tokenizer, preset_backbone
 from albert_tf.training.fit_and_save import FitResult, fit_and_save
@@ -151,7 +151,7 @@ def student_backbone(
     fresh preset with a tokenizer trained on `train_texts`."""
     s = settings
     if not s.embedding_width:
-        tokenizer = build_tokenizer(train_texts, out_dir, s.vocab_size, s.tokenizer_path)
+        tokenizer = build_tokenizer(train_texts, s.vocab_size, s.tokenizer_path)
         return preset_backbone(s.preset, tokenizer.vocab_size, s.max_length), tokenizer, s.preset
     source = init_backbone if init_backbone is not None else teacher.model.backbone
     tokenizer, kept = teacher.tokenizer, None
@@ -313,7 +313,13 @@ def _test_metrics(student, tokenizer, test, labels, scores, settings, out_dir) -
     """The student's test metrics and the teacher's accuracy on the same texts."""
     t_logits = scores(test.texts, "teacher_logits_test")
     return {
-        "test": evaluate_model(student, tokenizer, test, labels, settings.max_length, out_dir),
+        "test": evaluate_model(
+            TextClassifier.from_classifier(
+                student, TextPreprocessor(tokenizer, settings.max_length, labels)
+            ),
+            test,
+            out_dir,
+        ),
         "teacher_test_accuracy": float((t_logits.argmax(-1) == np.asarray(test.labels)).mean()),
     }
 

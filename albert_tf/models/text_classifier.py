@@ -147,12 +147,14 @@ class TextClassifier(AlbertClassifier):
     def fit(self, x=None, y=None, batch_size=None, validation_data=None, shuffle=True, **kwargs):
         if not self.compiled:
             self.compile()
-        if _is_texts(x):
-            # The batches come shuffled (and bucketed by length) already.
-            x, y = self._batches(x, y, batch_size, shuffle=shuffle, seed=0), None
-            batch_size, shuffle = None, False
-        if validation_data is not None and _is_texts(validation_data[0]):
+        if isinstance(validation_data, tuple) and _is_texts(validation_data[0]):
             validation_data = self._batches(*validation_data[:2], batch_size)
+        if _is_texts(x):
+            x, y = self._batches(x, y, batch_size, shuffle=shuffle, seed=0), None
+            batch_size = None
+        if hasattr(x, "element_spec"):
+            # A dataset comes shuffled (ours bucketed by length too); Keras would warn.
+            shuffle = False
         return super().fit(
             x, y, batch_size=batch_size, validation_data=validation_data, shuffle=shuffle, **kwargs
         )

@@ -1,112 +1,114 @@
-"""Fine-tune a classifier: AdamW + warmup/decay through the shared
+"""Fine-tune a `TextClassifier`: AdamW + warmup/decay through the shared
 `fit_and_save` path (early stopping on validation, best checkpoint kept,
 TensorBoard logs, resumable), then the run folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from albert_tf.data.pipeline import make_tf_dataset
-from albert_tf.data.readers import TextDataset
 from albert_tf.data.split import Split  # noqa: F401  (re-exported: callers import it from here)
+from albert_tf.models.text_classifier import TextClassifier
 from albert_tf.training.fit_and_save import FitResult, fit_and_save
 from albert_tf.training.optimizers import compile_for_training
 from albert_tf.training.run_folder import save_run
 
 
+@dataclass
+class FinetuneSettings:
+    """How a classifier is fine-tuned: `finetune`, `albert-tf train`'s finetune and
+    scratch recipes, and the default recipe's teacher.
+
+    Attributes:
+        epochs: passes over the training texts (fewer when validation stops it).
+        batch_size: texts per step.
+        learning_rate: AdamW's peak rate, reached after `warmup_fraction` of the steps.
+        patience: epochs without a better validation score before stopping.
+        warmup_fraction, weight_decay: AdamW's warm-up share and decoupled decay.
+        seed: the shuffling seed.
+        monitor: (metric, "min"/"max") that picks the epoch kept; None: validation
+            accuracy for classifiers (`fit_and_save.monitor_for`).
+    """
+
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    patience: int = 2
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    seed: int = 0
+    monitor: tuple[str, str] | None = None
+
+
 def finetune(
-    model,
-    tokenizer,
+    clf: TextClassifier,
     train: Split,
     validation: Split | None = None,
-    labels: list[str] | None = None,
+    settings: FinetuneSettings | None = None,
     out_dir: str | None = None,
-    epochs: int = 3,
-    batch_size: int = 32,
-    learning_rate: float = 5e-5,
-    max_length: int = 128,
-    patience: int = 2,
-    warmup_fraction: float = 0.1,
-    weight_decay: float = 0.01,
     info: dict[str, Any] | None = None,
     verbose: int | str = "auto",
-    seed: int = 0,
-    monitor: tuple[str, str] | None = None,
 ) -> FitResult:
-    """Train `model` (an AlbertClassifier) and, with `out_dir`, write a run folder.
-
-    `monitor` (metric, "min"/"max") picks the epoch kept; None: `monitor_for`'s
-    (validation accuracy for classifiers).
+    """Train `clf` on `train` (labels encoded: indices, numbers or multi-hot rows)
+    and, with `out_dir`, write its run folder.
 
     A killed run started again with the same `out_dir` resumes from the last
     finished epoch (keras BackupAndRestore), so nothing but the current epoch
     is lost.
     """
+    s = settings or FinetuneSettings()
     start = time.time()
-    train_ds = make_tf_dataset(
-        _as_text_dataset(train), tokenizer, train.labels, max_length=max_length,
-        batch_size=batch_size, shuffle=True, seed=seed,
-    )  # fmt: skip
+    pre = clf.preprocessor
+    train_ds = pre.dataset(
+        train.texts, train.labels, train.pairs, s.batch_size, shuffle=True, seed=s.seed
+    )
     val_ds = None
     if validation is not None and len(validation.texts):
-        val_ds = make_tf_dataset(
-            _as_text_dataset(validation), tokenizer, validation.labels,
-            max_length=max_length, batch_size=batch_size,
-        )  # fmt: skip
-    steps = math.ceil(len(train.texts) / batch_size) * epochs
-    compile_for_training(model, steps, learning_rate, warmup_fraction=warmup_fraction,
-                         weight_decay=weight_decay)  # fmt: skip
+        val_ds = pre.dataset(validation.texts, validation.labels, validation.pairs, s.batch_size)
+    steps = math.ceil(len(train.texts) / s.batch_size) * s.epochs
+    compile_for_training(clf, steps, s.learning_rate, warmup_fraction=s.warmup_fraction,
+                         weight_decay=s.weight_decay)  # fmt: skip
     result = fit_and_save(
-        model, train_ds, val_ds, epochs=epochs, out_dir=out_dir, monitor=monitor,
-        patience=patience, verbose=verbose,
+        clf, train_ds, val_ds, epochs=s.epochs, out_dir=out_dir, monitor=s.monitor,
+        patience=s.patience, verbose=verbose,
     )  # fmt: skip
     result.run_dir = None
     result.seconds = time.time() - start
-    best = result.best
     if out_dir:
-        run_info = {
-            "task": model.problem_type,
-            "max_length": max_length,
-            "num_labels": model.num_labels,
-            "parameters": int(model.count_params()),
-            "train_examples": len(train.texts),
-            "epochs_run": result.epochs_run,
-            "train_seconds": round(result.seconds, 1),
-            "best_validation": best,
-            "settings": {
-                "epochs": epochs,
-                "batch_size": batch_size,
-                "learning_rate": learning_rate,
-                "patience": patience,
-                "warmup_fraction": warmup_fraction,
-                "weight_decay": weight_decay,
-                "seed": seed,
-                "monitor": list(monitor) if monitor else None,
-            },
-            "metrics": {"validation": best},
-            **(info or {}),
-        }
-        save_run(
-            out_dir, model, tokenizer, labels or [str(i) for i in range(model.num_labels)], run_info
-        )
+        save_run(out_dir, clf, None, None, _run_info(clf, train, s, result, info))
         result.run_dir = out_dir
     return result
 
 
+def _run_info(clf, train: Split, s: FinetuneSettings, result: FitResult, info) -> dict:
+    settings = dataclasses.asdict(s)
+    settings["monitor"] = list(s.monitor) if s.monitor else None
+    return {
+        "task": clf.problem_type,
+        "max_length": clf.preprocessor.sequence_length,
+        "num_labels": clf.num_labels,
+        "parameters": int(clf.count_params()),
+        "train_examples": len(train.texts),
+        "epochs_run": result.epochs_run,
+        "train_seconds": round(result.seconds, 1),
+        "best_validation": result.best,
+        "settings": settings,
+        "metrics": {"validation": result.best},
+        **(info or {}),
+    }
+
+
 def predict_logits(
-    model, tokenizer, split: Split | list[str], max_length: int, batch_size: int = 64
-):
+    clf: TextClassifier, split: Split | list[str], batch_size: int = 64
+) -> np.ndarray:
     """Logits in input order."""
-    data = _as_text_dataset(split) if isinstance(split, Split) else list(split)
+    texts, pairs = (split.texts, split.pairs) if isinstance(split, Split) else (split, None)
     # Unshuffled, unbucketed: batches come back in input order, each padded
     # only to its own longest text.
-    ds = make_tf_dataset(data, tokenizer, max_length=max_length, batch_size=batch_size)
-    return np.concatenate([np.asarray(model(batch, training=False)) for batch in ds])
-
-
-def _as_text_dataset(split: Split) -> TextDataset:
-    return TextDataset(texts=split.texts, labels=None, pairs=split.pairs)
+    batches = clf.preprocessor.dataset(list(texts), None, pairs, batch_size)
+    return np.concatenate([np.asarray(clf(batch, training=False)) for batch in batches])

@@ -156,6 +156,16 @@ class Run:
     def data(self) -> dict[str, Any]:
         return dict(self.info.get("data") or {})
 
+    @property
+    def classifier(self) -> Any:
+        """The model as a `TextClassifier` (an older run's classifier with its tokenizer,
+        max_length and labels around it)."""
+        # Keras loads only with a model: the CLI reads run folders without it.
+        from albert_tf.models import TextClassifier, TextPreprocessor
+
+        preprocessor = TextPreprocessor(self.tokenizer, self.max_length, self.labels)
+        return TextClassifier.from_classifier(self.model, preprocessor)
+
 
 def tokenizer_kind(tokenizer: Any) -> str:
     """'sentencepiece' for an AlbertTokenizer (it holds the model bytes), else 'wordpiece'."""

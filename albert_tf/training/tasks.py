@@ -366,7 +366,7 @@ def train_task(
     os.makedirs(out_dir, exist_ok=True)
     # The file's texts are read only when a tokenizer is trained on them.
     texts = functools.partial(task_texts, task, train_path)
-    tokenizer = build_tokenizer(texts, out_dir, vocab_size, tokenizer_path, pretrained)
+    tokenizer = build_tokenizer(texts, vocab_size, tokenizer_path, pretrained)
     options = dict(max_length=max_length, doc_stride=doc_stride)
     train = make_task_dataset(task, train_path, tokenizer, **options)
     model = _head_model(task, pretrained, preset, tokenizer, max_length, train.num_labels)
