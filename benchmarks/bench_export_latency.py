@@ -290,12 +290,17 @@ def our_bundle(work: str, run_dir: str, mode: str) -> tuple[str | None, str | No
         return bundle, None
     if os.path.exists(skipped):
         return None, read_json(skipped)["reason"]
-    from export import export_run
+    from export import BundleSettings, export_run
 
     log(f"[bench] exporting our {mode} bundle (default verification)")
     t0 = time.time()
     try:
-        export_run(run_dir, bundle, mode=mode, dynamic_length=False, force=True, log=lambda m: None)
+        export_run(
+            run_dir,
+            bundle,
+            log=lambda m: None,
+            settings=BundleSettings(mode=mode, dynamic_length=False, force=True),
+        )
     except Exception as e:  # noqa: BLE001 - a mode the converter cannot do
         reason = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:300]}"
         write_json(skipped, {"reason": reason})

@@ -404,10 +404,12 @@ def our_bundle(run_dir: str, work: str, dynamic: bool, max_length: int, log) -> 
     if reusable_bundle(out, run_dir, dynamic, max_length):
         log(f"[bench] reusing {os.path.relpath(out, ROOT)}")
         return out
-    from export import export_run
+    from export import BundleSettings, export_run
 
     log(f"[bench] exporting {name} bundle to {os.path.relpath(out, ROOT)}")
-    return export_run(run_dir, out, dynamic_length=dynamic, log=lambda m: None)
+    return export_run(
+        run_dir, out, log=lambda m: None, settings=BundleSettings(dynamic_length=dynamic)
+    )
 
 
 def plain_tflite(model, max_length: int, work: str, log) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import importlib
 
 _LAZY = {
     "export_run": "export.bundle",
+    "BundleSettings": "export.bundle",
     "to_bundle": "export.bundle",
     "zip_bundle": "export.bundle",
     "VerificationError": "export.bundle",

@@ -21,13 +21,14 @@ destination as it was.
 
 Example:
 >>> from export import export_run
->>> export_run("runs/demo", "runs/demo/bundle", mode="dynamic")  # doctest: +SKIP
+>>> export_run("runs/demo", "runs/demo/bundle", settings=BundleSettings(mode="int8"))  # doctest: +SKIP
 'runs/demo/bundle'
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -217,23 +218,23 @@ def _converted(
     clf: Any,
     asset: Any,
     head_pieces: int | None,
-    settings: dict[str, Any],
+    settings: BundleSettings,
     calibration_texts: list[str],
 ) -> bytes:
-    """The classifier as TFLite in `settings["mode"]`, tokenizer and labels as metadata."""
-    mode, max_length = settings["mode"], settings["max_length"]
+    """The classifier as TFLite in `settings.mode`, tokenizer and labels as metadata."""
+    mode, max_length = settings.mode, settings.max_length
     representative = None
     if mode in ("int8", "int16x8"):  # calibrated on inputs packed as the runtime packs them
         encoder = asset.encoder()
         encoder.head_pieces = head_pieces
         representative = representative_inputs(
-            calibration_texts, encoder, max_length, settings["num_calibration"]
+            calibration_texts, encoder, max_length, settings.num_calibration
         )
     tflite = to_tflite(
         clf,
         mode,
         max_length,
-        settings["dynamic_length"],
+        settings.dynamic_length,
         representative,
         clf.problem_type,
         head_pieces=head_pieces,
@@ -247,7 +248,7 @@ def _stage_files(
     tflite: bytes,
     asset: Any,
     clf: Any,
-    settings: dict[str, Any],
+    settings: BundleSettings,
     cut_entries: dict[str, Any],
     run_summary: dict[str, Any] | None,
 ) -> dict[str, Any]:
@@ -264,9 +265,9 @@ def _stage_files(
         "format": BUNDLE_FORMAT,
         "task": clf.problem_type,
         "labels": labels,
-        "max_length": settings["max_length"],
-        "dynamic_length": bool(settings["dynamic_length"]),
-        "quantization": settings["mode"],
+        "max_length": settings.max_length,
+        "dynamic_length": bool(settings.dynamic_length),
+        "quantization": settings.mode,
         "tokenizer": asset.entry(),
         "tensors": {
             "inputs": {name: name for name in INPUT_NAMES},
@@ -282,11 +283,42 @@ def _stage_files(
     return manifest
 
 
-def _check_settings(mode: str, max_length: int | None) -> None:
-    if mode not in MODES:
-        raise ValueError(f"Unknown quantization mode {mode!r}; choose one of {MODES}.")
-    if max_length is not None and max_length < 3:  # 0 would silently mean the run's
-        raise ValueError(f"max_length {max_length} leaves no room for text: it must be >= 3")
+@dataclass(frozen=True)
+class BundleSettings:
+    """How a classifier becomes a bundle (`to_bundle`, `export_run`, `albert-tf export`).
+
+    Attributes:
+        mode: quantization mode, one of `export.converter.MODES`.
+        max_length: input length (default: the preprocessor's sequence length).
+        dynamic_length: model inputs [1, None]: short texts run faster. None: dynamic
+            for a model trained on head + tail cuts (a fixed-length bundle keeps only
+            the head, since MediaPipe cuts its input), fixed otherwise.
+        num_verify, num_calibration: how many held-out texts to verify on and
+            training texts to calibrate int8/int16x8 on.
+        use_mediapipe: also verify with MediaPipe's TextClassifier.
+        min_agreement, max_accuracy_drop: what verification must meet.
+        force: write the bundle even when verification fails.
+        make_zip: also write `<out_dir>.zip`.
+    """
+
+    mode: str = "dynamic"
+    max_length: int | None = None
+    dynamic_length: bool | None = None
+    num_verify: int = 200
+    num_calibration: int = 200
+    use_mediapipe: bool = True
+    min_agreement: float = MIN_AGREEMENT
+    max_accuracy_drop: float = MAX_ACCURACY_DROP
+    force: bool = False
+    make_zip: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"Unknown quantization mode {self.mode!r}; choose one of {MODES}.")
+        if self.max_length is not None and self.max_length < 3:  # 0 would mean the run's
+            raise ValueError(
+                f"max_length {self.max_length} leaves no room for text: it must be >= 3"
+            )
 
 
 def to_bundle(
@@ -295,16 +327,7 @@ def to_bundle(
     verify_texts: list[str],
     verify_labels: list[Any] | None = None,
     calibration_texts: list[str] | None = None,
-    mode: str = "dynamic",
-    max_length: int | None = None,
-    dynamic_length: bool | None = None,
-    force: bool = False,
-    make_zip: bool = False,
-    num_verify: int = 200,
-    num_calibration: int = 200,
-    use_mediapipe: bool = True,
-    min_agreement: float = MIN_AGREEMENT,
-    max_accuracy_drop: float = MAX_ACCURACY_DROP,
+    settings: BundleSettings | None = None,
     log: Callable[[str], None] = print,
     run_summary: dict[str, Any] | None = None,
 ) -> str:
@@ -319,16 +342,8 @@ def to_bundle(
         verify_labels: their labels (names or indices), for the accuracy check.
         calibration_texts: training texts for int8/int16x8 calibration (default
             `verify_texts`).
-        mode: quantization mode, one of `export.converter.MODES`.
-        max_length: input length (default: the preprocessor's sequence length).
-        dynamic_length: model inputs [1, None]: short texts run faster. None: dynamic
-            for a model trained on head + tail cuts (a fixed-length bundle keeps only
-            the head, since MediaPipe cuts its input), fixed otherwise.
-        force: write the bundle even when verification fails.
-        make_zip: also write `<out_dir>.zip`.
-        num_verify, num_calibration: how many texts of each to use.
-        use_mediapipe: also verify with MediaPipe's TextClassifier.
-        min_agreement, max_accuracy_drop: what verification must meet.
+        settings: `BundleSettings` (default: dynamic-range weights, verified on 200
+            texts by the edge runtime and MediaPipe).
         log: progress messages.
         run_summary: what the manifest says about the run that trained `clf`.
 
@@ -339,53 +354,46 @@ def to_bundle(
     >>> to_bundle(clf, "bundle", verify_texts=["a fine film", "dull"])  # doctest: +SKIP
     'bundle'
     """
-    _check_settings(mode, max_length)
+    s = settings or BundleSettings()
     start = time.time()
     check_replaceable(os.path.abspath(out_dir))  # before minutes of conversion, not after
     tokenizer = clf.preprocessor.tokenizer
-    settings = {
-        "mode": mode,
-        "max_length": int(max_length or clf.preprocessor.sequence_length),
-        "dynamic_length": (
-            getattr(tokenizer, "truncation", "head") == "head_tail"
-            if dynamic_length is None
-            else bool(dynamic_length)
-        ),
-        "num_calibration": num_calibration,
-    }
-    cut = long_text_cut(tokenizer, settings["max_length"], settings["dynamic_length"])
+    max_length = int(s.max_length or clf.preprocessor.sequence_length)
+    dynamic = s.dynamic_length
+    if dynamic is None:
+        dynamic = getattr(tokenizer, "truncation", "head") == "head_tail"
+    s = dataclasses.replace(s, max_length=max_length, dynamic_length=bool(dynamic))
+    cut = long_text_cut(tokenizer, max_length, s.dynamic_length)
     if cut.warning:
         log(cut.warning)
     asset = run_tokenizer_asset(tokenizer)
     log(
-        f"[export] converting to TFLite ({mode}, max_length={settings['max_length']}, "
-        f"{asset.kind} tokenizer{', dynamic length' if settings['dynamic_length'] else ''})"
+        f"[export] converting to TFLite ({s.mode}, max_length={max_length}, "
+        f"{asset.kind} tokenizer{', dynamic length' if s.dynamic_length else ''})"
     )
-    tflite = _converted(
-        clf, asset, cut.head_pieces, settings, list(calibration_texts or verify_texts)
-    )
-    gold = _gold(clf, verify_labels, num_verify)
+    tflite = _converted(clf, asset, cut.head_pieces, s, list(calibration_texts or verify_texts))
+    gold = _gold(clf, verify_labels, s.num_verify)
     out_dir = os.path.abspath(out_dir)
     os.makedirs(os.path.dirname(out_dir), exist_ok=True)
     staging = make_staging_dir(os.path.dirname(out_dir), ".tmp-bundle-")
     try:
-        manifest = _stage_files(staging, tflite, asset, clf, settings, cut.entries, run_summary)
-        texts = list(verify_texts)[:num_verify]
+        manifest = _stage_files(staging, tflite, asset, clf, s, cut.entries, run_summary)
+        texts = list(verify_texts)[: s.num_verify]
         log(
             f"[export] verifying on {len(texts)} held-out texts (Keras, LiteRT"
-            f"{', MediaPipe' if use_mediapipe else ''})"
+            f"{', MediaPipe' if s.use_mediapipe else ''})"
         )
         report = verify_bundle(
             clf, cut.tokenizer, staging, texts, gold, task=clf.problem_type,
-            max_length=settings["max_length"], use_mediapipe=use_mediapipe,
-            min_agreement=min_agreement, max_accuracy_drop=max_accuracy_drop,
+            max_length=max_length, use_mediapipe=s.use_mediapipe,
+            min_agreement=s.min_agreement, max_accuracy_drop=s.max_accuracy_drop,
         )  # fmt: skip
-        _finish(staging, out_dir, manifest, report, force, len(tflite), start)
+        _finish(staging, out_dir, manifest, report, s.force, len(tflite), start)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _log_written(log, out_dir, len(tflite), report)
-    if make_zip:
+    if s.make_zip:
         log(f"[export] wrote {zip_bundle(out_dir)}")
     return out_dir
 
@@ -430,18 +438,16 @@ def export_run(
     texts_file: str | None = None,
     text_column: str = "text",
     label_column: str = "label",
-    **options: Any,
+    settings: BundleSettings | None = None,
+    log: Callable[[str], None] = print,
 ) -> str:
     """Export a run folder to a verified bundle (`to_bundle`); returns the bundle folder.
 
     The held-out and calibration texts are the ones training kept in the run
     folder (held_out.json), or `texts_file`: CSV/TSV/JSONL (with
     `text_column`/`label_column`, as `albert-tf train` reads them), or
-    `label<TAB>text` / plain text lines. `options` are `to_bundle`'s (mode=,
-    max_length=, dynamic_length=, force=, make_zip=, num_verify=, ...).
+    `label<TAB>text` / plain text lines.
     """
-
-    _check_settings(options.get("mode", "dynamic"), options.get("max_length"))
     check_replaceable(os.path.abspath(out_dir))  # before loading a model, not after
     run = load_run(run_dir)
     _check_label_count(run, run_dir)
@@ -449,7 +455,6 @@ def export_run(
     label_index = {label: i for i, label in enumerate(run.labels)}
     multi_label = run.problem_type == "multi_label"
     texts = load_texts(run_dir, texts_file, label_index, text_column, label_column, multi_label)
-    log = options.get("log", print)
     log(f"[export] {run_dir}: held-out texts: {texts.source}")
     return to_bundle(
         clf,
@@ -457,6 +462,7 @@ def export_run(
         verify_texts=texts.held_out,
         verify_labels=texts.gold,
         calibration_texts=texts.calibration,
+        settings=settings,
+        log=log,
         run_summary=_run_summary(run, run_dir),
-        **options,
     )

@@ -121,7 +121,7 @@ def trained_run(tmp_path_factory) -> dict:
 
 
 def bundle(tmp_path_factory, mode: str = "dynamic", dynamic_length: bool = False) -> str:
-    from export import export_run
+    from export import BundleSettings, export_run
 
     key = (mode, dynamic_length)
     if key not in _CACHE:
@@ -130,13 +130,15 @@ def bundle(tmp_path_factory, mode: str = "dynamic", dynamic_length: bool = False
         _CACHE[key] = export_run(
             trained["run_dir"],
             str(out),
-            mode=mode,
-            dynamic_length=dynamic_length,
             texts_file=trained["texts_file"],
-            num_verify=40,
-            min_agreement=TOY_MIN_AGREEMENT,
-            max_accuracy_drop=TOY_MAX_ACCURACY_DROP,
             log=lambda message: None,
+            settings=BundleSettings(
+                mode=mode,
+                dynamic_length=dynamic_length,
+                num_verify=40,
+                min_agreement=TOY_MIN_AGREEMENT,
+                max_accuracy_drop=TOY_MAX_ACCURACY_DROP,
+            ),
         )
     return _CACHE[key]
 

@@ -133,12 +133,11 @@ def export_bundle(run_dir, tmp_path_factory):
             export.export_run(
                 str(run_dir),
                 str(out),
-                mode=mode,
-                dynamic_length=dynamic_length,
                 texts_file=str(run_dir / "heldout.tsv"),
-                num_verify=30,
-                force=True,
                 log=lambda message: None,
+                settings=export.BundleSettings(
+                    mode=mode, dynamic_length=dynamic_length, num_verify=30, force=True
+                ),
             )
             made[key] = out
         return made[key]

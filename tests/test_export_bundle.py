@@ -1,5 +1,6 @@
 """Export: every mode agrees with Keras through our runtime and MediaPipe's TextClassifier."""
 
+import dataclasses
 import json
 import os
 import zipfile
@@ -117,19 +118,17 @@ def test_manifest_records_files_and_settings(tmp_path_factory):
 
 
 def test_refuses_bundle_below_threshold_unless_forced(trained, tmp_path):
-    from export import VerificationError, export_run
+    from export import BundleSettings, VerificationError, export_run
 
     out = tmp_path / "bundle"
-    kwargs = dict(
-        texts_file=trained["texts_file"], num_verify=10, use_mediapipe=False, log=lambda m: None
-    )
+    kwargs = dict(texts_file=trained["texts_file"], log=lambda m: None)
+    strict = BundleSettings(num_verify=10, use_mediapipe=False, min_agreement=1.01)
     with pytest.raises(VerificationError, match="agreement"):
-        export_run(trained["run_dir"], str(out), min_agreement=1.01, **kwargs)
+        export_run(trained["run_dir"], str(out), **kwargs, settings=strict)
     assert not out.exists()
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-bundle")]
-    export_run(
-        trained["run_dir"], str(out), min_agreement=1.01, force=True, make_zip=True, **kwargs
-    )
+    forced = dataclasses.replace(strict, force=True, make_zip=True)
+    export_run(trained["run_dir"], str(out), **kwargs, settings=forced)
     report = json.load(open(out / "manifest.json"))["verification"]
     assert report["passed"] is False and report["forced"] is True
     with zipfile.ZipFile(str(out) + ".zip") as zf:
@@ -214,7 +213,7 @@ def test_calibrated_mode_needs_texts(trained):
 def test_multi_label_exports_sigmoid_probabilities(trained, tmp_path):
     from albert_tf import AlbertBackbone, AlbertClassifier
     from albert_tf.training.run_folder import save_run
-    from export import export_run
+    from export import BundleSettings, export_run
     from export.runtime import Classifier
 
     backbone = AlbertBackbone(trained["model"].backbone.config)
@@ -232,9 +231,9 @@ def test_multi_label_exports_sigmoid_probabilities(trained, tmp_path):
     out = export_run(
         run_dir,
         str(tmp_path / "bundle"),
-        mode="float32",
         texts_file=str(texts_file),
         log=lambda m: None,
+        settings=BundleSettings(mode="float32"),
     )
     batch = trained["tokenizer"](trained["texts"][:5], max_length=MAX_LENGTH, padding="max_length")
     expected = 1 / (1 + np.exp(-model.predict(dict(batch), verbose=0)))

@@ -35,7 +35,7 @@ def multilingual_bundle(tmp_path_factory):
     from albert_tf.convert import load_tokenizer, packaged_model
     from albert_tf.distillation.vocabulary import prune_vocabulary
     from albert_tf.training.run_folder import save_run
-    from export import export_run
+    from export import BundleSettings, export_run
 
     try:
         e5 = load_tokenizer(packaged_model("e5", quiet=True))
@@ -65,11 +65,9 @@ def multilingual_bundle(tmp_path_factory):
     out = export_run(
         run,
         str(root / "bundle"),
-        mode="float32",
-        dynamic_length=True,
         texts_file=str(texts_file),
-        num_verify=len(ALL),
         log=lambda message: None,
+        settings=BundleSettings(mode="float32", dynamic_length=True, num_verify=len(ALL)),
     )
     return {"bundle": out, "model": model, "tokenizer": tokenizer}
 

@@ -107,16 +107,15 @@ def trained(tmp_path_factory):
 
 
 def _export(trained, out: Path, **kwargs) -> Path:
-    from export import export_run
+    from export import BundleSettings, export_run
 
-    kwargs.setdefault("mode", "float32")
-    kwargs.setdefault("num_verify", 40)
+    settings = BundleSettings(**{"mode": "float32", "num_verify": 40, **kwargs})
     export_run(
         str(trained["run_dir"]),
         str(out),
         texts_file=str(trained["texts_file"]),
+        settings=settings,
         log=lambda message: None,
-        **kwargs,
     )
     return out
 

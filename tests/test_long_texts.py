@@ -244,7 +244,7 @@ def test_a_fixed_length_head_tail_bundle_cuts_at_the_head_and_says_so(sp):
 def test_dynamic_length_bundle_keeps_head_and_tail_in_runtime_and_mediapipe(tmp_path, sp):
     import keras
 
-    from export import export_run
+    from export import BundleSettings, export_run
     from export.runtime import Classifier
     from tests.export_helpers import mediapipe_probs
 
@@ -256,10 +256,7 @@ def test_dynamic_length_bundle_keeps_head_and_tail_in_runtime_and_mediapipe(tmp_
     texts_file.write_text(
         "".join(f"{'negative' if i % 2 else 'positive'}\t{t}\n" for i, t in enumerate(texts))
     )
-    out = export_run(
-        run_dir, str(tmp_path / "bundle"), mode="float32", dynamic_length=True,
-        texts_file=str(texts_file), force=True, log=lambda message: None,
-    )  # fmt: skip
+    out = export_run(run_dir, str(tmp_path / "bundle"), texts_file=str(texts_file), log=lambda message: None, settings=BundleSettings(mode="float32", dynamic_length=True, force=True))  # fmt: skip
     manifest = json.loads(open(os.path.join(out, "manifest.json")).read())
     assert manifest["truncation_rule"] == _rule()["truncation_rule"]
     assert manifest["verification"]["tokenization"]["texts_with_other_ids"] == 0

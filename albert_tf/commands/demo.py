@@ -121,12 +121,14 @@ def _summary(args, floor: dict, result: dict) -> dict:
 def _export_and_time(run_dir: str, test_texts: list[str], args, seconds: dict) -> dict:
     import numpy as np
 
-    from export import export_run
+    from export import BundleSettings, export_run
     from export.runtime import Classifier
 
     t = _step(3, "export: verified dynamic-range bundle (edge runtime + MediaPipe)")
     bundle = export_run(
-        run_dir, os.path.join(args.out, "bundle"), dynamic_length=True, num_verify=100_000
+        run_dir,
+        os.path.join(args.out, "bundle"),
+        settings=BundleSettings(dynamic_length=True, num_verify=100_000),
     )
     seconds["export"] = round(time.time() - t, 1)
     with open(os.path.join(bundle, "manifest.json"), encoding="utf-8") as f:

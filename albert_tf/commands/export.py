@@ -62,21 +62,23 @@ def run(args: argparse.Namespace) -> int:
     import json
     import os
 
-    from export.bundle import export_run
+    from export.bundle import BundleSettings, export_run
 
     bundle = export_run(
         args.run_dir,
         args.out,
-        mode=args.mode,
-        max_length=args.max_length,
-        dynamic_length=args.dynamic_length,
-        force=args.force,
-        make_zip=args.zip,
         texts_file=args.texts,
         text_column=args.text_column,
         label_column=args.label_column,
-        num_verify=args.num_verify,
-        use_mediapipe=not args.no_mediapipe,
+        settings=BundleSettings(
+            mode=args.mode,
+            max_length=args.max_length,
+            dynamic_length=args.dynamic_length,
+            force=args.force,
+            make_zip=args.zip,
+            num_verify=args.num_verify,
+            use_mediapipe=not args.no_mediapipe,
+        ),
     )
     with open(os.path.join(bundle, "manifest.json"), encoding="utf-8") as f:
         report = json.load(f)["verification"]
