@@ -33,3 +33,15 @@ class BackboneTask(keras.Model):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+
+def head_dense(backbone, units: int, name: str, **kwargs) -> keras.layers.Dense:
+    """A head's Dense layer, initialised as the backbone's own (truncated normal
+    of the config's `initializer_range`)."""
+    stddev = backbone.config.initializer_range
+    return keras.layers.Dense(
+        units,
+        kernel_initializer=keras.initializers.TruncatedNormal(stddev=stddev),
+        name=name,
+        **kwargs,
+    )

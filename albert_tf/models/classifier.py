@@ -7,7 +7,7 @@ from typing import Any
 import keras
 
 from albert_tf.models.backbone import AlbertBackbone
-from albert_tf.models.backbone_task import BackboneTask
+from albert_tf.models.backbone_task import BackboneTask, head_dense
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
 
@@ -58,13 +58,7 @@ class AlbertClassifier(BackboneTask):
 
         # === Layers ===
         dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
-        logits_layer = keras.layers.Dense(
-            num_labels,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.config.initializer_range
-            ),
-            name="logits",
-        )
+        logits_layer = head_dense(backbone, num_labels, "logits")
 
         # === Functional model ===
         inputs = backbone.input

@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from albert_tf.models.backbone import AlbertBackbone
-from albert_tf.models.backbone_task import BackboneTask
+from albert_tf.models.backbone_task import BackboneTask, head_dense
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
@@ -73,13 +73,7 @@ class AlbertMultipleChoice(BackboneTask):
             for name in ("token_ids", "segment_ids", "padding_mask")
         }
         dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
-        logits_layer = keras.layers.Dense(
-            1,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.config.initializer_range
-            ),
-            name="logits",
-        )
+        logits_layer = head_dense(backbone, 1, "logits")
         unflatten = UnflattenChoices(name="choice_logits")
 
         # === Functional model ===

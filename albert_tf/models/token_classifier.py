@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from albert_tf.models.backbone import AlbertBackbone
-from albert_tf.models.backbone_task import BackboneTask
+from albert_tf.models.backbone_task import BackboneTask, head_dense
 
 # Hugging Face's and PyTorch's "ignore this position" label.
 IGNORE_INDEX = -100
@@ -88,13 +88,7 @@ class AlbertTokenClassifier(BackboneTask):
 
         # === Layers ===
         dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
-        logits_layer = keras.layers.Dense(
-            num_labels,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.config.initializer_range
-            ),
-            name="logits",
-        )
+        logits_layer = head_dense(backbone, num_labels, "logits")
 
         # === Functional model ===
         inputs = backbone.input
