@@ -118,7 +118,7 @@ def add_question_answerer_metadata(
     description: str = "Finds the answer to a question in a passage (albert-tf export).",
 ) -> bytes:
     """`tflite_bytes` with BertQuestionAnswerer metadata and the SentencePiece model packed in."""
-    from export.metadata import MIN_PARSER_VERSION, _schemas, tensor_metadata, with_metadata
+    from export.metadata import _schemas, model_metadata, tensor_metadata, with_metadata
 
     meta_fb, _ = _schemas()
     inputs = check_question_answerer_io(tflite_bytes)["inputs"]
@@ -130,20 +130,10 @@ def add_question_answerer_metadata(
     tokenizer.options = meta_fb.SentencePieceTokenizerOptionsT()
     tokenizer.options.sentencePieceModel = [sp_file]
 
-    subgraph = meta_fb.SubGraphMetadataT()
     # Tensor metadata is matched to tensors by position.
-    subgraph.inputTensorMetadata = [
-        tensor_metadata(meta_fb, n, _INPUT_DESCRIPTIONS[n]) for n in inputs
-    ]
-    subgraph.outputTensorMetadata = [
-        tensor_metadata(meta_fb, n, _OUTPUT_DESCRIPTIONS[n]) for n in OUTPUT_NAMES
-    ]
-    subgraph.inputProcessUnits = [tokenizer]
-    model_md = meta_fb.ModelMetadataT()
-    model_md.name = name
-    model_md.description = description
-    model_md.subgraphMetadata = [subgraph]
-    model_md.minParserVersion = MIN_PARSER_VERSION
+    in_md = [tensor_metadata(meta_fb, n, _INPUT_DESCRIPTIONS[n]) for n in inputs]
+    out_md = [tensor_metadata(meta_fb, n, _OUTPUT_DESCRIPTIONS[n]) for n in OUTPUT_NAMES]
+    model_md = model_metadata(meta_fb, name, description, in_md, out_md, tokenizer)
     return with_metadata(tflite_bytes, model_md, {SPIECE_FILE: spiece_model})
 
 

@@ -45,3 +45,13 @@ def head_dense(backbone, units: int, name: str, **kwargs) -> keras.layers.Dense:
         name=name,
         **kwargs,
     )
+
+
+def dropout_and_logits(backbone, units: int, dropout: float | None):
+    """(dropout rate, Dropout layer "classifier_dropout", Dense layer "logits") of
+    a classifier-style head; the rate defaults to the config's
+    `classifier_dropout_prob`."""
+    if dropout is None:
+        dropout = backbone.config.classifier_dropout_prob
+    dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
+    return dropout, dropout_layer, head_dense(backbone, units, "logits")
