@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 # TensorFlow's C++ start-up chatter hides our own messages; users can still
 # raise the level by setting the variable themselves. Set before any module of
@@ -43,13 +44,18 @@ _LAZY = {
 __all__ = [*sorted(_LAZY), "__version__"]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value  # later look-ups skip this hook
-        return value
-    raise AttributeError(f"module 'albert_tf' has no attribute {name!r}")
+def lazy_getattr(module_name: str, names: dict[str, str]):
+    """A module `__getattr__` that imports each of `names` (public name -> the
+    module that defines it) on first use (this package and `albert_tf.distillation`)."""
+
+    def __getattr__(name: str):
+        if name in names:
+            value = getattr(importlib.import_module(names[name]), name)
+            setattr(sys.modules[module_name], name, value)  # later look-ups skip this hook
+            return value
+        raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+
+    return __getattr__
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -128,12 +128,16 @@ def _build_metadata(input_names, output_names, name, description, tokenizer_kind
     )
 
     tokenizer = _tokenizer_unit(meta_fb, tokenizer_kind)
+    return model_metadata(meta_fb, name, description, inputs, [output], tokenizer)
 
+
+def model_metadata(meta_fb, name, description, inputs, outputs, tokenizer):
+    """The `ModelMetadataT` of a one-subgraph model: its input and output tensor
+    metadata (matched to tensors by position) and the tokenizer process unit."""
     subgraph = meta_fb.SubGraphMetadataT()
     subgraph.inputTensorMetadata = inputs
-    subgraph.outputTensorMetadata = [output]
+    subgraph.outputTensorMetadata = outputs
     subgraph.inputProcessUnits = [tokenizer]
-
     model_md = meta_fb.ModelMetadataT()
     model_md.name = name
     model_md.description = description

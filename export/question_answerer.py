@@ -23,8 +23,8 @@ import tempfile
 import numpy as np
 
 from export.metadata import (
-    MIN_PARSER_VERSION,
     _schemas,
+    model_metadata,
     tensor_metadata,
     tensor_names,
     with_metadata,
@@ -134,20 +134,10 @@ def add_question_answerer_metadata(
     tokenizer.options = meta_fb.SentencePieceTokenizerOptionsT()
     tokenizer.options.sentencePieceModel = [sp_file]
 
-    subgraph = meta_fb.SubGraphMetadataT()
     # Tensor metadata is matched to tensors by position.
-    subgraph.inputTensorMetadata = [
-        tensor_metadata(meta_fb, n, _INPUT_DESCRIPTIONS[n]) for n in inputs
-    ]
-    subgraph.outputTensorMetadata = [
-        tensor_metadata(meta_fb, n, _OUTPUT_DESCRIPTIONS[n]) for n in OUTPUT_NAMES
-    ]
-    subgraph.inputProcessUnits = [tokenizer]
-    model_md = meta_fb.ModelMetadataT()
-    model_md.name = name
-    model_md.description = description
-    model_md.subgraphMetadata = [subgraph]
-    model_md.minParserVersion = MIN_PARSER_VERSION
+    in_md = [tensor_metadata(meta_fb, n, _INPUT_DESCRIPTIONS[n]) for n in inputs]
+    out_md = [tensor_metadata(meta_fb, n, _OUTPUT_DESCRIPTIONS[n]) for n in OUTPUT_NAMES]
+    model_md = model_metadata(meta_fb, name, description, in_md, out_md, tokenizer)
     return with_metadata(tflite_bytes, model_md, {SPIECE_FILE: spiece_model})
 
 

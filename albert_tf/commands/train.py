@@ -382,6 +382,13 @@ def _test_summary(metrics: dict) -> dict:
     return {k: v for k, v in (metrics or {}).get("test", {}).items() if k in keep}
 
 
+def _model_options(args: argparse.Namespace) -> dict:
+    """The flags that scratch, finetune and the head tasks pass on alike."""
+    names = ("preset", "pretrained", "vocab_size", "epochs", "batch_size", "learning_rate")
+    names += ("max_length", "patience")
+    return {**{name: getattr(args, name) for name in names}, "tokenizer_path": args.tokenizer}
+
+
 def _run_single(args, splits, labels, task, info) -> dict:
     """scratch and finetune: one model, trained with model.fit."""
     from albert_tf.training.builders import build_text_classifier
@@ -465,15 +472,8 @@ def run_head_task(args: argparse.Namespace) -> int:
         args.out,
         validation_path=args.validation,
         test_path=args.test,
-        preset=args.preset,
-        pretrained=args.pretrained,
-        tokenizer_path=args.tokenizer,
-        vocab_size=args.vocab_size,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        max_length=args.max_length,
         doc_stride=args.doc_stride,
+        **_model_options(args),
         info={
             "data": {
                 key: os.path.abspath(path) if path else None

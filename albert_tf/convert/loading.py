@@ -182,6 +182,17 @@ def _split_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     )
 
 
+def _with_classifier_head(source, kwargs: dict[str, Any], hf_head: str, *ours: str):
+    """(checkpoint, backbone, head arguments, whether the checkpoint carries the
+    `classifier.` head of Hugging Face's `Albert<hf_head>` / `Bert<hf_head>` or our
+    `ours`) for a model whose head is named "classifier" there."""
+    ckpt = open_checkpoint(source)
+    backbone_kw, head_kw = _split_kwargs(kwargs)
+    backbone = _backbone(ckpt, backbone_kw)
+    carried = _carries(ckpt, "classifier.", (f"Albert{hf_head}", f"Bert{hf_head}", *ours))
+    return ckpt, backbone, head_kw, carried
+
+
 def load_backbone(source: str | os.PathLike | Checkpoint, **kwargs: Any):
     """An `AlbertBackbone` with SOURCE's weights.
 
@@ -226,18 +237,8 @@ def load_classifier(
             classifier arguments (`dropout`, `problem_type`).
     """
 
-    ckpt = open_checkpoint(source)
-    backbone_kw, head_kw = _split_kwargs(kwargs)
-    backbone = _backbone(ckpt, backbone_kw)
-    carried = _carries(
-        ckpt,
-        "classifier.",
-        (
-            "AlbertForSequenceClassification",
-            "BertForSequenceClassification",
-            "AlbertClassifier",
-            "TextClassifier",
-        ),
+    ckpt, backbone, head_kw, carried = _with_classifier_head(
+        source, kwargs, "ForSequenceClassification", "AlbertClassifier", "TextClassifier"
     )
     if carried:
         num_labels = _head_num_labels(ckpt, "classifier.weight", num_labels, 2)
@@ -302,13 +303,8 @@ def load_token_classifier(
 ):
     """An `AlbertTokenClassifier`; head from `AlbertForTokenClassification` if carried."""
 
-    ckpt = open_checkpoint(source)
-    backbone_kw, head_kw = _split_kwargs(kwargs)
-    backbone = _backbone(ckpt, backbone_kw)
-    carried = _carries(
-        ckpt,
-        "classifier.",
-        ("AlbertForTokenClassification", "BertForTokenClassification", "AlbertTokenClassifier"),
+    ckpt, backbone, head_kw, carried = _with_classifier_head(
+        source, kwargs, "ForTokenClassification", "AlbertTokenClassifier"
     )
     if carried:
         num_labels = _head_num_labels(ckpt, "classifier.weight", num_labels, 2)
@@ -331,14 +327,11 @@ def load_question_answerer(source: str | os.PathLike | Checkpoint, **kwargs: Any
 def load_multiple_choice(source: str | os.PathLike | Checkpoint, **kwargs: Any):
     """An `AlbertMultipleChoice`; head from `AlbertForMultipleChoice` if carried."""
 
-    ckpt = open_checkpoint(source)
-    backbone_kw, head_kw = _split_kwargs(kwargs)
-    model = AlbertMultipleChoice(_backbone(ckpt, backbone_kw), **head_kw)
-    if _carries(
-        ckpt,
-        "classifier.",
-        ("AlbertForMultipleChoice", "BertForMultipleChoice", "AlbertMultipleChoice"),
-    ):
+    ckpt, backbone, head_kw, carried = _with_classifier_head(
+        source, kwargs, "ForMultipleChoice", "AlbertMultipleChoice"
+    )
+    model = AlbertMultipleChoice(backbone, **head_kw)
+    if carried:
         assign_state(_dense(model.get_layer("logits"), "classifier"), ckpt)
     return model
 
@@ -348,32 +341,19 @@ def load_model(source: str | os.PathLike | Checkpoint, **kwargs: Any):
     `architectures` (or its tensors) name one, otherwise the backbone."""
     ckpt = open_checkpoint(source)
     arch = ckpt.architectures[0] if ckpt.architectures else ""
-    if (
-        arch.endswith("ForPreTraining")
-        or arch == "AlbertPretrainer"
-        or (not arch and ckpt.has_prefix("sop_classifier."))
-    ):
-        return load_pretrainer(ckpt, **kwargs)
-    if (
-        arch.endswith("ForMaskedLM")
-        or arch == "AlbertMaskedLM"
-        or (not arch and ckpt.has_prefix("predictions."))
-    ):
-        return load_masked_lm(ckpt, **kwargs)
-    if arch.endswith("ForTokenClassification") or arch == "AlbertTokenClassifier":
-        return load_token_classifier(ckpt, **kwargs)
-    if (
-        arch.endswith("ForQuestionAnswering")
-        or arch == "AlbertQuestionAnswerer"
-        or (not arch and ckpt.has_prefix("qa_outputs."))
-    ):
-        return load_question_answerer(ckpt, **kwargs)
-    if arch.endswith("ForMultipleChoice") or arch == "AlbertMultipleChoice":
-        return load_multiple_choice(ckpt, **kwargs)
-    if (
-        arch.endswith("ForSequenceClassification")
-        or arch in ("AlbertClassifier", "TextClassifier")
-        or (not arch and ckpt.has_prefix("classifier."))
-    ):
-        return load_classifier(ckpt, **kwargs)
+    # (architecture suffix, our class, the tensor prefix that marks the head in a
+    # checkpoint that names no architecture, loader), in the order they are tried.
+    heads = (
+        ("ForPreTraining", "AlbertPretrainer", "sop_classifier.", load_pretrainer),
+        ("ForMaskedLM", "AlbertMaskedLM", "predictions.", load_masked_lm),
+        ("ForTokenClassification", "AlbertTokenClassifier", None, load_token_classifier),
+        ("ForQuestionAnswering", "AlbertQuestionAnswerer", "qa_outputs.", load_question_answerer),
+        ("ForMultipleChoice", "AlbertMultipleChoice", None, load_multiple_choice),
+        ("ForSequenceClassification", "AlbertClassifier", "classifier.", load_classifier),
+        ("ForSequenceClassification", "TextClassifier", None, load_classifier),
+    )
+    for suffix, ours, prefix, loader in heads:
+        unnamed = not arch and prefix is not None and ckpt.has_prefix(prefix)
+        if arch.endswith(suffix) or arch == ours or unnamed:
+            return loader(ckpt, **kwargs)
     return load_backbone(ckpt, **kwargs)

@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+from albert_tf import lazy_getattr
 
 # Public name -> the module that defines it.
 _LAZY = {
@@ -34,9 +34,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value  # later look-ups skip this hook
-        return value
-    raise AttributeError(f"module 'albert_tf.distillation' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -33,3 +33,25 @@ class BackboneTask(keras.Model):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+
+def head_dense(backbone, units: int, name: str, **kwargs) -> keras.layers.Dense:
+    """A head's Dense layer, initialised as the backbone's own (truncated normal
+    of the config's `initializer_range`)."""
+    stddev = backbone.config.initializer_range
+    return keras.layers.Dense(
+        units,
+        kernel_initializer=keras.initializers.TruncatedNormal(stddev=stddev),
+        name=name,
+        **kwargs,
+    )
+
+
+def dropout_and_logits(backbone, units: int, dropout: float | None):
+    """(dropout rate, Dropout layer "classifier_dropout", Dense layer "logits") of
+    a classifier-style head; the rate defaults to the config's
+    `classifier_dropout_prob`."""
+    if dropout is None:
+        dropout = backbone.config.classifier_dropout_prob
+    dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
+    return dropout, dropout_layer, head_dense(backbone, units, "logits")

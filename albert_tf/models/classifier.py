@@ -7,7 +7,7 @@ from typing import Any
 import keras
 
 from albert_tf.models.backbone import AlbertBackbone
-from albert_tf.models.backbone_task import BackboneTask
+from albert_tf.models.backbone_task import BackboneTask, dropout_and_logits
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
 
@@ -53,18 +53,9 @@ class AlbertClassifier(BackboneTask):
             problem_type = "regression" if num_labels == 1 else "single_label"
         if problem_type not in PROBLEM_TYPES:
             raise ValueError(f"problem_type {problem_type!r} is not one of {PROBLEM_TYPES}.")
-        if dropout is None:
-            dropout = backbone.config.classifier_dropout_prob
 
         # === Layers ===
-        dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
-        logits_layer = keras.layers.Dense(
-            num_labels,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.config.initializer_range
-            ),
-            name="logits",
-        )
+        dropout, dropout_layer, logits_layer = dropout_and_logits(backbone, num_labels, dropout)
 
         # === Functional model ===
         inputs = backbone.input

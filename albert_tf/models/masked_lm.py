@@ -37,17 +37,8 @@ class AlbertMaskedLM(BackboneTask):
     """
 
     def __init__(self, backbone: AlbertBackbone, **kwargs):
-        config = backbone.config
-
         # === Layers ===
-        head = MaskedLMHead(
-            backbone.token_embedding,
-            hidden_act=config.hidden_act,
-            layer_norm_eps=config.layer_norm_eps,
-            initializer_range=config.initializer_range,
-            dtype=backbone.dtype_policy,
-            name="mlm_head",
-        )
+        head = MaskedLMHead.for_backbone(backbone)
 
         # === Functional model ===
         inputs = backbone.input

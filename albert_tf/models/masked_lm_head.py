@@ -75,6 +75,19 @@ class MaskedLMHead(keras.layers.Layer):
             epsilon=layer_norm_eps, dtype=self.dtype_policy, name="layer_norm"
         )
 
+    @classmethod
+    def for_backbone(cls, backbone, name: str = "mlm_head") -> MaskedLMHead:
+        """The head of `backbone`: tied to its token table, set up as its config says."""
+        config = backbone.config
+        return cls(
+            backbone.token_embedding,
+            hidden_act=config.hidden_act,
+            layer_norm_eps=config.layer_norm_eps,
+            initializer_range=config.initializer_range,
+            dtype=backbone.dtype_policy,
+            name=name,
+        )
+
     def build(self, inputs_shape, mask_positions_shape=None):
         self.dense.build((None, None, inputs_shape[-1]))
         self.layer_norm.build((None, None, self.embedding_size))

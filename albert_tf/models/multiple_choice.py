@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from albert_tf.models.backbone import AlbertBackbone
-from albert_tf.models.backbone_task import BackboneTask
+from albert_tf.models.backbone_task import BackboneTask, dropout_and_logits
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
@@ -64,22 +64,13 @@ class AlbertMultipleChoice(BackboneTask):
     """
 
     def __init__(self, backbone: AlbertBackbone, dropout: float | None = None, **kwargs):
-        if dropout is None:
-            dropout = backbone.config.classifier_dropout_prob
 
         # === Layers ===
+        dropout, dropout_layer, logits_layer = dropout_and_logits(backbone, 1, dropout)
         flatten = {
             name: FlattenChoices(name=f"flatten_{name}")
             for name in ("token_ids", "segment_ids", "padding_mask")
         }
-        dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
-        logits_layer = keras.layers.Dense(
-            1,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.config.initializer_range
-            ),
-            name="logits",
-        )
         unflatten = UnflattenChoices(name="choice_logits")
 
         # === Functional model ===

@@ -7,7 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from albert_tf.models.backbone import AlbertBackbone
-from albert_tf.models.backbone_task import BackboneTask
+from albert_tf.models.backbone_task import BackboneTask, head_dense
 from albert_tf.models.masked_lm_head import MaskedLMHead
 
 
@@ -50,24 +50,10 @@ class AlbertPretrainer(BackboneTask):
     """
 
     def __init__(self, backbone: AlbertBackbone, **kwargs):
-        config = backbone.config
-
         # === Layers ===
-        mlm_head = MaskedLMHead(
-            backbone.token_embedding,
-            hidden_act=config.hidden_act,
-            layer_norm_eps=config.layer_norm_eps,
-            initializer_range=config.initializer_range,
-            dtype=backbone.dtype_policy,
-            name="mlm_head",
-        )
+        mlm_head = MaskedLMHead.for_backbone(backbone)
         # No dropout before it: the original ALBERT pre-training graph has none.
-        sop_classifier = keras.layers.Dense(
-            2,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=config.initializer_range),
-            dtype=backbone.dtype_policy,
-            name="sop_classifier",
-        )
+        sop_classifier = head_dense(backbone, 2, "sop_classifier", dtype=backbone.dtype_policy)
 
         # === Functional model ===
         inputs = dict(backbone.input)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from albert_tf.models.backbone import AlbertBackbone
-from albert_tf.models.backbone_task import BackboneTask
+from albert_tf.models.backbone_task import BackboneTask, head_dense
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
@@ -41,13 +41,7 @@ class AlbertQuestionAnswerer(BackboneTask):
 
     def __init__(self, backbone: AlbertBackbone, **kwargs):
         # === Layers ===
-        qa_outputs = keras.layers.Dense(
-            2,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.config.initializer_range
-            ),
-            name="qa_outputs",
-        )
+        qa_outputs = head_dense(backbone, 2, "qa_outputs")
         # Named identity layers so that the outputs (and TFLite tensors) carry
         # the names the Task Library / MediaPipe BERT question answerer uses.
         start = keras.layers.Identity(name="start_logits")

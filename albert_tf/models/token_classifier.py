@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from albert_tf.models.backbone import AlbertBackbone
-from albert_tf.models.backbone_task import BackboneTask
+from albert_tf.models.backbone_task import BackboneTask, dropout_and_logits
 
 # Hugging Face's and PyTorch's "ignore this position" label.
 IGNORE_INDEX = -100
@@ -83,18 +83,9 @@ class AlbertTokenClassifier(BackboneTask):
     ):
         if num_labels < 1:
             raise ValueError(f"num_labels must be >= 1, got {num_labels}.")
-        if dropout is None:
-            dropout = backbone.config.classifier_dropout_prob
 
         # === Layers ===
-        dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
-        logits_layer = keras.layers.Dense(
-            num_labels,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.config.initializer_range
-            ),
-            name="logits",
-        )
+        dropout, dropout_layer, logits_layer = dropout_and_logits(backbone, num_labels, dropout)
 
         # === Functional model ===
         inputs = backbone.input

@@ -75,7 +75,35 @@ HEAD_SHARE = 0.75
 RUN_TRUNCATION = "head_tail"
 
 
-class AlbertTokenizer:
+class BatchEncoder:
+    """What both tokenizers (this one and `albert_tf.tokenizers.wordpiece.WordPieceTokenizer`)
+    share: calling one encodes a padded batch from its `pack`."""
+
+    pad_id = PAD_ID
+
+    def pack(self, texts, pairs=None, max_length: int = 128):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(
+        self,
+        texts: str | Sequence[str],
+        pairs: str | Sequence[str] | None = None,
+        max_length: int = 128,
+        padding: str = "longest",
+    ) -> dict[str, np.ndarray]:
+        """Encode a batch to int32 `token_ids`, `segment_ids`, `padding_mask`.
+
+        padding: "longest" pads to the longest packed example in the batch,
+        "max_length" to `max_length`.
+        """
+        if padding not in PADDING_MODES:
+            raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
+        token_ids, segment_ids = self.pack(texts, pairs, max_length)
+        width = int(max_length) if padding == "max_length" else max(map(len, token_ids))
+        return pad_batch(token_ids, segment_ids, width, pad_id=self.pad_id)
+
+
+class AlbertTokenizer(BatchEncoder):
     """ALBERT SentencePiece tokenizer: train, load, encode, pack.
 
     Args:
@@ -311,20 +339,6 @@ class AlbertTokenizer:
         ids_b = self._encode_clipped(pairs, budget)
         return pack_pairs(ids_a, ids_b, budget, _round_robin_lengths)
 
-    def __call__(
-        self,
-        texts: str | Sequence[str],
-        pairs: str | Sequence[str] | None = None,
-        max_length: int = 128,
-        padding: str = "longest",
-    ) -> dict[str, np.ndarray]:
-        """Encode a batch to int32 `token_ids`, `segment_ids`, `padding_mask`.
-
-        padding: "longest" pads to the longest packed example in the batch,
-        "max_length" to `max_length`.
-        """
-        return padded_batch(self, texts, pairs, max_length, padding)
-
     # ------------------------------------------------------------- in-graph
     def graph_packer(self, max_length: int = 128, pairs: bool = False):
         """A TensorFlow function for `tf.data`: string tensors -> packed int32 dict.
@@ -433,16 +447,6 @@ def pack_pairs(ids_a, ids_b, budget: int, lengths, cls_id: int = CLS_ID, sep_id:
         token_ids.append([cls_id, *a[:len_a], sep_id, *b[:len_b], sep_id])
         segment_ids.append([0] * (len_a + 2) + [1] * (len_b + 1))
     return token_ids, segment_ids
-
-
-def padded_batch(tokenizer, texts, pairs, max_length: int, padding: str) -> dict[str, np.ndarray]:
-    """Both tokenizers' `__call__`: `tokenizer.pack(...)` padded to the longest
-    example ("longest") or to `max_length` ("max_length")."""
-    if padding not in PADDING_MODES:
-        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
-    token_ids, segment_ids = tokenizer.pack(texts, pairs, max_length)
-    width = int(max_length) if padding == "max_length" else max(map(len, token_ids))
-    return pad_batch(token_ids, segment_ids, width, pad_id=tokenizer.pad_id)
 
 
 def pad_batch(

@@ -21,10 +21,10 @@ import numpy as np
 from albert_tf.io.files import write_text_atomic
 from albert_tf.tokenizers.sentencepiece import (
     HEAD_SHARE,
+    BatchEncoder,
     check_truncation,
     cut_pieces,
     pack_pairs,
-    padded_batch,
 )
 
 VOCAB_FILE = "vocab.txt"
@@ -32,7 +32,7 @@ CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
-class WordPieceTokenizer:
+class WordPieceTokenizer(BatchEncoder):
     """BERT WordPiece tokenizer with ALBERT-style packing.
 
     Args:
@@ -202,16 +202,6 @@ class WordPieceTokenizer:
             return token_ids, segment_ids
         ids_b = self._encode_batch(pairs)
         return pack_pairs(ids_a, ids_b, max_length - 3, _longest_first, self.cls_id, self.sep_id)
-
-    def __call__(
-        self,
-        texts: str | Sequence[str],
-        pairs: str | Sequence[str] | None = None,
-        max_length: int = 128,
-        padding: str = "longest",
-    ) -> dict[str, np.ndarray]:
-        """Encode a batch to int32 `token_ids`, `segment_ids`, `padding_mask`."""
-        return padded_batch(self, texts, pairs, max_length, padding)
 
 
 def _longest_first(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
