@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
+from albert_tf.training.builders import ModelSource
+from albert_tf.training.finetune import FinetuneSettings
 from albert_tf.training.tasks import (
     TASKS,
+    TaskFiles,
     _entity_spans,
     build_task_model,
     compile_task_model,
@@ -87,13 +90,10 @@ def test_train_task_writes_a_loadable_run_folder(tmp_path):
     ner = os.path.join(FIXTURES, "ner_tiny.conll")
     result = train_task(
         "token",
-        ner,
+        TaskFiles(ner, validation=ner),
         str(tmp_path / "run"),
-        validation_path=ner,
-        preset="tiny",
-        tokenizer_path=os.path.join(FIXTURES, "tiny_spiece.model"),
-        epochs=1,
-        batch_size=4,
+        FinetuneSettings(epochs=1, batch_size=4),
+        ModelSource("tiny", tokenizer_path=os.path.join(FIXTURES, "tiny_spiece.model")),
         max_length=48,
         verbose=0,
     )
@@ -106,4 +106,4 @@ def test_train_task_writes_a_loadable_run_folder(tmp_path):
     assert (tmp_path / "run" / "logs").is_dir()
     assert run.model.num_labels == 7
     with pytest.raises(ValueError, match="classifier task"):
-        train_task("classify", ner, str(tmp_path / "x"))
+        train_task("classify", TaskFiles(ner), str(tmp_path / "x"))

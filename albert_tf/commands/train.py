@@ -382,33 +382,32 @@ def _test_summary(metrics: dict) -> dict:
     return {k: v for k, v in (metrics or {}).get("test", {}).items() if k in keep}
 
 
-def _model_options(args: argparse.Namespace) -> dict:
-    """The flags that scratch, finetune and the head tasks pass on alike."""
-    names = ("preset", "pretrained", "vocab_size", "epochs", "batch_size", "learning_rate")
-    names += ("max_length", "patience")
-    return {**{name: getattr(args, name) for name in names}, "tokenizer_path": args.tokenizer}
+def _finetune_settings(args: argparse.Namespace):
+    """The training flags scratch, finetune and the head tasks take alike."""
+    from albert_tf.training.finetune import FinetuneSettings
+
+    names = ("epochs", "batch_size", "learning_rate", "patience")
+    return FinetuneSettings(**{name: getattr(args, name) for name in names})
+
+
+def _model_source(args: argparse.Namespace):
+    """Where scratch, finetune and the head tasks take their model from."""
+    from albert_tf.training.builders import ModelSource
+
+    return ModelSource(args.preset, args.pretrained, args.tokenizer, args.vocab_size)
 
 
 def _run_single(args, splits, labels, task, info) -> dict:
     """scratch and finetune: one model, trained with model.fit."""
     from albert_tf.training.builders import build_text_classifier
-    from albert_tf.training.finetune import FinetuneSettings
     from albert_tf.training.recipe import train_text_classifier
 
-    train = splits[0]
-    clf = build_text_classifier(
-        train.texts + (train.pairs or []), labels, task, args.max_length, args.pretrained,
-        args.preset, args.tokenizer, args.vocab_size,
-    )  # fmt: skip
-    settings = FinetuneSettings(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        patience=args.patience,
-    )
+    train, source = splits[0], _model_source(args)
+    texts = train.texts + (train.pairs or [])
+    clf = build_text_classifier(texts, labels, task, args.max_length, source)
     info = {**info, "preset": args.preset, "pretrained": args.pretrained}
     result = train_text_classifier(
-        *splits, clf, args.out, settings, pretrain_epochs=args.pretrain_epochs, info=info
+        *splits, clf, args.out, _finetune_settings(args), args.pretrain_epochs, info
     )
     return {
         "run_dir": result.run_dir,
@@ -462,28 +461,21 @@ def _run_distill(args, splits, labels, info) -> dict:
 
 def run_head_task(args: argparse.Namespace) -> int:
     """token / qa / multiple_choice: their own file formats and metrics."""
-    from albert_tf.training.tasks import train_task
+    from albert_tf.training.tasks import TaskFiles, train_task
 
     if not args.data:
         raise ValueError(f"--task {args.task} needs --data (a file in its format)")
+    files = TaskFiles(
+        *(os.path.abspath(p) if p else None for p in (args.data, args.validation, args.test))
+    )
     result = train_task(
         args.task,
-        args.data,
+        files,
         args.out,
-        validation_path=args.validation,
-        test_path=args.test,
+        _finetune_settings(args),
+        _model_source(args),
+        max_length=args.max_length,
         doc_stride=args.doc_stride,
-        **_model_options(args),
-        info={
-            "data": {
-                key: os.path.abspath(path) if path else None
-                for key, path in (
-                    ("train", args.data),
-                    ("validation", args.validation),
-                    ("test", args.test),
-                )
-            }
-        },
     )
     print(json.dumps(result, indent=2, default=str))
     return 0

@@ -6,6 +6,7 @@ pre-training): the tokenizer choice, a fresh backbone of a preset shape, and the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from albert_tf.config import AlbertConfig
@@ -14,6 +15,18 @@ from albert_tf.models.backbone import AlbertBackbone
 from albert_tf.models.text_classifier import DEFAULT_VOCAB_SIZE, MIN_POSITIONS, TextClassifier
 from albert_tf.models.text_preprocessor import TextPreprocessor
 from albert_tf.tokenizers.sentencepiece import HEAD_SHARE, RUN_TRUNCATION, AlbertTokenizer
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a run's model and tokenizer come from: `pretrained`'s weights and
+    tokenizer, or a fresh `preset` with `tokenizer_path`'s tokenizer or one trained
+    on the texts (`vocab_size` pieces; None: at most DEFAULT_VOCAB_SIZE)."""
+
+    preset: str = "small"
+    pretrained: str | None = None
+    tokenizer_path: str | None = None
+    vocab_size: int | None = None
 
 
 def build_tokenizer(
@@ -68,18 +81,16 @@ def build_text_classifier(
     labels: list[str],
     problem_type: str = "single_label",
     max_length: int = 128,
-    pretrained: str | None = None,
-    preset: str = "small",
-    tokenizer_path: str | None = None,
-    vocab_size: int | None = None,
-    **config_overrides: Any,
+    source: ModelSource | None = None,
 ) -> TextClassifier:
-    """The classifier a run trains: `pretrained`'s weights and tokenizer, or a fresh
-    `preset` with `tokenizer_path`'s tokenizer or one trained on `texts`. `labels`
-    name the outputs (one name, the score, for regression)."""
-    if pretrained:
-        return load_text_classifier(pretrained, labels, max_length, problem_type=problem_type)
-    tokenizer = build_tokenizer(texts, vocab_size, tokenizer_path)
-    backbone = preset_backbone(preset, tokenizer.vocab_size, max_length, **config_overrides)
+    """The classifier a run trains, from `source` (tokenizer trained on `texts` when
+    it names none). `labels` name the outputs (one name, the score, for regression)."""
+    source = source or ModelSource()
+    if source.pretrained:
+        return load_text_classifier(
+            source.pretrained, labels, max_length, problem_type=problem_type
+        )
+    tokenizer = build_tokenizer(texts, source.vocab_size, source.tokenizer_path)
+    backbone = preset_backbone(source.preset, tokenizer.vocab_size, max_length)
     preprocessor = TextPreprocessor(tokenizer, max_length, labels)
     return TextClassifier(backbone, preprocessor, problem_type=problem_type)

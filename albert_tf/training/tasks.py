@@ -11,7 +11,7 @@ build_task_model(task, backbone, num_labels)   the Keras model for the task
 compile_task_model(model, learning_rate)        with the task's loss and metrics
 make_task_dataset(task, path, tokenizer, ...)   TaskData: arrays + what evaluation needs
 evaluate_task(task, model, data)                the task's own metrics (EM/F1, entity F1, ...)
-train_task(task, train_path, out_dir, ...)      token / qa / multiple_choice end to end: tokenizer,
+train_task(task, TaskFiles(train, ...), out_dir)  token / qa / multiple_choice end to end: tokenizer,
                                                 model, fit, metrics, run folder
 
 Example:
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import os
 from typing import Any
 
@@ -46,7 +47,8 @@ from albert_tf.models.classifier import AlbertClassifier
 from albert_tf.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.models.question_answerer import AlbertQuestionAnswerer
 from albert_tf.models.token_classifier import AlbertTokenClassifier
-from albert_tf.training.builders import build_tokenizer, preset_backbone
+from albert_tf.training.builders import ModelSource, build_tokenizer, preset_backbone
+from albert_tf.training.finetune import FinetuneSettings
 from albert_tf.training.fit_and_save import fit_and_save
 from albert_tf.training.optimizers import compile_for_training
 from albert_tf.training.run_folder import HEAD_TASKS, save_run
@@ -297,16 +299,16 @@ def _run_labels(task: str, data: TaskData) -> list[str]:
     return ["choice"]
 
 
-def _head_model(task: str, pretrained, preset: str, tokenizer, max_length: int, num_labels: int):
-    """The checkpoint's model (with its head when it carries one), or a fresh `preset`."""
-    if not pretrained:
-        backbone = preset_backbone(preset, tokenizer.vocab_size, max_length)
+def _head_model(task: str, source: ModelSource, tokenizer, max_length: int, num_labels: int):
+    """The checkpoint's model (with its head when it carries one), or a fresh preset."""
+    if not source.pretrained:
+        backbone = preset_backbone(source.preset, tokenizer.vocab_size, max_length)
         return build_task_model(task, backbone, num_labels=num_labels)
     if task == "token":
-        return load_token_classifier(pretrained, num_labels=num_labels)
+        return load_token_classifier(source.pretrained, num_labels=num_labels)
     if task == "qa":
-        return load_question_answerer(pretrained)
-    return load_multiple_choice(pretrained)
+        return load_question_answerer(source.pretrained)
+    return load_multiple_choice(source.pretrained)
 
 
 def _fit_and_score(task: str, model, train, splits: dict, batch_size: int, **fit_options):
@@ -324,39 +326,39 @@ def _fit_and_score(task: str, model, train, splits: dict, batch_size: int, **fit
     return fit, metrics
 
 
+@dataclasses.dataclass(frozen=True)
+class TaskFiles:
+    """A head task's data files, each in the task's own format (module docstring)."""
+
+    train: str
+    validation: str | None = None
+    test: str | None = None
+
+
 def train_task(
     task: str,
-    train_path: str,
+    files: TaskFiles,
     out_dir: str,
-    *,
-    validation_path: str | None = None,
-    test_path: str | None = None,
-    preset: str = "small",
-    pretrained: str | None = None,
-    tokenizer_path: str | None = None,
-    vocab_size: int | None = None,
-    epochs: int = 3,
-    batch_size: int = 32,
-    learning_rate: float = 1e-4,
+    settings: FinetuneSettings | None = None,
+    source: ModelSource | None = None,
     max_length: int = 128,
     doc_stride: int = 128,
-    patience: int = 2,
     info: dict[str, Any] | None = None,
     verbose: int | str = "auto",
 ) -> dict[str, Any]:
     """Fine-tune a token / qa / multiple_choice head and write a run folder.
 
-    The tokenizer is `tokenizer_path`, the pretrained checkpoint's, or one
-    trained on the training file's texts; the model is the checkpoint's (with
-    its head when it carries one) or a fresh `preset`. AdamW with warmup and
+    The tokenizer and model come from `source` (`builders.ModelSource`: the
+    checkpoint's, with its head when it carries one, or a fresh preset with a
+    tokenizer trained on the training file's texts). AdamW with warmup and
     linear decay, trained through `fit_and_save` (early stopping on validation
-    loss after `patience` epochs, best checkpoint, TensorBoard logs, resume).
-    Metrics (`evaluate_task`) on the validation and test files
-    go into run.json, whose "task" is the task name.
+    loss after `settings.patience` epochs, best checkpoint, TensorBoard logs,
+    resume). Metrics (`evaluate_task`) on the validation and test files go into
+    run.json, whose "task" is the task name.
 
     Returns `{"run_dir", "metrics", "parameters"}`.
     """
-    import math
+    s, source = settings or FinetuneSettings(), source or ModelSource()
 
     if task not in HEAD_TASKS:
         raise ValueError(
@@ -365,30 +367,28 @@ def train_task(
         )
     os.makedirs(out_dir, exist_ok=True)
     # The file's texts are read only when a tokenizer is trained on them.
-    texts = functools.partial(task_texts, task, train_path)
-    tokenizer = build_tokenizer(texts, vocab_size, tokenizer_path, pretrained)
+    texts = functools.partial(task_texts, task, files.train)
+    tokenizer = build_tokenizer(texts, source.vocab_size, source.tokenizer_path, source.pretrained)
     options = dict(max_length=max_length, doc_stride=doc_stride)
-    train = make_task_dataset(task, train_path, tokenizer, **options)
-    model = _head_model(task, pretrained, preset, tokenizer, max_length, train.num_labels)
-    compile_for_training(model, epochs * math.ceil(len(train) / batch_size), learning_rate)
+    train = make_task_dataset(task, files.train, tokenizer, **options)
+    model = _head_model(task, source, tokenizer, max_length, train.num_labels)
+    steps = s.epochs * math.ceil(len(train) / s.batch_size)
+    compile_for_training(model, steps, s.learning_rate, warmup_fraction=s.warmup_fraction,
+                         weight_decay=s.weight_decay)  # fmt: skip
     splits = {}
-    for name, path in (("validation", validation_path), ("test", test_path)):
+    for name, path in (("validation", files.validation), ("test", files.test)):
         if path:
             splits[name] = make_task_dataset(task, path, tokenizer, labels=train.labels, **options)
-    fit_options = dict(epochs=epochs, out_dir=out_dir, patience=patience, verbose=verbose)
-    fit, metrics = _fit_and_score(task, model, train, splits, batch_size, **fit_options)
+    fit_options = dict(epochs=s.epochs, out_dir=out_dir, patience=s.patience, verbose=verbose)
+    fit, metrics = _fit_and_score(task, model, train, splits, s.batch_size, **fit_options)
     run_info = {
         "task": task,
         "max_length": max_length,
-        "data": {"train": train_path, "validation": validation_path, "test": test_path},
+        "data": dataclasses.asdict(files),
         "settings": {
-            "preset": preset,
-            "pretrained": pretrained,
-            "epochs": epochs,
+            **dataclasses.asdict(source),
+            **dataclasses.asdict(s),
             "epochs_run": fit.epochs_run,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "patience": patience,
         },
         "metrics": metrics,
         **({"doc_stride": doc_stride} if task == "qa" else {}),
