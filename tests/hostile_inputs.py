@@ -50,6 +50,7 @@ import tempfile
 import threading
 import time
 import traceback
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -268,6 +269,29 @@ class Inputs:
 
         return self._once("bundle", make)
 
+    def old_run(self) -> str:
+        """`run()` in the layout of runs trained before the TextClassifier (model.keras an
+        AlbertClassifier, spiece.model and labels.txt beside it): such folders still load."""
+
+        def make():
+            from pathlib import Path
+
+            from albert_tf.models import AlbertClassifier
+            from albert_tf.training.run_folder import load_run
+            from tests.old_runs import save_old_run
+
+            run = load_run(self.run())
+            clf = run.model
+            old = AlbertClassifier(clf.backbone, clf.num_labels, problem_type=clf.problem_type)
+            old.logits_layer.set_weights(clf.logits_layer.get_weights())
+            folder = Path(self.root, "old_run")
+            folder.mkdir()
+            keep = ("task", "max_length", "data", "settings", "metrics")
+            save_old_run(folder, old, run.tokenizer, run.labels, {k: run.info[k] for k in keep})
+            return str(folder)
+
+        return self._once("old_run", make)
+
     def stub_bundle(self) -> str:
         """A bundle whose manifest, labels and tokenizer are right but whose model.tflite
         is not a model: what fails before the model runs, made with no TensorFlow."""
@@ -319,6 +343,9 @@ class Workspace:
 
     def run(self, rel: str = "run") -> str:
         return self.copy_tree(self.inputs.run(), rel)
+
+    def old_run(self, rel: str = "run") -> str:
+        return self.copy_tree(self.inputs.old_run(), rel)
 
     def bundle(self, rel: str = "bundle") -> str:
         return self.copy_tree(self.inputs.bundle(), rel)
@@ -414,7 +441,8 @@ def _file_check(rel: str, want: Callable[[Workspace], bool], what: str):
 
 
 def trained(labels=LABELS, also: Callable[[Workspace, Result], str | None] | None = None):
-    """A finished run in out/: run.json with test metrics, labels.txt as expected."""
+    """A finished run in out/: run.json with test metrics, and the label names the
+    model.keras file's preprocessor holds as expected."""
 
     def check(ws: Workspace, result: Result) -> str | None:
         if not ws.exists("out/run.json"):
@@ -422,9 +450,11 @@ def trained(labels=LABELS, also: Callable[[Workspace, Result], str | None] | Non
         info = ws.json("out/run.json")
         if not info.get("metrics", {}).get("test"):
             return "out/run.json has no test metrics"
-        got = ws.read("out/labels.txt").decode("utf-8").split("\n")[:-1]
+        with zipfile.ZipFile(ws.p("out/model.keras")) as archive:
+            config = json.loads(archive.read("config.json"))
+        got = config["config"]["preprocessor"]["config"]["label_names"]
         if got != list(labels):
-            return f"out/labels.txt holds {got!r}, expected {list(labels)!r}"
+            return f"out/model.keras holds the labels {got!r}, expected {list(labels)!r}"
         return also(ws, result) if also else None
 
     return check
@@ -642,9 +672,9 @@ def _evaluate_cases() -> list[Case]:
     def test_csv(ws, rel="test.csv", n=20):
         return data_csv(ws, rel, n=n)
 
-    def with_run(change: Callable[[Workspace], Any]):
+    def with_run(change: Callable[[Workspace], Any], old: bool = False):
         def setup(ws):
-            ws.run()
+            ws.old_run() if old else ws.run()
             test_csv(ws)
             change(ws)
 
@@ -696,11 +726,11 @@ def _evaluate_cases() -> list[Case]:
         Case("evaluate_model_missing", evaluate(), refused("model.keras"),
              with_run(lambda ws: os.remove(ws.p("run/model.keras"))), needs=need),
         Case("evaluate_labels_reordered", evaluate(),
-             refused("labels.txt", "changed after training"), with_run(reorder_labels),
-             needs=need),
+             refused("labels.txt", "changed after training"),
+             with_run(reorder_labels, old=True), needs=need),
         Case("evaluate_spiece_garbage", evaluate(), refused("spiece.model"),
-             with_run(lambda ws: ws.write("run/spiece.model", random_bytes(900, seed=6))),
-             needs=need),
+             with_run(lambda ws: ws.write("run/spiece.model", random_bytes(900, seed=6)),
+                      old=True), needs=need),
         Case("evaluate_test_unknown_label", evaluate(),
              refused("test.csv", "line 4", "'neutral'"), with_run(unknown_label), needs=need),
         Case("evaluate_test_encoding_error", evaluate(), refused("test.csv", "line 3"),
@@ -949,9 +979,9 @@ def _export_cases() -> list[Case]:
     def export(*flags: str, run: str = "run", out: str = "bundle") -> list[str]:
         return ["export", run, "--out", out, *flags]
 
-    def with_run(change: Callable[[Workspace], Any] = lambda ws: None):
+    def with_run(change: Callable[[Workspace], Any] = lambda ws: None, old: bool = False):
         def setup(ws):
-            ws.run()
+            ws.old_run() if old else ws.run()
             change(ws)
 
         return setup
@@ -965,11 +995,6 @@ def _export_cases() -> list[Case]:
         ws.write("run/labels.txt", "negative\npositive\nneutral\n")
         info = ws.json("run/run.json")
         info["labels"] = ["negative", "positive", "neutral"]
-        ws.write("run/run.json", json.dumps(info))
-
-    def data_gone(ws):
-        info = ws.json("run/run.json")
-        info["data"]["train"] = ws.p("gone.csv")
         ws.write("run/run.json", json.dumps(info))
 
     def leftovers(ws):
@@ -1010,14 +1035,16 @@ def _export_cases() -> list[Case]:
         Case("export_run_model_truncated", export(), refused("model.keras"),
              with_run(lambda ws: ws.write("run/model.keras", ws.read("run/model.keras")[:9000])),
              needs=need),
-        Case("export_run_no_labels", export(), refused("labels.txt"),
-             with_run(lambda ws: os.remove(ws.p("run/labels.txt"))), needs=need),
+        Case("export_old_run_no_labels", export(), refused("labels.txt"),
+             with_run(lambda ws: os.remove(ws.p("run/labels.txt")), old=True), needs=need),
         Case("export_run_json_invalid", export(), refused("run.json"),
              with_run(lambda ws: ws.write("run/run.json", "{not json")), needs=need),
-        Case("export_run_tokenizer_missing", export(), refused("spiece.model"),
-             with_run(lambda ws: os.remove(ws.p("run/spiece.model"))), needs=need),
-        Case("export_labels_wrong_count", export(), refused("labels.txt", "3 labels"),
-             with_run(three_labels), needs=need),
+        Case("export_old_run_tokenizer_missing", export(), refused("spiece.model"),
+             with_run(lambda ws: os.remove(ws.p("run/spiece.model")), old=True), needs=need),
+        Case("export_old_run_labels_wrong_count", export(), refused("labels.txt", "3 labels"),
+             with_run(three_labels, old=True), needs=need),
+        Case("export_old_run_without_held_out_texts", export(), refused("held_out.json", "--texts"),
+             with_run(old=True), needs=need),
         Case("export_unknown_mode", export("--mode", "int3"),
              refused("--mode", "int3", usage=True), with_run(), needs=need),
         Case("export_texts_unknown_label", export("--texts", "held.tsv"),
@@ -1026,8 +1053,10 @@ def _export_cases() -> list[Case]:
              needs=need),
         Case("export_texts_missing", export("--texts", "nope.csv"), refused("nope.csv"),
              with_run(), needs=need),
-        Case("export_recorded_data_gone", export(), refused("gone.csv", "--texts"),
-             with_run(data_gone), needs=need),
+        Case("export_held_out_texts_gone", export(), refused("held_out.json", "--texts"),
+             with_run(lambda ws: os.remove(ws.p("run/held_out.json"))), needs=need),
+        Case("export_held_out_texts_garbage", export(), refused("held_out.json"),
+             with_run(lambda ws: ws.write("run/held_out.json", "[1, 2")), needs=need),
         Case("export_max_length_zero", export("--max-length", "0"),
              refused(("--max-length", "max_length"), "0"), with_run(), needs=need),
         Case("export_max_length_too_long", export("--max-length", "100000"),
