@@ -44,9 +44,9 @@ _LAZY = {
 __all__ = [*sorted(_LAZY), "__version__"]
 
 
-def lazy_getattr(module_name: str, names: dict[str, str]):
-    """A module `__getattr__` that imports each of `names` (public name -> the
-    module that defines it) on first use (this package and `albert_tf.distillation`)."""
+def lazy_names(module_name: str, names: dict[str, str]):
+    """(`__getattr__`, `__dir__`) of a module whose `names` (public name -> the module
+    that defines it) are imported on first use (this package, `albert_tf.distillation`)."""
 
     def __getattr__(name: str):
         if name in names:
@@ -55,7 +55,10 @@ def lazy_getattr(module_name: str, names: dict[str, str]):
             return value
         raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
 
-    return __getattr__
+    def __dir__() -> list[str]:
+        return sorted(set(vars(sys.modules[module_name])) | set(names))
+
+    return __getattr__, __dir__
 
 
-__getattr__ = lazy_getattr(__name__, _LAZY)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from albert_tf import lazy_getattr
+from albert_tf import lazy_names
 
 # Public name -> the module that defines it.
 _LAZY = {
@@ -34,4 +34,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-__getattr__ = lazy_getattr(__name__, _LAZY)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
