@@ -33,10 +33,11 @@ from collections.abc import Iterable
 import numpy as np
 
 from export.metadata import tensor_names
+from export.runtime import QUANTIZATION_MODES
 from export.runtime.quiet_stderr import filtered_stderr
 from export.serving import INPUT_NAMES, OUTPUT_NAME, serving_module
 
-MODES = ("float32", "float16", "dynamic", "int8", "int16x8", "int4")
+MODES = QUANTIZATION_MODES
 CALIBRATED_MODES = ("int8", "int16x8")
 # Ops int8 mode keeps in float. In int8 TFLite runs them with reference or
 # slow-broadcast kernels that XNNPACK does not replace: an int8 ALBERT-base

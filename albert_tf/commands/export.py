@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-MODES = ("float32", "float16", "dynamic", "int8", "int16x8", "int4")
+from export.runtime import QUANTIZATION_MODES as MODES  # TensorFlow-free, as the parser must be
 
 
 def register(subparsers) -> None:

@@ -43,6 +43,7 @@ from albert_tf.data.labels import LABELS_FILE, read_labels, write_labels
 from albert_tf.io.files import write_bytes_atomic, write_text_atomic
 from albert_tf.tokenizers.sentencepiece import HEAD_SHARE, AlbertTokenizer, check_truncation
 from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
+from export.runtime.bundle_tokenizer import SPIECE_FILE, TOKENIZER_FILES, VOCAB_FILE
 
 __all__ = [
     "CONFIG_FILE",
@@ -66,16 +67,11 @@ __all__ = [
 
 RUN_VERSION = 2
 MODEL_FILE = "model.keras"
-SENTENCEPIECE_FILE = "spiece.model"
-WORDPIECE_FILE = "vocab.txt"
-WORDPIECE_CONFIG_FILE = "tokenizer_config.json"
-TOKENIZER_FILE = SENTENCEPIECE_FILE  # the name before WordPiece runs existed
 CONFIG_FILE = "albert_config.json"
 RUN_FILE = "run.json"
 HELD_OUT_FILE = "held_out.json"
 # Training texts kept for int8/int16x8 calibration (export uses up to 200 by default).
 CALIBRATION_TEXTS = 500
-TOKENIZER_FILES = {"sentencepiece": SENTENCEPIECE_FILE, "wordpiece": WORDPIECE_FILE}
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
 HEAD_TASKS = ("token", "qa", "multiple_choice")
@@ -310,7 +306,7 @@ class RunFolder:
             if os.path.isfile(self.file(name)):
                 return kind
         raise RunFolderError(
-            f"Run folder {self.path} has no tokenizer ({SENTENCEPIECE_FILE} or {WORDPIECE_FILE})"
+            f"Run folder {self.path} has no tokenizer ({SPIECE_FILE} or {VOCAB_FILE})"
         )
 
     def read_info(self) -> dict[str, Any]:
@@ -370,10 +366,8 @@ class RunFolder:
         except ValueError as e:
             raise ValueError(f"{self.file(RUN_FILE)}: tokenizer {e}") from e
         if kind == "wordpiece":
-            return WordPieceTokenizer.load(
-                self.file(WORDPIECE_FILE), lower_case=lower_case, **packing
-            )
-        return AlbertTokenizer.load(self.file(SENTENCEPIECE_FILE), lower_case=lower_case, **packing)
+            return WordPieceTokenizer.load(self.file(VOCAB_FILE), lower_case=lower_case, **packing)
+        return AlbertTokenizer.load(self.file(SPIECE_FILE), lower_case=lower_case, **packing)
 
     def read_labels(self, info: dict[str, Any] | None = None) -> list[str]:
         """The label names: the model's own, or (older runs) labels.txt checked against
@@ -511,11 +505,11 @@ class RunFolder:
 
     def write_tokenizer(self, tokenizer: Any) -> None:
         if tokenizer_kind(tokenizer) == "sentencepiece":
-            write_bytes_atomic(self.file(SENTENCEPIECE_FILE), tokenizer.serialized_model)
-            stale = WORDPIECE_FILE
+            write_bytes_atomic(self.file(SPIECE_FILE), tokenizer.serialized_model)
+            stale = VOCAB_FILE
         else:
             tokenizer.save(self.path)  # vocab.txt + tokenizer_config.json
-            stale = SENTENCEPIECE_FILE
+            stale = SPIECE_FILE
         # A folder reused for a run of the other kind must not keep the old tokenizer.
         if os.path.exists(self.file(stale)):
             os.remove(self.file(stale))

@@ -62,6 +62,8 @@ MANIFEST_FILE = "manifest.json"
 # The files of a SentencePiece bundle; `bundle_files(manifest)` gives any bundle's.
 BUNDLE_FILES = (TFLITE_FILE, LABELS_FILE, SPIECE_FILE)
 INPUT_NAMES = ("ids", "mask", "segment_ids")
+# The manifest's "quantization": how `albert-tf export` may store the weights.
+QUANTIZATION_MODES = ("float32", "float16", "dynamic", "int8", "int16x8", "int4")
 OUTPUT_NAME = "probability"
 # A lone text whose encoder needs fewer multiply-adds than this runs on one
 # thread. Invoke p50 on 1 vs 2 threads, calls 10 ms apart (an app classifying
