@@ -204,3 +204,48 @@ def _manifest(folder: str, pre, kind: str, mode: str, model, run_summary) -> dic
 def _write_json(path: str, data: dict) -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def is_embedder_run(run_dir: str) -> bool:
+    """Whether `run_dir`'s run.json says task "embed" (read without Keras)."""
+    path = os.path.join(run_dir, "run.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f).get("task") == EMBED_TASK
+    except (OSError, ValueError, AttributeError):
+        return False  # the classifier export names what is wrong with the folder
+
+
+def export_embedder_run(
+    run_dir: str,
+    out_dir: str,
+    mode: str = "dynamic",
+    texts_file: str | None = None,
+    num_verify: int = 200,
+    mediapipe: bool = True,
+    force: bool = False,
+) -> str:
+    """Export an embed run: verified on `texts_file` (one text a line) or on the
+    texts the run kept for calibration; returns the bundle folder."""
+    from albert_tf.io.text_lines import read_lines
+    from albert_tf.training.run_folder import RunFolder
+
+    check_replaceable(os.path.abspath(out_dir))
+    folder = RunFolder(run_dir)
+    info = folder.read_info()
+    if texts_file:
+        texts = [t for t in read_lines(texts_file) if t.strip()]
+    else:
+        texts = list((folder.read_held_out() or {}).get("calibration", []))
+    if not texts:
+        raise ValueError(f"{run_dir}: no texts to verify the export on; give --texts FILE")
+    summary = {
+        "name": os.path.basename(os.path.abspath(run_dir)),
+        "task": EMBED_TASK,
+        "metrics": info.get("metrics"),
+        "parameters": info.get("parameters"),
+    }
+    model = folder.read_model()
+    return to_embedder_bundle(
+        model, out_dir, texts[: max(1, int(num_verify))], mode, mediapipe, force, summary
+    )

@@ -188,3 +188,41 @@ def test_embed_and_search_commands_run_without_tensorflow(tiny, tmp_path):
     assert found.returncode == 0, found.stderr
     hits = [json.loads(line) for line in found.stdout.splitlines()]
     assert [h["rank"] for h in hits] == [1, 2]
+
+
+def test_distilled_student_moves_towards_the_teacher(tiny):
+    """A tiny teacher, a student from it (fewer parameters, pruned vocabulary): training
+    raises its cosine with the teacher's vectors, measured here with numpy."""
+    import keras
+
+    from albert_tf.distillation.embedder import (
+        EmbedderSettings,
+        distill_embedder,
+        teacher_embedder,
+    )
+    from albert_tf.distillation.student_init import student_from_teacher
+    from albert_tf.distillation.vocabulary import prune_vocabulary
+    from albert_tf.models import TextPreprocessor
+    from albert_tf.models.text_embedder import TextEmbedder
+
+    keras.utils.set_random_seed(7)
+    teacher, tokenizer = tiny["model"].backbone, tiny["tokenizer"]
+    texts = CORPUS * 8
+    settings = EmbedderSettings(
+        max_length=MAX_LENGTH, embedding_size=8, num_layers=2, teacher_layers=[1],
+        epochs=4, batch_size=8, learning_rate=3e-3, generic_texts=0,
+    )  # fmt: skip
+    target = teacher_embedder(teacher, tokenizer, MAX_LENGTH).embed(CORPUS)
+    pruned, kept = prune_vocabulary(tokenizer, texts)
+    fresh = TextEmbedder(
+        student_from_teacher(
+            teacher, 8, 2, [1], max_position_embeddings=MAX_LENGTH, token_ids=kept
+        ),
+        TextPreprocessor(pruned, MAX_LENGTH),
+    )
+    before = np.sum(fresh.embed(CORPUS) * target, axis=-1).mean()
+    student, report = distill_embedder(texts, teacher, tokenizer, settings, verbose=0)
+    after = np.sum(student.embed(CORPUS) * target, axis=-1).mean()
+    assert after > before
+    assert report["parameters"] < report["teacher_parameters"]
+    assert report["vocab_size"] == len(kept) < tokenizer.vocab_size
