@@ -227,6 +227,7 @@ def export_embedder_run(
 ) -> str:
     """Export an embed run: verified on `texts_file` (one text a line) or on the
     texts the run kept for calibration; returns the bundle folder."""
+    # The run folder's reader and the text reader: only an exported run needs them.
     from albert_tf.io.text_lines import read_lines
     from albert_tf.training.run_folder import RunFolder
 

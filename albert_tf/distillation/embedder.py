@@ -50,6 +50,7 @@ class EmbedderSettings:
 
 def generic_texts(limit: int, seed: int = 0) -> list[str]:
     """Up to `limit` training texts of GENERIC_DATASETS, drawn evenly and seeded."""
+    # Read only when generic texts are asked for: they load archives from the cache.
     from albert_tf.data import packaged
 
     if limit <= 0:

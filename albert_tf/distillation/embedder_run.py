@@ -58,6 +58,7 @@ def train_embedder_run(
 
     Returns run.json's content.
     """
+    # The teacher and the packaged sets load only when a run trains.
     from albert_tf.convert import load_minilm
     from albert_tf.convert.packaged import minilm_tokenizer
     from albert_tf.data.packaged_similarity import load_lee
