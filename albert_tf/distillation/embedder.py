@@ -102,6 +102,8 @@ def distill_embedder(
     if not texts:
         raise ValueError("distill_embedder: no texts to train on.")
     teacher = teacher_embedder(teacher_backbone, tokenizer, settings.max_length)
+    if verbose:
+        print(f"[embed] teacher vectors of {len(texts)} texts", flush=True)
     targets = teacher.embed(texts, batch_size=64)
     kept = None
     student_tokenizer = tokenizer
@@ -116,6 +118,12 @@ def distill_embedder(
         token_ids=kept,
     )
     student = TextEmbedder(backbone, TextPreprocessor(student_tokenizer, settings.max_length))
+    if verbose:
+        print(
+            f"[embed] student: {student.count_params():,} parameters (teacher "
+            f"{teacher_backbone.count_params():,}), vocabulary {backbone.config.vocab_size:,}",
+            flush=True,
+        )
     student.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=settings.learning_rate, weight_decay=0.01),
         loss=similarity_loss,
