@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from albert_tf.distillation.embedder import (
+    GENERIC_DATASETS,
     EmbedderSettings,
     distill_embedder,
     generic_texts,
@@ -91,7 +92,8 @@ def train_embedder_run(
     info = {
         "task": EMBED_TASK,
         "max_length": settings.max_length,
-        "data": {**(data_info or {}), "generic_texts": len(extra)},
+        "data": dict(data_info or {}),
+        "generic_texts": {"count": len(extra), "datasets": list(GENERIC_DATASETS)},
         "settings": report["settings"],
         "metrics": metrics,
         "parameters": report["parameters"],
