@@ -110,6 +110,13 @@ def main(argv: list[str] | None = None) -> int:
             "teacher": int(teacher_backbone.count_params()),
         },
         "teacher_float32_bytes": int(teacher_backbone.count_params()) * 4,
+        "training": {
+            "epochs": info["settings"]["epochs"],
+            "learning_rate": info["settings"]["learning_rate"],
+            "user_texts": info.get("user_texts"),
+            "generic_texts": (info.get("generic_texts") or {}).get("count"),
+            "train_cosine": info["metrics"]["train"]["cosine_first_500"],
+        },
         "seconds": round(time.time() - start, 1),
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

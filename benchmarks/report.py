@@ -556,6 +556,14 @@ def embedder_section(results_dir: str, out: Out) -> Section:
         f"scores of the Lee corpus ({payload['lee']['pairs']} pairs; {payload['lee']['license']}).",
         "",
     ]
+    training = payload.get("training")
+    if training:
+        lines += [
+            f"Trained {training['epochs']} epochs on {training['user_texts']} user texts plus "
+            f"{training['generic_texts']} generic packaged texts; mean cosine with the teacher on "
+            f"the first 500 training texts {fmt(training['train_cosine'])}.",
+            "",
+        ]
     lines += md_table(
         ["model", "Spearman (Lee)", "parameters", "size"],
         [
@@ -578,7 +586,7 @@ def embedder_section(results_dir: str, out: Out) -> Section:
         "",
     ]
     share = sim["bundle_share_of_teacher"]
-    return lines, [f"Embedder bundle / teacher Spearman (Lee): {share:.1%}"]
+    return lines, [f"- Embedder bundle / teacher Spearman (Lee): {share:.1%}"]
 
 
 # ---------------------------------------------------------------- document
