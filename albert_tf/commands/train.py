@@ -393,7 +393,8 @@ def _inputs(args: argparse.Namespace, recipe: str) -> dict:
     from albert_tf.training.run_inputs import run_inputs
 
     files = {name: getattr(args, name, None) for name in INPUT_FILE_FLAGS}
-    skip = {"out", "debug", "overwrite", "func", "command", *INPUT_FILE_FLAGS}
+    # --generic-texts is --task embed's alone: runs begun before it existed still resume.
+    skip = {"out", "debug", "overwrite", "func", "command", "generic_texts", *INPUT_FILE_FLAGS}
     settings = {k: v for k, v in vars(args).items() if k not in skip}
     # How long texts are cut is part of what the weights learned: a run begun
     # under another rule (one from before head_tail has none) must not resume.
