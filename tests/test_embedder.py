@@ -103,6 +103,7 @@ def test_bundle_has_text_embedder_metadata_and_manifest(tiny):
     manifest = json.loads(Path(bundle, "manifest.json").read_text())
     assert manifest["task"] == "embed" and manifest["max_length"] == MAX_LENGTH
     assert manifest["verification"]["keras_cosine_min"] > 0.9999
+    assert manifest["verification"]["texts_with_other_ids"] == 0  # ASCII texts only
 
 
 def test_mediapipe_and_edge_runtime_cosines_agree_to_1e4(tiny):
