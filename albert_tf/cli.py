@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "distill",
     "export",
     "predict",
+    "embed",
 ]
 
 # Packages of the `train` extra (pyproject.toml): a command that needs one of
@@ -44,7 +45,9 @@ TRAIN_EXTRA_MODULES = {
 }
 TRAIN_EXTRA_HINT = "pip install 'albert-tf[train]'"
 # The edge runtime's commands: they never load TensorFlow.
-RUNTIME_COMMANDS = {"predict", "bench"}
+RUNTIME_COMMANDS = {"predict", "bench", "embed", "search"}
+# The commands whose texts may follow their options, and the argument holding them.
+TEXT_ARGUMENTS = {"predict": "texts", "embed": "texts", "search": "queries"}
 # Framework warnings a CLI user cannot act on (Keras's data-adapter notes, absl
 # chatter); the package's own warnings (data notes, plateau warnings) still show.
 FRAMEWORK_WARNING_MODULES = r"(keras|tensorflow|tf_keras|absl|google\.protobuf|mediapipe)(\.|$)"
@@ -130,9 +133,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     test parses every `albert-tf` line of the README and docs/ with it."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command == "predict" and not any(a.startswith("-") for a in extra):
+    field = TEXT_ARGUMENTS.get(args.command)
+    if extra and field and not any(a.startswith("-") for a in extra):
         # argparse ends `texts` at the first option: `predict BUNDLE --threads 2 "text"`
-        args.texts = [*args.texts, *extra]
+        setattr(args, field, [*getattr(args, field), *extra])
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args

@@ -541,8 +541,56 @@ def cost_section(results_dir: str, out: Out) -> Section:
     return lines, like_ratios("Latency (float32)", keys, "median", " ms", measured=payload)
 
 
+def embedder_section(results_dir: str, out: Out) -> Section:
+    """The sentence embedder (issue 31): how much of MiniLM's similarity it keeps."""
+    payload = load(results_dir, "embedder")
+    lines = ["## How close is the sentence embedder to its teacher?", ""]
+    if not payload:
+        return lines + missing(None, "python -m benchmarks.bench_embedder"), []
+    sim = payload["similarity_lee_spearman"]
+    retrieval = payload["retrieval_trec"]
+    bundle = payload["bundle"]
+    lines += [
+        f"`python -m benchmarks.bench_embedder`, run `{payload['run']}` (max_length "
+        f"{payload['max_length']}). Spearman correlation of cosine similarities with the human "
+        f"scores of the Lee corpus ({payload['lee']['pairs']} pairs; {payload['lee']['license']}).",
+        "",
+    ]
+    training = payload.get("training")
+    if training:
+        lines += [
+            f"Trained {training['epochs']} epochs on {training['user_texts']} user texts plus "
+            f"{training['generic_texts']} generic packaged texts; mean cosine with the teacher on "
+            f"the first 500 training texts {fmt(training['train_cosine'])}.",
+            "",
+        ]
+    lines += md_table(
+        ["model", "Spearman (Lee)", "parameters", "size"],
+        [
+            ["teacher all-MiniLM-L6-v2 (Keras)", sim["teacher_keras"],
+             millions(payload["parameters"]["teacher"]),
+             f"{payload['teacher_float32_bytes'] / 1e6:.1f} MB float32"],
+            ["teacher at max_length 256 (Keras)", sim["teacher_keras_256"], None, None],
+            ["student (Keras)", sim["student_keras"],
+             millions(payload["parameters"]["student"]), None],
+            [f"bundle ({bundle['quantization']}, edge runtime)", sim["bundle_runtime"], None,
+             f"{bundle['total_bytes'] / 1e6:.2f} MB"],
+        ],
+    )  # fmt: skip
+    lines += [
+        f"Retrieval: {retrieval['queries']} TREC questions against {retrieval['corpus']} others "
+        f"(none trained on): recall@10 of the bundle against the teacher's own top 10: "
+        f"{fmt(retrieval['recall_at_10_vs_teacher'])}.",
+        "",
+        "Not measured yet: the bundle's p50 and size against the teacher on ONNX Runtime int8.",
+        "",
+    ]
+    share = sim["bundle_share_of_teacher"]
+    return lines, [f"- Embedder bundle / teacher Spearman (Lee): {share:.1%}"]
+
+
 # ---------------------------------------------------------------- document
-SECTIONS = (ship_section, speed_section, training_section, cost_section)
+SECTIONS = (ship_section, speed_section, training_section, cost_section, embedder_section)
 
 
 def build(results_dir: str, out: Out) -> Section:

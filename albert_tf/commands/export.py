@@ -63,7 +63,21 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from export.bundle import BundleSettings, export_run
+    from export.embedder import export_embedder_run, is_embedder_run
 
+    if is_embedder_run(args.run_dir):
+        bundle = export_embedder_run(
+            args.run_dir,
+            args.out,
+            mode=args.mode,
+            texts_file=args.texts,
+            num_verify=args.num_verify,
+            mediapipe=not args.no_mediapipe,
+            force=args.force,
+        )
+        with open(os.path.join(bundle, "manifest.json"), encoding="utf-8") as f:
+            print(json.dumps(json.load(f)["verification"]))
+        return 0
     bundle = export_run(
         args.run_dir,
         args.out,

@@ -76,10 +76,17 @@ def register(subparsers) -> None:
     p.add_argument("--pair-column", default=None, help="second text column for pair tasks")
     p.add_argument(
         "--task",
-        choices=sorted(TASKS) + list(HEAD_TASKS),
+        choices=sorted(TASKS) + list(HEAD_TASKS) + ["embed"],
         default="classify",
         help="classify/pairs/multi_label/regression (CSV/TSV/JSONL); token (CoNLL), "
-        "qa (SQuAD v1.1/v2.0 JSON), multiple_choice (JSONL)",
+        "qa (SQuAD v1.1/v2.0 JSON), multiple_choice (JSONL); embed (.txt, one text a line: "
+        "a sentence embedder distilled from MiniLM)",
+    )
+    p.add_argument(
+        "--generic-texts",
+        type=int,
+        default=None,
+        help="embed: packaged generic texts added to --data's (default 6000)",
     )
     p.add_argument("--doc-stride", type=int, default=128, help="qa: overlap of context windows")
     p.add_argument("--recipe", choices=RECIPES, help="distill, finetune or scratch (see above)")
@@ -318,6 +325,8 @@ def run(args: argparse.Namespace) -> int:
     from albert_tf.training import run_inputs as folder
 
     check_numbers(args)
+    if args.task == "embed":
+        return _run_embed(args)
     recipe = choose_recipe(args)  # flags that contradict each other, before any file
     check_input_files(args)
     args = _fill_defaults(args, recipe)
@@ -338,13 +347,54 @@ def run(args: argparse.Namespace) -> int:
             raise
 
 
+def _run_embed(args: argparse.Namespace) -> int:
+    """--task embed: --data is a text file (one text a line); the run folder is held
+    and recorded as for any other task."""
+    from albert_tf.distillation.embedder import EmbedderSettings
+    from albert_tf.distillation.embedder_run import train_embedder_run
+    from albert_tf.io.text_lines import read_lines
+    from albert_tf.training import run_inputs as folder
+
+    if not args.data:
+        raise ValueError("--task embed needs --data (a .txt file, one text a line)")
+    check_input_files(args)
+    defaults = EmbedderSettings()
+    settings = EmbedderSettings(
+        max_length=args.max_length or defaults.max_length,
+        num_layers=args.student_layers or defaults.num_layers,
+        epochs=args.epochs or defaults.epochs,
+        batch_size=args.batch_size or defaults.batch_size,
+        learning_rate=args.learning_rate or defaults.learning_rate,
+        generic_texts=defaults.generic_texts if args.generic_texts is None else args.generic_texts,
+    )
+    created = not os.path.isdir(args.out)
+    inputs = folder.run_inputs({"data": args.data}, {"task": "embed", **vars(settings)})
+    with folder.hold_run_folder(args.out):
+        try:
+            folder.claim_run_folder(args.out, inputs, args.overwrite)
+            texts = read_lines(args.data, args.encoding_errors)
+            print(f"[train] embed: {len(texts)} texts from {args.data}", flush=True)
+            try:
+                info = train_embedder_run(
+                    texts, args.out, settings, {"train": os.path.abspath(args.data)}
+                )
+            finally:
+                folder.record_written(args.out)
+        except BaseException:
+            folder.release_if_untouched(args.out, created)
+            raise
+    print(json.dumps({"out": args.out, "metrics": info["metrics"]}, indent=2))
+    return 0
+
+
 def _inputs(args: argparse.Namespace, recipe: str) -> dict:
     """What a resume must match: the input files' contents and every setting."""
     from albert_tf.tokenizers.sentencepiece import HEAD_SHARE, RUN_TRUNCATION
     from albert_tf.training.run_inputs import run_inputs
 
     files = {name: getattr(args, name, None) for name in INPUT_FILE_FLAGS}
-    skip = {"out", "debug", "overwrite", "func", "command", *INPUT_FILE_FLAGS}
+    # --generic-texts is --task embed's alone: runs begun before it existed still resume.
+    skip = {"out", "debug", "overwrite", "func", "command", "generic_texts", *INPUT_FILE_FLAGS}
     settings = {k: v for k, v in vars(args).items() if k not in skip}
     # How long texts are cut is part of what the weights learned: a run begun
     # under another rule (one from before head_tail has none) must not resume.

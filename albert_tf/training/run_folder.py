@@ -51,6 +51,7 @@ __all__ = [
     "LABELS_FILE",
     "MODEL_FILE",
     "PRETRAINED_MODEL_FILE",
+    "EMBED_TASK",
     "PRETRAIN_TASK",
     "RUN_FILE",
     "RUN_VERSION",
@@ -78,7 +79,9 @@ HEAD_TASKS = ("token", "qa", "multiple_choice")
 # A pre-training run holds a backbone (no head, no labels) in PRETRAINED_MODEL_FILE.
 PRETRAIN_TASK = "pretrain"
 PRETRAINED_MODEL_FILE = "backbone.keras"
-NO_PROBLEM_TYPE_TASKS = (*HEAD_TASKS, PRETRAIN_TASK)
+# A sentence-embedding run: model.keras is a TextEmbedder (no head, no labels).
+EMBED_TASK = "embed"
+NO_PROBLEM_TYPE_TASKS = (*HEAD_TASKS, PRETRAIN_TASK, EMBED_TASK)
 # The task name a classifier of each problem type is trained by (old run.json
 # files held only the problem type).
 TASK_OF_PROBLEM_TYPE = {

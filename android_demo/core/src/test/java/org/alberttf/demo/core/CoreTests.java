@@ -132,6 +132,26 @@ public final class CoreTests {
 
   private static void register() {
     TESTS.put(
+        "similarity_cosine_matches_hand_computation",
+        () -> {
+          // (1, 2, 2) . (2, 0, 1) = 4; norms 3 and sqrt(5).
+          near(4.0 / (3.0 * Math.sqrt(5.0)), Similarity.cosine(
+              new float[] {1f, 2f, 2f}, new float[] {2f, 0f, 1f}), 1e-12);
+          near(1.0, Similarity.cosine(new float[] {0.6f, 0.8f}, new float[] {0.6f, 0.8f}), 1e-7);
+          near(-1.0, Similarity.cosine(new float[] {1f, 0f}, new float[] {-3f, 0f}), 1e-12);
+          near(0.0, Similarity.cosine(new float[] {0f, 0f}, new float[] {1f, 0f}), 0);
+          equal("cosine 0.873", Similarity.describe(0.87254));
+        });
+    TESTS.put(
+        "similarity_refuses_mismatched_embeddings",
+        () -> {
+          illegalArgument(
+              () -> Similarity.cosine(new float[] {1f}, new float[] {1f, 2f}), "different");
+          illegalArgument(() -> Similarity.cosine(new float[0], new float[0]), "zero length");
+          illegalArgument(
+              () -> Similarity.cosine(new float[] {Float.NaN}, new float[] {1f}), "NaN");
+        });
+    TESTS.put(
         "json_parses_nested_values",
         () -> {
           Object v =
