@@ -55,8 +55,10 @@ def test_a_loaded_model_goes_on_training(trained, tmp_path):
     clf.save(tmp_path / "clf.keras")
     loaded = keras.saving.load_model(tmp_path / "clf.keras")
     loss_before, _ = loaded.evaluate(TEXTS, LABELS, verbose=0)
+    before = loaded.logits_layer.get_weights()[0].copy()
     loaded.fit(TEXTS, LABELS, epochs=1, batch_size=8, verbose=0)
     assert np.isfinite(loss_before)
+    assert not np.allclose(loaded.logits_layer.get_weights()[0], before)  # it trained
 
 
 def test_an_unknown_label_is_named():

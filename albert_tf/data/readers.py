@@ -383,7 +383,7 @@ def _read_text(path: str, encoding_errors: str) -> tuple[str, int]:
     if encoding_errors not in ("strict", "replace"):
         raise ValueError(f"encoding_errors must be 'strict' or 'replace', got {encoding_errors!r}")
     check_regular_file(path)
-    raw = read_input_bytes(path)  # training hashed these very bytes a moment ago
+    raw = read_input_bytes(path, keep=False)  # training hashed these very bytes a moment ago
     if raw.startswith(b"\xef\xbb\xbf"):  # a BOM from spreadsheet exports
         raw = raw[3:]
     try:

@@ -106,21 +106,25 @@ def check_regular_file(path: str | os.PathLike, what: str = "Data file") -> str:
 # Input files read in full, kept for the next reader of the same bytes: training
 # hashes its data file (to refuse a resume onto other inputs) and then parses it,
 # and a user's file should be opened once. Keyed by what changes when the file
-# does; files over the limit are read again instead of kept.
+# does; the parser takes its copy back, and past the limit (all kept files together)
+# the older copies go, so a file is read again instead.
 _READ_CACHE: dict[tuple, bytes] = {}
 _READ_CACHE_LIMIT = 1 << 30
 
 
-def read_input_bytes(path: str | os.PathLike) -> bytes:
-    """The bytes of the input file `path`, opened once while it stays unchanged."""
+def read_input_bytes(path: str | os.PathLike, keep: bool = True) -> bytes:
+    """The bytes of the input file `path`, opened once while it stays unchanged.
+    `keep=False` (the parser, the last reader) lets go of the kept copy."""
     path = os.fspath(path)
     info = os.stat(path)
     key = (os.path.realpath(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
     if key in _READ_CACHE:
-        return _READ_CACHE[key]
+        return _READ_CACHE[key] if keep else _READ_CACHE.pop(key)
     with open(path, "rb") as f:
         data = f.read()
-    if len(data) <= _READ_CACHE_LIMIT:
-        _READ_CACHE.clear()  # one file at a time: the one just read is the one next read
+    if keep and len(data) <= _READ_CACHE_LIMIT:
+        # --data, --validation and --test are all hashed before any is parsed.
+        if sum(map(len, _READ_CACHE.values())) + len(data) > _READ_CACHE_LIMIT:
+            _READ_CACHE.clear()
         _READ_CACHE[key] = data
     return data

@@ -7,6 +7,10 @@ from typing import Any
 
 import keras
 
+# Constructor arguments that are Keras objects, serialized inside the config: the
+# backbone, and the preprocessor of the models that take raw strings.
+NESTED = ("backbone", "preprocessor")
+
 
 class BackboneTask(keras.Model):
     """A Keras model with a `backbone` attribute and a head of its own.
@@ -21,8 +25,9 @@ class BackboneTask(keras.Model):
         return {}
 
     def get_config(self) -> dict[str, Any]:
+        nested = {key: getattr(self, key, None) for key in NESTED}
         return {
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            **{k: keras.saving.serialize_keras_object(v) for k, v in nested.items() if v},
             **self.head_config(),
             "name": self.name,
             "trainable": self.trainable,
@@ -31,7 +36,9 @@ class BackboneTask(keras.Model):
     @classmethod
     def from_config(cls, config: dict[str, Any]):
         config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        for key in NESTED:
+            if key in config:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
 

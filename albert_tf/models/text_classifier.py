@@ -203,17 +203,6 @@ class TextClassifier(AlbertClassifier):
         return self.preprocessor.encode_labels(y)
 
     # ----------------------------------------------------------------- config
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["preprocessor"] = keras.saving.serialize_keras_object(self.preprocessor)
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> TextClassifier:
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
-        return cls(**config)
 
 
 def _is_texts(x: Any) -> bool:

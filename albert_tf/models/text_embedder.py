@@ -10,7 +10,6 @@ MiniLM backbone wrapped here gives that model's embeddings.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import keras
 import numpy as np
@@ -94,15 +93,3 @@ class TextEmbedder(AlbertTextEmbedder):
     def similarity(self, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
         """Cosine similarity of a[i] and b[i] for each i."""
         return np.sum(self.embed(a) * self.embed(b), axis=-1)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["preprocessor"] = keras.saving.serialize_keras_object(self.preprocessor)
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> TextEmbedder:
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
-        return cls(**config)
