@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup data demo test test-slow lint format bench bench-venv ref-venv fixtures-hf android-assets clean
+.PHONY: setup data demo test test-slow lint format bench bench-venv model-maker-venv ref-venv fixtures-hf android-assets clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,15 +47,24 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# `make bench` runs every benchmark; `make bench PART=frontier` (or accuracy, unseen,
+# speed) one part of them, each within an hour here (benchmarks/run_all.py).
+PART ?=
 bench: setup data bench-venv
-	$(PY) -m benchmarks.run_all
+	$(PY) -m benchmarks.run_all $(if $(PART),--part $(PART))
 
 # Peers for the benchmarks (PyTorch, transformers, ONNX Runtime) live in their own venv,
 # never in .venv; benchmarks skip them with a message when it is missing.
 BENCH_VENV ?= $(abspath $(CURDIR)/../benchvenv)
 bench-venv:
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install -q torch==2.13.0 transformers onnxruntime onnx safetensors numpy sentencepiece psutil
+	$(BENCH_VENV)/bin/python -m pip install -q torch==2.13.0 transformers onnxruntime onnx safetensors numpy sentencepiece psutil 'model2vec[distill]' scikit-learn
+
+# MediaPipe Model Maker (a frontier peer) pins TensorFlow 2.15: a venv of its own.
+MODEL_MAKER_VENV ?= $(abspath $(CURDIR)/../mmvenv)
+model-maker-venv:
+	@test -x $(MODEL_MAKER_VENV)/bin/python || $(PYTHON) -m venv $(MODEL_MAKER_VENV)
+	$(MODEL_MAKER_VENV)/bin/python -m pip install -q mediapipe-model-maker
 
 # transformers + torch for the checkpoint parity fixtures and the slow parity tests
 # (ALBERT_TF_REF_PYTHON), in their own venv, never in .venv.

@@ -15,6 +15,7 @@ import os
 import tempfile
 from typing import Any
 
+FRONTIER = "Which model should I ship? The frontier"
 SHIP = "Which model should I ship?"
 SPEED = "How fast is the deployed student?"
 TRAIN = "How fast does it train?"
@@ -589,8 +590,73 @@ def embedder_section(results_dir: str, out: Out) -> Section:
     return lines, [f"- Embedder bundle / teacher Spearman (Lee): {share:.1%}"]
 
 
+def three(value: float | None) -> str | None:
+    """An accuracy as the table shows it: three decimals, so columns compare at a glance."""
+    return None if value is None else f"{value:.3f}"
+
+
+def frontier_section(results_dir: str, out: Out) -> Section:
+    """Our default bundle among the models a user would ship instead (bench_frontier)."""
+    lines = [f"## {FRONTIER}", ""]
+    names = sorted(
+        f[: -len(".json")] for f in os.listdir(results_dir)
+        if f.startswith("frontier_") and f.endswith(".json")
+    )  # fmt: skip
+    if not names:
+        return lines + missing(
+            None, "python -m benchmarks.bench_frontier --dataset movie_reviews"
+        ), []
+    ratios = []
+    for name in names:
+        payload = load(results_dir, name)
+        settings = payload.get("settings") or {}
+        how = (
+            "every system trained on the same split (choices on validation), scored on the whole "
+            "test split, one timing process each, the systems taking turns text by text; batch 1, "
+            "tokenizer included. Frontier: no other system is both at least as accurate and at "
+            "least as fast."
+        )
+        lines += [f"### {settings.get('dataset', name)}", ""] + header(name, payload, how)
+        rows = sorted(payload.get("rows") or [], key=lambda r: r["p50_ms"])
+        lines += md_table(
+            ["system", "test accuracy", "validation accuracy", "p50 ms", "p95 ms", "model MB",
+             "parameters", "on the frontier", "beaten by"],
+            [[r["system"], three(r["accuracy"]), three(r.get("validation_accuracy")), r["p50_ms"], r["p95_ms"],
+              r["model_mb"], millions(r.get("parameters")), "yes" if r["on_frontier"] else "no",
+              ", ".join(r["beaten_by"]) or "-"] for r in rows],
+        )  # fmt: skip
+        for system, why in (settings.get("skipped") or {}).items():
+            lines.append(f"- Not measured: {system}: {why}")
+        t = payload.get("targets") or {}
+        if "speedup_vs_teacher_onnx_int8" in t:
+            ratios.append(
+                f"- Default bundle vs fine-tuned teacher on ONNX Runtime int8, "
+                f"{settings.get('dataset')}: **{t['speedup_vs_teacher_onnx_int8']}x faster**, "
+                f"{t['points_below_teacher_onnx_int8']} points below {cpu_tag(payload)}"
+            )
+            lines += [
+                "",
+                f"Targets: default bundle on the frontier: "
+                f"{'yes' if t['default_on_frontier'] else 'no'}; at least 2x faster than the "
+                f"teacher on ONNX Runtime int8 at no more than 1 point below it: "
+                f"{'yes' if t['fast_and_close'] else 'no'} ({t['speedup_vs_teacher_onnx_int8']}x, "
+                f"{t['points_below_teacher_onnx_int8']} points).",
+            ]
+        if settings.get("plot"):
+            lines += ["", f"![{settings.get('dataset')} frontier]({settings['plot']})"]
+        lines.append("")
+    return lines, ratios
+
+
 # ---------------------------------------------------------------- document
-SECTIONS = (ship_section, speed_section, training_section, cost_section, embedder_section)
+SECTIONS = (
+    frontier_section,
+    ship_section,
+    speed_section,
+    training_section,
+    cost_section,
+    embedder_section,
+)
 
 
 def build(results_dir: str, out: Out) -> Section:
@@ -609,7 +675,7 @@ def render(results_dir: str, out_path: str, png_dir: str | None = None) -> str:
     """The markdown text of the report (PNGs are written as a side effect)."""
     md_dir = os.path.dirname(os.path.abspath(out_path))
     body, ratios = build(results_dir, (png_dir or results_dir, md_dir))
-    titles = (SHIP, SPEED, TRAIN, COST)
+    titles = (FRONTIER, SHIP, SPEED, TRAIN, COST)
     lines = [
         "# Benchmarks",
         "",

@@ -1,8 +1,11 @@
 """Run every comparison, one subprocess at a time with the same threads, then
-rewrite BENCHMARKS.md (`make bench`).
+rewrite BENCHMARKS.md (`make bench`), or one part of them (`make bench PART=frontier`):
+each part is meant to finish within an hour on a 2-core machine with nothing else
+running, and each section of the report names its date and CPU.
 
 Example:
     python -m benchmarks.run_all                      # everything
+    python -m benchmarks.run_all --part frontier      # one part (PARTS)
     python -m benchmarks.run_all --quick              # smoke run, minutes
     python -m benchmarks.run_all --only student_latency training --threads 2
     python -m benchmarks.run_all --report-only        # just rewrite BENCHMARKS.md
@@ -28,14 +31,23 @@ BENCHMARKS = {
     "accuracy": "benchmarks.bench_accuracy",
     "unseen": "benchmarks.bench_unseen",
     "unseen_languages": "benchmarks.bench_unseen",
+    "frontier": "benchmarks.bench_frontier",
     "student_latency": "benchmarks.bench_student_latency",
     "export_latency": "benchmarks.bench_export_latency",
     "training": "benchmarks.bench_training",
     "scaling": "benchmarks.bench_scaling",
 }
+# `make bench PART=name`: groups that each fit in an hour here. frontier: the demo on
+# movie_reviews, three more students, the peers; accuracy: the demo on four sets.
+PARTS = {
+    "frontier": ["frontier"],
+    "accuracy": ["accuracy"],
+    "unseen": ["unseen", "unseen_languages"],
+    "speed": ["student_latency", "export_latency", "training", "scaling"],
+}
 # These take --threads N; the latency benchmarks time 1 and 2 threads side by
 # side by default (their tables compare the two), so they get no --threads.
-OWN = {"accuracy", "unseen", "unseen_languages", "training", "scaling"}
+OWN = {"frontier", "accuracy", "unseen", "unseen_languages", "training", "scaling"}
 # Flags a benchmark always gets here: BENCHMARKS.md shows where the student's time
 # goes, which only --profile measures.
 ALWAYS = {
@@ -103,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run_all")
     names = discover()
     parser.add_argument("--only", nargs="+", choices=sorted(names), help="run a subset")
+    parser.add_argument("--part", choices=sorted(PARTS), help="one part (PARTS)")
     parser.add_argument("--skip", nargs="+", choices=sorted(names), default=[])
     parser.add_argument("--threads", type=int, default=2, help="threads for every library")
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats")
@@ -110,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     status = []
     if not args.report_only:
-        chosen = [n for n in args.only or list(names) if n not in args.skip]
+        wanted = args.only or (PARTS[args.part] if args.part else list(names))
+        chosen = [n for n in wanted if n not in args.skip]
         for k, name in enumerate(chosen, 1):
             print(f"[run_all] {k}/{len(chosen)} {name}", flush=True)
             status.append(run_one(name, args.threads, args.quick, extra))

@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     info["data"] = {"dataset": args.dataset}
     result = train_distilled_classifier(*splits, vocab.names, run_dir, recipe, info=info)
     seconds["recipe"] = round(time.time() - t, 1)
+    seconds["recipe_stages"] = result.get("stage_seconds", {})
 
     summary = _summary(args, floor, result)
     summary["max_length"] = RunFolder(run_dir).read_info().get("max_length")

@@ -15,9 +15,15 @@ Systems:
     tflite_plain  a .tflite from the stock TFLite converter, the run's own
                   tokenizer padded to max_length (.venv; the tokenizer needs TF)
     onnx_fp32, onnx_int8, torch_fp32, torch_int8
-                  a transformers AlbertForSequenceClassification folder (from
+                  a transformers sequence classifier folder (ALBERT or BERT, from
                   `albert-tf convert --to huggingface`) with the HF fast WordPiece
                   tokenizer at exact length (the peer venv, `make bench-venv`)
+    tfidf         a pickled scikit-learn TF-IDF + logistic regression (.venv)
+    model2vec     a model2vec static model and a pickled logistic regression on
+                  its embeddings (`--model` the folder peers/model2vec_prepare.py
+                  writes; the peer venv)
+    mediapipe     a MediaPipe Tasks TextClassifier .tflite (Model Maker's; .venv),
+                  `--labels` a JSON list mapping its category names to indices
     prepare_onnx  no server: write the float32 ONNX file and its dynamic int8
                   copy into --work, then exit (keeps torch out of the ORT servers)
 
@@ -49,6 +55,9 @@ SYSTEMS = (
     "onnx_int8",
     "torch_fp32",
     "torch_int8",
+    "tfidf",
+    "model2vec",
+    "mediapipe",
     "prepare_onnx",
 )
 ONNX_FP32 = "model_fp32.onnx"
@@ -144,14 +153,14 @@ def prepare_onnx(args) -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
-    from transformers import AlbertForSequenceClassification
+    from transformers import AutoModelForSequenceClassification
 
     os.makedirs(args.work, exist_ok=True)
     os.chdir(args.work)  # quant_pre_process leaves temporary files in the working folder
     fp32 = os.path.join(args.work, ONNX_FP32)
     int8 = os.path.join(args.work, ONNX_INT8)
     if not os.path.exists(fp32):
-        model = AlbertForSequenceClassification.from_pretrained(args.model).eval()
+        model = AutoModelForSequenceClassification.from_pretrained(args.model).eval()
         ids = torch.tensor([[2, 10, 11, 12, 13, 3]])
         dummy = (ids, torch.ones_like(ids), torch.zeros_like(ids))
         names = ["input_ids", "attention_mask", "token_type_ids"]
@@ -205,12 +214,12 @@ def load_torch(args):
     import tempfile
 
     import torch
-    from transformers import AlbertForSequenceClassification
+    from transformers import AutoModelForSequenceClassification
 
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     tok, max_length = hf_tokenizer(args.model), args.max_length
-    model = AlbertForSequenceClassification.from_pretrained(args.model).eval()
+    model = AutoModelForSequenceClassification.from_pretrained(args.model).eval()
     size = os.path.getsize(os.path.join(args.model, "model.safetensors"))
     if args.system == "torch_int8":
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
@@ -226,6 +235,63 @@ def load_torch(args):
     return call, size, {"hf_tokenizer": tok}, ("torch", "transformers")
 
 
+def load_tfidf(args):
+    """A pickled scikit-learn pipeline whose `predict` gives label indices."""
+    import pickle
+
+    with open(args.model, "rb") as f:
+        model = pickle.load(f)
+
+    def call(text: str) -> int:
+        return int(model.predict([text])[0])
+
+    return call, os.path.getsize(args.model), {}, ("scikit-learn", "numpy")
+
+
+def folder_bytes(folder: str) -> int:
+    return sum(
+        os.path.getsize(os.path.join(root, name))
+        for root, _, names in os.walk(folder)
+        for name in names
+    )
+
+
+def load_model2vec(args):
+    """model2vec's StaticModel (mean of token vectors) and a logistic regression."""
+    import pickle
+
+    from model2vec import StaticModel
+
+    static = os.path.join(args.model, "static")
+    model = StaticModel.from_pretrained(static)
+    with open(os.path.join(args.model, "head.pkl"), "rb") as f:
+        head = pickle.load(f)
+
+    def call(text: str) -> int:
+        return int(head.predict(model.encode([text]))[0])
+
+    return call, folder_bytes(static), {}, ("model2vec", "tokenizers", "scikit-learn", "numpy")
+
+
+def load_mediapipe(args):
+    """MediaPipe Tasks' TextClassifier, the model's own tokenizer inside (Model
+    Maker's average-word-embedding classifier). Its Python options set no thread
+    count."""
+    from mediapipe.tasks.python import text as mp_text
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    with open(args.labels, encoding="utf-8") as f:
+        names = json.load(f)
+    options = mp_text.TextClassifierOptions(base_options=BaseOptions(model_asset_path=args.model))
+    classifier = mp_text.TextClassifier.create_from_options(options)
+
+    def call(text: str) -> int:
+        categories = classifier.classify(text).classifications[0].categories
+        return names.index(max(categories, key=lambda c: c.score).category_name)
+
+    return call, os.path.getsize(args.model), {}, ("mediapipe",)
+
+
 LOADERS = {
     "ours": load_ours,
     "tflite_plain": load_tflite_plain,
@@ -233,6 +299,9 @@ LOADERS = {
     "onnx_int8": load_onnx,
     "torch_fp32": load_torch,
     "torch_int8": load_torch,
+    "tfidf": load_tfidf,
+    "model2vec": load_model2vec,
+    "mediapipe": load_mediapipe,
 }
 
 
@@ -290,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", default=None, help="folder of the ONNX files")
     p.add_argument("--run", default=None, help="run folder (tflite_plain: its tokenizer)")
     p.add_argument("--max-length", type=int, default=64, help="truncation length (HF)")
+    p.add_argument("--labels", default=None, help="JSON list of label names (mediapipe)")
     args = p.parse_args(argv)
     if args.system == "prepare_onnx":
         prepare_onnx(args)
