@@ -60,11 +60,14 @@ bench-venv:
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q torch==2.13.0 transformers onnxruntime onnx safetensors numpy sentencepiece psutil 'model2vec[distill]' scikit-learn
 
-# MediaPipe Model Maker (a frontier peer) pins TensorFlow 2.15: a venv of its own.
+# MediaPipe Model Maker (a frontier peer) pins TensorFlow 2.15: a venv of its own. Its
+# last release (0.2.1.4) imports mediapipe.tasks.cc, gone from mediapipe 0.10.35 and 1.x,
+# and mediapipe 0.10.14 needs numpy 1 (TensorFlow 2.15 does too).
 MODEL_MAKER_VENV ?= $(abspath $(CURDIR)/../mmvenv)
 model-maker-venv:
 	@test -x $(MODEL_MAKER_VENV)/bin/python || $(PYTHON) -m venv $(MODEL_MAKER_VENV)
-	$(MODEL_MAKER_VENV)/bin/python -m pip install -q mediapipe-model-maker
+	$(MODEL_MAKER_VENV)/bin/python -m pip install -q mediapipe-model-maker==0.2.1.4 \
+		mediapipe==0.10.14 'numpy<2' 'ml-dtypes~=0.3.1'
 
 # transformers + torch for the checkpoint parity fixtures and the slow parity tests
 # (ALBERT_TF_REF_PYTHON), in their own venv, never in .venv.
