@@ -50,7 +50,10 @@ format: setup
 # `make bench` runs every benchmark; `make bench PART=frontier` (or accuracy, unseen,
 # speed) one part of them, each within an hour here (benchmarks/run_all.py).
 PART ?=
+# The Model Maker venv is optional: the frontier lists Model Maker as not measured,
+# with why, when it cannot be made.
 bench: setup data bench-venv
+	-$(MAKE) model-maker-venv
 	$(PY) -m benchmarks.run_all $(if $(PART),--part $(PART))
 
 # Peers for the benchmarks (PyTorch, transformers, ONNX Runtime) live in their own venv,

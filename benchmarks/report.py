@@ -583,11 +583,39 @@ def embedder_section(results_dir: str, out: Out) -> Section:
         f"(none trained on): recall@10 of the bundle against the teacher's own top 10: "
         f"{fmt(retrieval['recall_at_10_vs_teacher'])}.",
         "",
-        "Not measured yet: the bundle's p50 and size against the teacher on ONNX Runtime int8.",
-        "",
     ]
+    speed, ratios = embedder_latency_lines(results_dir)
     share = sim["bundle_share_of_teacher"]
-    return lines, [f"- Embedder bundle / teacher Spearman (Lee): {share:.1%}"]
+    return lines + speed, [f"- Embedder bundle / teacher Spearman (Lee): {share:.1%}", *ratios]
+
+
+def embedder_latency_lines(results_dir: str) -> Section:
+    """The embedder bundle's p50 and size against MiniLM on ONNX Runtime int8."""
+    payload = load(results_dir, "embedder_latency")
+    if not payload:
+        return missing(None, "python -m benchmarks.bench_embedder_latency --bundle BUNDLE"), []
+    s = payload["settings"]
+    how = (
+        f"batch 1, tokenizer and pooling included, the two systems taking turns text by text, "
+        f"{s['repeats']} passes; both cut texts at {s['max_length']} tokens (the bundle "
+        f"{'pads to it' if not s.get('dynamic_length') else 'runs at exact length'}, ONNX Runtime "
+        f"runs at exact length); ONNX int8: {s['onnx_int8_recipe']}."
+    )
+    lines = ["### The embedder bundle against its teacher on ONNX Runtime int8", ""]
+    lines += header("embedder_latency", payload, how)
+    rows = payload["rows"]
+    lines += md_table(
+        ["texts", "threads", "system", "p50 ms", "p95 ms", "model MB", "ours faster by"],
+        [[f"{r['texts']} ({r['count']})", r["threads"], r["system"], r["p50_ms"], r["p95_ms"],
+          r["model_mb"], f"{r['speedup_of_ours']}x"] for r in rows],
+    )  # fmt: skip
+    lines += [f"The bundle folder, tokenizer included: {s['bundle_bytes'] / 1e6:.2f} MB.", ""]
+    ratios = [
+        f"- Embedder bundle vs MiniLM on ONNX Runtime int8, {r['texts']}, {r['threads']} "
+        f"thread(s): **{r['speedup_of_ours']}x** {cpu_tag(payload)}"
+        for r in rows if r["system"].startswith("albert-tf")
+    ]  # fmt: skip
+    return lines, ratios
 
 
 def three(value: float | None) -> str | None:

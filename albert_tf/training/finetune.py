@@ -69,7 +69,8 @@ def finetune(
     )
     val_ds = None
     if validation is not None and len(validation.texts):
-        val_ds = pre.dataset(validation.texts, validation.labels, validation.pairs, s.batch_size)
+        v = _by_length(validation)  # order-free metrics; batches of like lengths pad less
+        val_ds = pre.dataset(v.texts, v.labels, v.pairs, s.batch_size)
     steps = math.ceil(len(train.texts) / s.batch_size) * s.epochs
     compile_for_training(clf, steps, s.learning_rate, warmup_fraction=s.warmup_fraction,
                          weight_decay=s.weight_decay)  # fmt: skip
@@ -108,7 +109,34 @@ def predict_logits(
 ) -> np.ndarray:
     """Logits in input order."""
     texts, pairs = (split.texts, split.pairs) if isinstance(split, Split) else (split, None)
-    # Unshuffled, unbucketed: batches come back in input order, each padded
-    # only to its own longest text.
-    batches = clf.preprocessor.dataset(list(texts), None, pairs, batch_size)
-    return np.concatenate([np.asarray(clf(batch, training=False)) for batch in batches])
+    # Texts run shortest first, so that each batch, padded to its own longest
+    # text, holds little padding (movie_reviews' test split in input order pads
+    # its batches to about 60 pieces for a mean near 25); the logits go back to
+    # input order.
+    order = _length_order(texts, pairs)
+    batches = clf.preprocessor.dataset(
+        [texts[i] for i in order], None, None if pairs is None else [pairs[i] for i in order],
+        batch_size,
+    )  # fmt: skip
+    logits = np.concatenate([np.asarray(clf(batch, training=False)) for batch in batches])
+    out = np.empty_like(logits)
+    out[order] = logits
+    return out
+
+
+def _length_order(texts, pairs=None) -> np.ndarray:
+    """Indices of the texts by character length (pieces follow characters closely
+    enough to group texts of like length), ties in input order."""
+    chars = [len(t) + (len(pairs[i]) if pairs is not None else 0) for i, t in enumerate(texts)]
+    return np.argsort(np.asarray(chars, np.int64), kind="stable")
+
+
+def _by_length(split: Split) -> Split:
+    """`split` with its rows ordered by length (`_length_order`)."""
+    order = _length_order(split.texts, split.pairs)
+    return dataclasses.replace(
+        split,
+        texts=[split.texts[i] for i in order],
+        labels=np.asarray(split.labels)[order],
+        pairs=None if split.pairs is None else [split.pairs[i] for i in order],
+    )

@@ -24,8 +24,16 @@ Systems:
                   writes; the peer venv)
     mediapipe     a MediaPipe Tasks TextClassifier .tflite (Model Maker's; .venv),
                   `--labels` a JSON list mapping its category names to indices
+    ours_embed    an albert-tf embedder bundle through `export.runtime.Embedder` (.venv)
+    onnx_int8_embed
+                  a transformers encoder folder (the MiniLM teacher) on ONNX Runtime
+                  int8: mean of the last hidden states over the tokens, normalised
+                  (sentence-transformers' recipe for all-MiniLM-L6-v2); peer venv
     prepare_onnx  no server: write the float32 ONNX file and its dynamic int8
-                  copy into --work, then exit (keeps torch out of the ORT servers)
+                  copy into --work, then exit (keeps torch out of the ORT servers);
+                  `--head embed` exports the encoder's last hidden states instead
+                  of a classifier's logits
+Embedding systems answer "label" -1: their agreement is bench_embedder's business.
 
 Example:
     ../benchvenv/bin/python benchmarks/peers/student_server.py --system onnx_int8 \
@@ -58,6 +66,8 @@ SYSTEMS = (
     "tfidf",
     "model2vec",
     "mediapipe",
+    "ours_embed",
+    "onnx_int8_embed",
     "prepare_onnx",
 )
 ONNX_FP32 = "model_fp32.onnx"
@@ -148,19 +158,39 @@ def unk_fraction(tok, texts: list[str]) -> float:
     return round(sum(i == tok.unk_token_id for i in ids) / max(1, len(ids)), 4)
 
 
+def LastHiddenState(model):
+    """`model` (a transformers encoder) answering its last hidden states only."""
+    import torch
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids, attention_mask, token_type_ids)[0]
+
+    return Wrapped().eval()
+
+
 def prepare_onnx(args) -> None:
     """Write WORK/model_fp32.onnx (dynamic batch and sequence) and its int8 copy."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
-    from transformers import AutoModelForSequenceClassification
+    from transformers import AutoModel, AutoModelForSequenceClassification
 
     os.makedirs(args.work, exist_ok=True)
     os.chdir(args.work)  # quant_pre_process leaves temporary files in the working folder
     fp32 = os.path.join(args.work, ONNX_FP32)
     int8 = os.path.join(args.work, ONNX_INT8)
     if not os.path.exists(fp32):
-        model = AutoModelForSequenceClassification.from_pretrained(args.model).eval()
+        embed = args.head == "embed"
+        auto = AutoModel if embed else AutoModelForSequenceClassification
+        model = auto.from_pretrained(args.model).eval()
+        if embed:  # the last hidden states alone (no pooler output)
+            model.config.return_dict = False
+            model = LastHiddenState(model)
         ids = torch.tensor([[2, 10, 11, 12, 13, 3]])
         dummy = (ids, torch.ones_like(ids), torch.zeros_like(ids))
         names = ["input_ids", "attention_mask", "token_type_ids"]
@@ -170,7 +200,7 @@ def prepare_onnx(args) -> None:
             dummy,
             tmp,
             input_names=names,
-            output_names=["logits"],
+            output_names=["last_hidden_state" if embed else "logits"],
             dynamic_axes={n: {0: "batch", 1: "sequence"} for n in names},
             opset_version=17,
             dynamo=False,
@@ -208,6 +238,44 @@ def load_onnx(args):
         return int(session.run(None, feed)[0][0].argmax())
 
     return call, os.path.getsize(path), {"hf_tokenizer": tok}, ("onnxruntime", "transformers")
+
+
+def load_onnx_embed(args):
+    """The encoder on ONNX Runtime int8, mean-pooled over the tokens and normalised."""
+    import numpy as np
+    import onnxruntime as ort
+
+    path = os.path.join(args.work, ONNX_INT8)
+    tok, max_length = hf_tokenizer(args.model), args.max_length
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = args.threads
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+    def call(text: str) -> int:
+        enc = tok(text, truncation=True, max_length=max_length, return_tensors="np")
+        feed = {k: v.astype(np.int64) for k, v in enc.items()}
+        hidden = session.run(None, feed)[0][0]
+        mask = enc["attention_mask"][0][:, None].astype(np.float32)
+        vector = (hidden * mask).sum(0) / mask.sum()
+        vector /= np.linalg.norm(vector)
+        return -1
+
+    return call, os.path.getsize(path), {"hf_tokenizer": tok}, ("onnxruntime", "transformers")
+
+
+def load_ours_embed(args):
+    from export.runtime import TFLITE_FILE
+    from export.runtime.embedder import Embedder
+
+    embedder = Embedder(args.model, num_threads=args.threads)
+
+    def call(text: str) -> int:
+        embedder.embed([text])
+        return -1
+
+    size = os.path.getsize(os.path.join(args.model, TFLITE_FILE))
+    return call, size, {}, ("ai-edge-litert", "numpy")
 
 
 def load_torch(args):
@@ -302,6 +370,8 @@ LOADERS = {
     "tfidf": load_tfidf,
     "model2vec": load_model2vec,
     "mediapipe": load_mediapipe,
+    "ours_embed": load_ours_embed,
+    "onnx_int8_embed": load_onnx_embed,
 }
 
 
@@ -360,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", default=None, help="run folder (tflite_plain: its tokenizer)")
     p.add_argument("--max-length", type=int, default=64, help="truncation length (HF)")
     p.add_argument("--labels", default=None, help="JSON list of label names (mediapipe)")
+    p.add_argument("--head", choices=("classify", "embed"), default="classify",
+                   help="prepare_onnx: a classifier's logits or an encoder's hidden states")  # fmt: skip
     args = p.parse_args(argv)
     if args.system == "prepare_onnx":
         prepare_onnx(args)
