@@ -121,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             / (r if r["system"] == OURS else other)["p50_ms"], 2
         )  # fmt: skip
     print(text_table(["texts", "threads", "system", "p50 ms", "p95 ms", "model MB"],
-                     [[r["texts"], r["threads"], r["system"], r["p50_ms"], r["p95_ms"],
-                       r["model_mb"]] for r in rows]))  # fmt: skip
+                     [[str(r[k]) for k in ("texts", "threads", "system", "p50_ms", "p95_ms",
+                                           "model_mb")] for r in rows]))  # fmt: skip
     write_results("embedder_latency", {
         "title": "The embedder bundle against its teacher on ONNX Runtime int8",
         "settings": {"bundle": os.path.relpath(os.path.abspath(args.bundle), ROOT),

@@ -208,12 +208,23 @@ def model_maker(split_path: str, work: str, log) -> tuple[str | None, dict]:
 # ------------------------------------------------------------- the systems
 def bundle_system(name: str, bundle: str, run_dir: str, kind: str) -> System:
     info = read_json(os.path.join(run_dir, "run.json"))
-    validation = info.get("metrics", {}).get("validation", {})
     return System(
         name, ["--system", "ours", "--model", bundle], sys.executable, kind,
-        parameters=info.get("parameters"),
-        validation_accuracy=validation.get("accuracy") or validation.get("val_accuracy"),
+        parameters=info.get("parameters"), validation_accuracy=validation_accuracy(run_dir),
     )  # fmt: skip
+
+
+def validation_accuracy(run_dir: str) -> float | None:
+    """The kept epoch's validation accuracy: a distilled run's history.json at its
+    best epoch, a fine-tuned one's run.json (whose "accuracy" is the training one)."""
+    info = read_json(os.path.join(run_dir, "run.json"))
+    metrics = info.get("metrics", {})
+    history_path = os.path.join(run_dir, "history.json")
+    if "best_epoch" in metrics and os.path.isfile(history_path):
+        history = read_json(history_path).get("val_accuracy") or []
+        if len(history) >= metrics["best_epoch"]:
+            return history[metrics["best_epoch"] - 1]
+    return metrics.get("validation", {}).get("val_accuracy")
 
 
 def gather(args, work: str, log) -> tuple[list[System], dict, dict]:

@@ -39,4 +39,4 @@ def test_the_table_and_the_key_ratio_come_from_the_results(tmp_path):
     text = "\n".join(lines)
     assert f"| TREC questions (500) | 1 | {OURS} | 2.00 |" in text
     assert "5.93 MB" in text  # the bundle folder, tokenizer included
-    assert len(ratios) == 1 and "**2.5x**" in ratios[0]
+    assert len(ratios) == 1 and "**2.5x the teacher's speed**" in ratios[0]

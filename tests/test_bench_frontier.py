@@ -70,3 +70,15 @@ def test_every_shape_is_a_recipe_setting():
 
     for fields in bench_frontier.SHAPES.values():
         StudentRecipe(**fields)  # an unknown field would raise
+
+
+def test_validation_accuracy_is_the_kept_epochs_not_the_training_accuracy(tmp_path):
+    distilled, finetuned = tmp_path / "student", tmp_path / "teacher"
+    distilled.mkdir(), finetuned.mkdir()
+    (distilled / "run.json").write_text(json.dumps({"metrics": {"best_epoch": 1}}))
+    (distilled / "history.json").write_text(json.dumps({"val_accuracy": [0.83, 0.82]}))
+    (finetuned / "run.json").write_text(
+        json.dumps({"metrics": {"validation": {"accuracy": 0.78, "val_accuracy": 0.84}}})
+    )
+    assert bench_frontier.validation_accuracy(str(distilled)) == 0.83
+    assert bench_frontier.validation_accuracy(str(finetuned)) == 0.84
