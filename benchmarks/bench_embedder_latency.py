@@ -30,6 +30,7 @@ if ROOT not in sys.path:
 from benchmarks.bench_student_latency import Server, latency_stats, time_round_robin  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     bench_python,
+    folder_bytes,
     missing_venv_reason,
     run_peer,
     text_table,
@@ -49,10 +50,6 @@ def texts_to_time(questions: int) -> dict[str, list[str]]:
         "TREC questions": list(packaged.load("trec").test.texts[:questions]),
         "Lee documents": list(load_lee().texts),
     }
-
-
-def bundle_bytes(bundle: str) -> int:
-    return sum(os.path.getsize(os.path.join(bundle, f)) for f in os.listdir(bundle))
 
 
 def time_pair(bundle, teacher, onnx_dir, max_length, texts, threads, repeats, work) -> dict:
@@ -126,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     write_results("embedder_latency", {
         "title": "The embedder bundle against its teacher on ONNX Runtime int8",
         "settings": {"bundle": os.path.relpath(os.path.abspath(args.bundle), ROOT),
-                     "bundle_bytes": bundle_bytes(args.bundle),
+                     "bundle_bytes": folder_bytes(args.bundle),
                      "max_length": manifest["max_length"],
                      "dynamic_length": manifest.get("dynamic_length"), "repeats": args.repeats,
                      "onnx_int8_recipe": made["int8_recipe"], "batch": 1},

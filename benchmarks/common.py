@@ -193,6 +193,15 @@ def thread_env(threads: int) -> dict[str, str]:
     return env
 
 
+def folder_bytes(folder: str) -> int:
+    """Bytes of every file under `folder` (a bundle, a saved model)."""
+    return sum(
+        os.path.getsize(os.path.join(root, name))
+        for root, _, names in os.walk(folder)
+        for name in names
+    )
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process (VmHWM), MiB."""
     try:

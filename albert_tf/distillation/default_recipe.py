@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import time
 from typing import Any
 
 from albert_tf.config import AlbertConfig
@@ -54,6 +53,7 @@ from albert_tf.training.builders import build_tokenizer
 from albert_tf.training.finetune import FinetuneSettings
 from albert_tf.training.recipe import train_text_classifier
 from albert_tf.training.run_folder import RUN_FILE, RunFolder
+from albert_tf.training.stage_clock import StageClock
 
 TEACHER_FOLDER = "teacher"
 # Below this width the factorized embedding loses too much of the teacher's
@@ -243,23 +243,21 @@ def train_distilled_classifier(
     info["teacher_choice"] = choice.as_dict()
     checkpoint = teacher_checkpoint(choice.source, list(train.texts), out_dir)
     recipe = _with_max_length(recipe, train.texts, checkpoint)
-    clock = time.time()
+    clock = StageClock()
     teacher_info = _teacher_stage(
         train, validation, test, labels, out_dir, recipe, checkpoint, info, verbose
     )
-    stages = {"teacher": round(time.time() - clock, 1)}
-    clock = time.time()
+    clock.lap("teacher")
     teacher = load_teacher(os.path.join(out_dir, TEACHER_FOLDER))
     transfer = _transfer_texts(recipe, teacher, train, unlabelled)
     blend = _ngram_blend(recipe, teacher, train, validation, labels, out_dir)
     if blend is not None:
         info["teacher_blend"] = blend.report
-    stages["ngram_teacher_and_copies"] = round(time.time() - clock, 1)
-    clock = time.time()
+    clock.lap("ngram_teacher_and_copies")
     pruned, kept = prune_vocabulary(teacher.tokenizer, list(train.texts) + transfer)
     budget, width, groups, layers = _student_plan(recipe, teacher, pruned, len(labels))
-    stages["student_plan"] = round(time.time() - clock, 1)
-    info["stage_seconds"] = stages
+    clock.lap("student_plan")
+    info["stage_seconds"] = clock.stages
     print(
         f"[recipe] student: E={width}, {groups} shared group(s) from teacher layers {layers}, "
         f"{recipe.student_layers} layers, {len(kept):,} of {teacher.tokenizer.vocab_size:,} "

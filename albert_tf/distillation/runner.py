@@ -28,6 +28,7 @@ from albert_tf.training.fit_and_save import FitResult, fit_and_save
 from albert_tf.training.optimizers import compile_for_training
 from albert_tf.training.recipe import evaluate_model
 from albert_tf.training.run_folder import MODEL_FILE, RunFolder, save_run, write_text_atomic
+from albert_tf.training.stage_clock import StageClock
 
 
 @dataclass
@@ -276,30 +277,21 @@ def distill_run(
     extra = list(unlabelled or [])
     texts = list(train.texts) + extra
     keras.utils.set_random_seed(s.seed)
-    # Where the time goes (run.json "stage_seconds"): what `make demo` is tuned by.
-    clock = [time.time()]
-    stages: dict[str, float] = {}
-
-    def lap(stage: str) -> None:
-        stages[stage] = round(time.time() - clock[0], 1)
-        clock[0] = time.time()
-
+    clock = StageClock()
     backbone, tokenizer, preset = student_backbone(
         teacher, texts, train.texts, s, out_dir, init_backbone, vocabulary
     )
     student = AlbertClassifier(backbone, num_labels=len(labels))
     y = np.concatenate([np.asarray(train.labels), np.full(len(extra), UNLABELLED)]).astype(np.int32)
-    lap("student_init")
+    clock.lap("student_init")
     train_ds, val_ds = distillation_datasets(texts, y, validation, tokenizer, scores, s)
-    lap("teacher_logits_and_batches")
+    clock.lap("teacher_logits_and_batches")
     fit = fit_student(student, teacher, train_ds, val_ds, len(texts), s, out_dir)
-    lap("student_fit")
-    watched = fit.history.get("val_accuracy") or fit.history.get("loss", [])
-    best_epoch = int(np.argmax(watched) if val_ds is not None else np.argmin(watched))
-    metrics: dict[str, Any] = {"best_epoch": best_epoch + 1}
+    clock.lap("student_fit")
+    metrics = {"best_epoch": _best_epoch(fit.history, val_ds is not None)}
     if test is not None:
         metrics.update(_test_metrics(student, tokenizer, test, labels, scores, s, out_dir))
-    lap("student_test")
+    clock.lap("student_test")
     run_info = {
         **_run_info(student, teacher, tokenizer, s, preset, len(extra)),
         "train_examples": len(train.texts),
@@ -308,18 +300,40 @@ def distill_run(
         "metrics": metrics,
         **(info or {}),
     }
-    run_info["stage_seconds"] = {**run_info.get("stage_seconds", {}), **stages}
-    save_run(out_dir, student, tokenizer, labels, run_info)
-    RunFolder(out_dir).write_held_out(validation, test, labels, list(train.texts))
-    write_text_atomic(os.path.join(out_dir, "history.json"), json.dumps(fit.history, indent=1))
+    run_info["stage_seconds"] = {**run_info.get("stage_seconds", {}), **clock.stages}
+    _write_run(
+        out_dir, student, tokenizer, labels, run_info, fit.history, (train, validation, test)
+    )
+    return _summary(out_dir, run_info, time.time() - start)
+
+
+def _summary(out_dir: str, run_info: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """What `distill_run` returns: the run folder and its headline figures."""
+    metrics = run_info["metrics"]
     return {
         "run_dir": out_dir,
         "parameters": run_info["parameters"],
         "teacher_parameters": run_info["teacher_parameters"],
         "test_accuracy": metrics.get("test", {}).get("accuracy"),
         "teacher_test_accuracy": metrics.get("teacher_test_accuracy"),
-        "seconds": round(time.time() - start, 1),
+        "seconds": round(seconds, 1),
     }
+
+
+def _best_epoch(history: dict[str, list[float]], validated: bool) -> int:
+    """The kept epoch, from 1: best validation accuracy, else least training loss."""
+    if validated:
+        return int(np.argmax(history["val_accuracy"])) + 1
+    return int(np.argmin(history.get("loss", []))) + 1
+
+
+def _write_run(out_dir, student, tokenizer, labels, run_info, history, splits) -> None:
+    """The run folder: model, tokenizer and run.json, the held-out texts export
+    verifies on, and the per-epoch history."""
+    train, validation, test = splits
+    save_run(out_dir, student, tokenizer, labels, run_info)
+    RunFolder(out_dir).write_held_out(validation, test, labels, list(train.texts))
+    write_text_atomic(os.path.join(out_dir, "history.json"), json.dumps(history, indent=1))
 
 
 def _test_metrics(student, tokenizer, test, labels, scores, settings, out_dir) -> dict[str, Any]:

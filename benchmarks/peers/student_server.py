@@ -54,7 +54,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from benchmarks.common import peak_rss_mb  # noqa: E402  (the peers import it from here)
+from benchmarks.common import folder_bytes, peak_rss_mb  # noqa: E402  (the peers import it from here)
 
 SYSTEMS = (
     "ours",
@@ -158,8 +158,9 @@ def unk_fraction(tok, texts: list[str]) -> float:
     return round(sum(i == tok.unk_token_id for i in ids) / max(1, len(ids)), 4)
 
 
-def LastHiddenState(model):
-    """`model` (a transformers encoder) answering its last hidden states only."""
+def last_hidden_state_module(model):
+    """`model` (a transformers encoder) answering its last hidden states only (no
+    pooler output), for the ONNX export."""
     import torch
 
     class Wrapped(torch.nn.Module):
@@ -188,9 +189,8 @@ def prepare_onnx(args) -> None:
         embed = args.head == "embed"
         auto = AutoModel if embed else AutoModelForSequenceClassification
         model = auto.from_pretrained(args.model).eval()
-        if embed:  # the last hidden states alone (no pooler output)
-            model.config.return_dict = False
-            model = LastHiddenState(model)
+        if embed:
+            model = last_hidden_state_module(model)
         ids = torch.tensor([[2, 10, 11, 12, 13, 3]])
         dummy = (ids, torch.ones_like(ids), torch.zeros_like(ids))
         names = ["input_ids", "attention_mask", "token_type_ids"]
@@ -220,16 +220,22 @@ def prepare_onnx(args) -> None:
     reply({"fp32": fp32, "int8": int8, "int8_recipe": INT8_RECIPE})
 
 
+def ort_session(path: str, threads: int):
+    """An ONNX Runtime CPU session on `threads` intra-op threads, one inter-op."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+
 def load_onnx(args):
     import numpy as np
-    import onnxruntime as ort
 
     path = os.path.join(args.work, ONNX_INT8 if args.system == "onnx_int8" else ONNX_FP32)
     tok, max_length = hf_tokenizer(args.model), args.max_length
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = args.threads
-    opts.inter_op_num_threads = 1
-    session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    session = ort_session(path, args.threads)
     names = {i.name for i in session.get_inputs()}
 
     def call(text: str) -> int:
@@ -243,21 +249,17 @@ def load_onnx(args):
 def load_onnx_embed(args):
     """The encoder on ONNX Runtime int8, mean-pooled over the tokens and normalised."""
     import numpy as np
-    import onnxruntime as ort
 
     path = os.path.join(args.work, ONNX_INT8)
     tok, max_length = hf_tokenizer(args.model), args.max_length
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = args.threads
-    opts.inter_op_num_threads = 1
-    session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    session = ort_session(path, args.threads)
 
     def call(text: str) -> int:
         enc = tok(text, truncation=True, max_length=max_length, return_tensors="np")
         feed = {k: v.astype(np.int64) for k, v in enc.items()}
         hidden = session.run(None, feed)[0][0]
         mask = enc["attention_mask"][0][:, None].astype(np.float32)
-        vector = (hidden * mask).sum(0) / mask.sum()
+        vector = (hidden * mask).sum(0) / mask.sum()  # pooled and normalised: timed work
         vector /= np.linalg.norm(vector)
         return -1
 
@@ -314,14 +316,6 @@ def load_tfidf(args):
         return int(model.predict([text])[0])
 
     return call, os.path.getsize(args.model), {}, ("scikit-learn", "numpy")
-
-
-def folder_bytes(folder: str) -> int:
-    return sum(
-        os.path.getsize(os.path.join(root, name))
-        for root, _, names in os.walk(folder)
-        for name in names
-    )
 
 
 def load_model2vec(args):
