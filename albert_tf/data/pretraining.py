@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from albert_tf.data.pipeline import prefetched
 from albert_tf.io.files import check_regular_file
 
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 1, 2, 3, 4
@@ -382,4 +383,4 @@ def arrays_to_dataset(
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return ds.map(split_features).prefetch(tf.data.AUTOTUNE)
+    return prefetched(ds.map(split_features))

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from albert_tf.data.pipeline import prefetched
 from albert_tf.data.pretraining import (
     FEATURE_NAMES,
     PretrainingDataBuilder,
@@ -173,7 +174,7 @@ def pretraining_shards_dataset(
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder).map(parse)
-    return ds.map(split_features).prefetch(tf.data.AUTOTUNE)
+    return prefetched(ds.map(split_features))
 
 
 def _shapes_of(path: str) -> tuple[int, int]:

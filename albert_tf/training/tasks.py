@@ -34,6 +34,7 @@ import numpy as np
 from albert_tf.convert import load_multiple_choice, load_question_answerer, load_token_classifier
 from albert_tf.data.labels import LabelVocabulary
 from albert_tf.data.multiple_choice import multiple_choice_arrays, read_multiple_choice
+from albert_tf.data.pipeline import prefetched
 from albert_tf.data.readers import read_table
 from albert_tf.data.squad import (
     decode_predictions,
@@ -97,7 +98,7 @@ class TaskData:
         ds = tf.data.Dataset.from_tensor_slices((self.x, self.y))
         if shuffle:
             ds = ds.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return prefetched(ds.batch(batch_size))
 
 
 def build_task_model(task: str, backbone, num_labels: int = 2, **head_kwargs):
