@@ -220,6 +220,21 @@ def test_bucketing_groups_lengths_and_keeps_every_example(tok):
     assert padded < padded_plain
 
 
+def test_training_batches_are_not_autotuned(tok):
+    # An autotuned iterator's destructor waits out tf.data's tuning thread (up to a
+    # minute); Keras drops one after every epoch, fit and predict.
+    from albert_tf.distillation.data import distillation_dataset
+
+    texts = ["a fine film", "dull", "a joy to watch", "long"]
+    vocab = LabelVocabulary.from_labels(["pos", "neg", "pos", "neg"])
+    datasets = [
+        make_tf_dataset(TextDataset(texts, ["pos", "neg", "pos", "neg"]), tok, vocab, shuffle=True),
+        make_tf_dataset(texts, tok, batch_size=2),
+        distillation_dataset(texts, np.array([1, 0, 1, 0]), tok, shuffle=True),
+    ]
+    assert [ds.options().autotune.enabled for ds in datasets] == [False, False, False]
+
+
 def test_pipeline_feeds_model_fit_directly(tok):
     import keras
 
