@@ -47,8 +47,8 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-# `make bench` runs every benchmark; `make bench PART=frontier` (or accuracy, unseen,
-# speed) one part of them, each within an hour here (benchmarks/run_all.py).
+# `make bench` runs every benchmark; `make bench PART=frontier` (or frontier_zh,
+# accuracy, unseen, speed) one part of them, each within an hour here (benchmarks/run_all.py).
 PART ?=
 # The Model Maker venv is optional: the frontier lists Model Maker as not measured,
 # with why, when it cannot be made.

@@ -35,6 +35,9 @@ DEFAULT_BENCH_VENV = os.path.join(os.path.dirname(ROOT), "benchvenv")
 
 # The load when a benchmark script starts: every script imports this module first.
 START_LOAD = [round(x, 2) for x in os.getloadavg()]
+# ... and when, so that each results file says how long its run took (`make bench`
+# parts are meant to finish within an hour).
+START_TIME = time.time()
 ALLOW_BUSY_ENV = "ALBERT_TF_BENCH_ALLOW_BUSY"
 
 LIBRARIES = (
@@ -346,6 +349,7 @@ def write_results(name: str, payload: dict[str, Any], results_dir: str = RESULTS
         "benchmark": name,
         "command": payload.pop("command", None) or command_line(),
         "finished": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "wall_seconds": round(time.time() - START_TIME),
         "machine": machine,
         **payload,
     }

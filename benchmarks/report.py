@@ -115,6 +115,8 @@ def machine_text(m: dict[str, Any]) -> str:
 
 def header(name: str, payload: dict[str, Any], how: str) -> list[str]:
     when = payload.get("finished")
+    if when and payload.get("wall_seconds") is not None:
+        when += f", the run took {payload['wall_seconds'] / 60:.0f} min"
     shown = [f"{k}={fmt(v)}" for k, v in (payload.get("settings") or {}).items() if _short(v)]
     how += f" Settings: {', '.join(shown)}." if shown else ""
     lines = [
@@ -657,6 +659,7 @@ def frontier_section(results_dir: str, out: Out) -> Section:
         )  # fmt: skip
         for system, why in (settings.get("skipped") or {}).items():
             lines.append(f"- Not measured: {system}: {why}")
+        lines += [f"- {r['system']}: {r['note']}" for r in rows if r.get("note")]
         mm = (payload.get("facts") or {}).get("model_maker") or {}
         if "test_accuracy_model_maker" in mm:
             lines.append(

