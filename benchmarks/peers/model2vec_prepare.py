@@ -15,7 +15,11 @@ import argparse
 import json
 import os
 import pickle
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from student_server import hf_tokenizer  # noqa: E402
 
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
@@ -31,14 +35,22 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import numpy as np
     import torch
-    from model2vec.distill import distill
+    from model2vec.distill import distill_from_model
     from sklearn.linear_model import LogisticRegression
+    from transformers import AutoModel
 
     torch.set_num_threads(args.threads)
     with open(args.data, encoding="utf-8") as f:
         data = json.load(f)
     start = time.time()
-    static = distill(model_name=args.model, pca_dims=args.pca_dims, device="cpu")
+    # The folder's own tokenizer, as the ONNX peer reads it: AutoTokenizer cannot
+    # read a SentencePiece BERT folder (it gave a 2-piece vocabulary).
+    static = distill_from_model(
+        AutoModel.from_pretrained(args.model), hf_tokenizer(args.model),
+        pca_dims=args.pca_dims, device="cpu",
+    )  # fmt: skip
+    if static.embedding.shape[0] < 100:
+        raise SystemExit(f"model2vec kept {static.embedding.shape[0]} pieces of {args.model}")
     distill_s = time.time() - start
 
     def features(split: str):

@@ -230,8 +230,18 @@ def ort_session(path: str, threads: int):
     return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 
-def load_onnx(args):
+def onnx_feed(enc, names: set[str]) -> dict:
+    """The session's int64 inputs from a tokenizer's output. A SentencePiece folder's
+    AlbertTokenizerFast gives no token_type_ids; a single text's are all 0."""
     import numpy as np
+
+    feed = {k: v.astype(np.int64) for k, v in enc.items() if k in names}
+    if "token_type_ids" in names and "token_type_ids" not in feed:
+        feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+    return feed
+
+
+def load_onnx(args):
 
     path = os.path.join(args.work, ONNX_INT8 if args.system == "onnx_int8" else ONNX_FP32)
     tok, max_length = hf_tokenizer(args.model), args.max_length
@@ -240,8 +250,7 @@ def load_onnx(args):
 
     def call(text: str) -> int:
         enc = tok(text, truncation=True, max_length=max_length, return_tensors="np")
-        feed = {k: v.astype(np.int64) for k, v in enc.items() if k in names}
-        return int(session.run(None, feed)[0][0].argmax())
+        return int(session.run(None, onnx_feed(enc, names))[0][0].argmax())
 
     return call, os.path.getsize(path), {"hf_tokenizer": tok}, ("onnxruntime", "transformers")
 
@@ -253,11 +262,11 @@ def load_onnx_embed(args):
     path = os.path.join(args.work, ONNX_INT8)
     tok, max_length = hf_tokenizer(args.model), args.max_length
     session = ort_session(path, args.threads)
+    names = {i.name for i in session.get_inputs()}
 
     def call(text: str) -> int:
         enc = tok(text, truncation=True, max_length=max_length, return_tensors="np")
-        feed = {k: v.astype(np.int64) for k, v in enc.items()}
-        hidden = session.run(None, feed)[0][0]
+        hidden = session.run(None, onnx_feed(enc, names))[0][0]
         mask = enc["attention_mask"][0][:, None].astype(np.float32)
         vector = (hidden * mask).sum(0) / mask.sum()  # pooled and normalised: timed work
         vector /= np.linalg.norm(vector)
