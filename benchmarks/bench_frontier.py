@@ -413,23 +413,29 @@ def plot(rows: list[dict], dataset: str, threads: int, path: str) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8.5, 5.2))
+    fig, ax = plt.subplots(figsize=(11, 5.2))
     best = sorted((r for r in rows if r["on_frontier"]), key=lambda r: r["p50_ms"])
     ax.step([r["p50_ms"] for r in best], [r["accuracy"] for r in best], where="post",
             color="0.7", zorder=1, label="frontier")  # fmt: skip
     colors = {"ours": "tab:blue", "teacher": "tab:orange", "peer": "tab:green"}
-    for r in rows:
+    # Numbers at the markers and the names in a key beside the axes: systems of
+    # about the same speed and accuracy would print their names over each other.
+    ordered = sorted(rows, key=lambda r: r["p50_ms"])
+    for k, r in enumerate(ordered, 1):
         size = 30 + 12 * (r["model_mb"] or 0)
         ax.scatter(r["p50_ms"], r["accuracy"], s=size, color=colors[r["kind"]], zorder=2,
                    edgecolor="black" if r["system"] == DEFAULT_SYSTEM else "none")  # fmt: skip
-        ax.annotate(f"{r['system']} ({r['model_mb']:.1f} MB)", (r["p50_ms"], r["accuracy"]),
-                    fontsize=7, xytext=(5, 3), textcoords="offset points")  # fmt: skip
+        ax.annotate(str(k), (r["p50_ms"], r["accuracy"]), fontsize=8, xytext=(4, 4),
+                    textcoords="offset points")  # fmt: skip
+    key = "\n".join(f"{k:>2}  {r['system']}\n    {r['accuracy']:.3f}, {r['p50_ms']:.2f} ms, "
+                    f"{r['model_mb']:.1f} MB" for k, r in enumerate(ordered, 1))  # fmt: skip
+    fig.text(0.63, 0.5, key, fontsize=7, va="center", family="monospace")
     ax.set_xscale("log")
     ax.set_xlabel(f"p50 latency per text, ms (batch 1, {threads} thread(s), log scale)")
     ax.set_ylabel("test accuracy")
     ax.set_title(f"{dataset}: accuracy against latency (marker area ~ model MB)")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.62, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
