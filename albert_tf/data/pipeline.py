@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,9 @@ from albert_tf.data.labels import LabelVocabulary
 from albert_tf.data.readers import TextDataset
 
 DEFAULT_BUCKET_BOUNDARIES = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384)
+# Parallel calls of a batch map (`prefetched` turns tf.data's tuning off, so the
+# count is ours): one per core, as tuning would pick for in-graph tokenization.
+MAP_CALLS = max(2, os.cpu_count() or 1)
 
 
 def make_tf_dataset(
@@ -83,7 +87,7 @@ def make_tf_dataset(
         )
     else:
         ds = ds.padded_batch(batch_size)
-    return prefetched(ds.map(_to_features, num_parallel_calls=2))
+    return prefetched(ds.map(_to_features, num_parallel_calls=MAP_CALLS))
 
 
 def _dense(*columns):
@@ -95,11 +99,11 @@ def _dense(*columns):
 def prefetched(ds):
     """`ds` prefetched, with tf.data's autotuning off.
 
-    Why off: an autotuned iterator's destructor waits out the tuning thread's
-    sleep, which doubles up to a minute. Keras deletes an iterator at the end of
-    every epoch, `fit` and `predict`; on movie_reviews each wait took 7-52 s (the
-    teacher's one-epoch fit returned 52 s after its last callback). Our batches
-    come from tokens already in memory, so there is nothing to tune.
+    Why off: an autotuned iterator's destructor waits for tf.data's tuning thread
+    (seen in a native stack dump), and Keras deletes an iterator at the end of every
+    epoch, `fit` and `predict`. On movie_reviews the waits took 7-52 s (the
+    teacher's one-epoch fit returned 52 s after its last callback); with tuning
+    off, 0 s. Map parallelism is then `MAP_CALLS`.
     """
     import tensorflow as tf
 
@@ -142,7 +146,7 @@ def _graph_dataset(tf, data, tokenizer, y, max_length, batch_size, shuffle, seed
         features = packer(*cols[:n_text])
         return features if y is None else (features, cols[n_text])
 
-    return prefetched(ds.map(pack, num_parallel_calls=2))
+    return prefetched(ds.map(pack, num_parallel_calls=MAP_CALLS))
 
 
 def _targets(data: TextDataset, labels) -> np.ndarray | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from albert_tf.data.pipeline import prefetched
+from albert_tf.data.pipeline import MAP_CALLS, prefetched
 from albert_tf.distillation.distiller import TEACHER_LOGITS, TEACHER_PREFIX, UNLABELLED
 
 
@@ -102,4 +102,4 @@ def distillation_dataset(
     order = _batch_order(x["padding_mask"].sum(1), batch_size, shuffle, seed, bucket)
     x = {k: v[order] for k, v in x.items()}
     ds = tf.data.Dataset.from_tensor_slices((x, labels[order].astype(np.int32)))
-    return prefetched(ds.batch(batch_size).map(_trim, num_parallel_calls=2))
+    return prefetched(ds.batch(batch_size).map(_trim, num_parallel_calls=MAP_CALLS))

@@ -242,7 +242,6 @@ def onnx_feed(enc, names: set[str]) -> dict:
 
 
 def load_onnx(args):
-
     path = os.path.join(args.work, ONNX_INT8 if args.system == "onnx_int8" else ONNX_FP32)
     tok, max_length = hf_tokenizer(args.model), args.max_length
     session = ort_session(path, args.threads)
