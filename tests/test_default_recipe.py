@@ -177,6 +177,18 @@ def test_teacher_epochs_give_at_least_the_minimum_batches_unless_set():
     assert teacher_epochs(StudentRecipe(teacher_epochs=2), 10) == 2
 
 
+def test_small_data_sets_get_more_teacher_labelled_copies_unless_set():
+    from albert_tf.distillation.default_recipe import StudentRecipe, augment_copies_for
+
+    recipe = StudentRecipe()  # at least 9,000 texts for the student, 2 to 8 copies
+    assert augment_copies_for(recipe, 8484) == 2  # movie_reviews: 25,452 texts already
+    assert augment_copies_for(recipe, 3000) == 2  # 9,000 with 2 copies
+    assert augment_copies_for(recipe, 2375) == 3  # bol_reviews_nl: 9,500
+    assert augment_copies_for(recipe, 1028) == 8  # amazon_reviews_fr: 9,252
+    assert augment_copies_for(recipe, 40) == 8  # capped: the teacher labels them all
+    assert augment_copies_for(StudentRecipe(augment_copies=1), 40) == 1
+
+
 def test_copies_of_long_texts_are_windows_of_the_text_and_short_ones_perturbed():
     from albert_tf.distillation.augment import augment_texts
 

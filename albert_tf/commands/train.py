@@ -135,7 +135,10 @@ def _add_distill_flags(p) -> None:
         "--augment-copies",
         type=int,
         help="distill: teacher-labelled copies of each text, perturbed or (texts over the max "
-        f"length) random windows (default {RECIPE.augment_copies})",
+        f"length) random windows (default {RECIPE.min_augment_copies}; for fewer than "
+        f"{RECIPE.min_transfer_texts // (RECIPE.min_augment_copies + 1):,} texts more, "
+        f"up to {RECIPE.max_augment_copies}, so that the student learns from "
+        f"{RECIPE.min_transfer_texts:,})",
     )
     p.add_argument(
         "--unlabelled", help="distill: more texts for the teacher to label (.txt, one per line)"

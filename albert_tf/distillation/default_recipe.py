@@ -147,6 +147,29 @@ def teacher_epochs(recipe: StudentRecipe, num_texts: int) -> int:
     return max(1, min(wanted, recipe.teacher_max_epochs))
 
 
+def augment_copies_for(recipe: StudentRecipe, num_texts: int) -> int:
+    """`recipe.augment_copies`, or the fewest copies (at least `min_augment_copies`,
+    at most `max_augment_copies`) that, with the labelled texts themselves, give
+    the student `min_transfer_texts` texts: a small data set is where the student
+    falls furthest behind its teacher (settings.py)."""
+    if recipe.augment_copies is not None:
+        return recipe.augment_copies
+    wanted = math.ceil(recipe.min_transfer_texts / max(1, num_texts)) - 1
+    return max(recipe.min_augment_copies, min(wanted, recipe.max_augment_copies))
+
+
+def _with_copies(recipe: StudentRecipe, num_texts: int) -> StudentRecipe:
+    copies = augment_copies_for(recipe, num_texts)
+    if recipe.augment_copies is None and copies > recipe.min_augment_copies:
+        print(
+            f"[recipe] {copies} teacher-labelled copies of each of the {num_texts:,} training "
+            f"texts (a small set: the student learns from at least "
+            f"{recipe.min_transfer_texts:,} texts)",
+            flush=True,
+        )
+    return dataclasses.replace(recipe, augment_copies=copies)
+
+
 def _has_texts(split: Split | None) -> bool:
     return split is not None and len(split.texts) > 0
 
@@ -243,6 +266,7 @@ def train_distilled_classifier(
     info["teacher_choice"] = choice.as_dict()
     checkpoint = teacher_checkpoint(choice.source, list(train.texts), out_dir)
     recipe = _with_max_length(recipe, train.texts, checkpoint)
+    recipe = _with_copies(recipe, len(train.texts))
     clock = StageClock()
     teacher_info = _teacher_stage(
         train, validation, test, labels, out_dir, recipe, checkpoint, info, verbose

