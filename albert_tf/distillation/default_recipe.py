@@ -163,8 +163,9 @@ def _with_copies(recipe: StudentRecipe, num_texts: int) -> StudentRecipe:
     if recipe.augment_copies is None and copies > recipe.min_augment_copies:
         print(
             f"[recipe] {copies} teacher-labelled copies of each of the {num_texts:,} training "
-            f"texts (a small set: the student learns from at least "
-            f"{recipe.min_transfer_texts:,} texts)",
+            f"texts: the student learns from {num_texts * (copies + 1):,} (a small set gets "
+            f"copies up to {recipe.min_transfer_texts:,} texts, at most "
+            f"{recipe.max_augment_copies} a text)",
             flush=True,
         )
     return dataclasses.replace(recipe, augment_copies=copies)
