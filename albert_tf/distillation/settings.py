@@ -45,6 +45,9 @@ class DistillSettings:
     `student_layers` layers over shared groups copied from `teacher_layers`
     (None: `groups` of them spread over the teacher's depth, `spread_layers`;
     for a 6-layer teacher and 2 groups, layers 1 and 4, the pair measured best).
+    `student_layers` 4: mean validation accuracy 0.901 over movie_reviews, THUCNews,
+    TREC, sms_spam, bol_reviews_nl and amazon_reviews_fr, against 0.899 for 2
+    layers (1.8-2x faster; -1.0 on movie_reviews, -1.5 on amazon_reviews_fr).
     E = 0: a fresh `preset` student with its own SentencePiece tokenizer
     (`tokenizer_path`, or trained on the texts with `vocab_size` pieces).
     `verbose`: Keras `fit` verbosity."""
