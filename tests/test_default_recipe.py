@@ -185,7 +185,8 @@ def test_small_data_sets_get_more_teacher_labelled_copies_unless_set():
     assert augment_copies_for(recipe, 3000) == 2  # 9,000 with 2 copies
     assert augment_copies_for(recipe, 2375) == 3  # bol_reviews_nl: 9,500
     assert augment_copies_for(recipe, 1028) == 8  # amazon_reviews_fr: 9,252
-    assert augment_copies_for(recipe, 40) == 8  # capped: the teacher labels them all
+    assert augment_copies_for(recipe, 40) == 8  # capped: 360 texts, not 9,000
+    assert augment_copies_for(recipe, 1028, num_unlabelled=6000) == 2  # 9,084 with them
     assert augment_copies_for(StudentRecipe(augment_copies=1), 40) == 1
 
 

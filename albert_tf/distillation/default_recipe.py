@@ -147,24 +147,24 @@ def teacher_epochs(recipe: StudentRecipe, num_texts: int) -> int:
     return max(1, min(wanted, recipe.teacher_max_epochs))
 
 
-def augment_copies_for(recipe: StudentRecipe, num_texts: int) -> int:
+def augment_copies_for(recipe: StudentRecipe, num_texts: int, num_unlabelled: int = 0) -> int:
     """`recipe.augment_copies`, or the fewest copies (at least `min_augment_copies`,
-    at most `max_augment_copies`) that, with the labelled texts themselves, give
-    the student `min_transfer_texts` texts: a small data set is where the student
-    falls furthest behind its teacher (settings.py)."""
+    at most `max_augment_copies`) that, with the labelled texts themselves and any
+    unlabelled ones, give the student `min_transfer_texts` texts: a small data set
+    is where the student falls furthest behind its teacher (settings.py)."""
     if recipe.augment_copies is not None:
         return recipe.augment_copies
-    wanted = math.ceil(recipe.min_transfer_texts / max(1, num_texts)) - 1
+    wanted = math.ceil((recipe.min_transfer_texts - num_unlabelled) / max(1, num_texts)) - 1
     return max(recipe.min_augment_copies, min(wanted, recipe.max_augment_copies))
 
 
-def _with_copies(recipe: StudentRecipe, num_texts: int) -> StudentRecipe:
-    copies = augment_copies_for(recipe, num_texts)
+def _with_copies(recipe: StudentRecipe, num_texts: int, num_unlabelled: int) -> StudentRecipe:
+    copies = augment_copies_for(recipe, num_texts, num_unlabelled)
     if recipe.augment_copies is None and copies > recipe.min_augment_copies:
         print(
             f"[recipe] {copies} teacher-labelled copies of each of the {num_texts:,} training "
-            f"texts: the student learns from {num_texts * (copies + 1):,} (a small set gets "
-            f"copies up to {recipe.min_transfer_texts:,} texts, at most "
+            f"texts: the student learns from {num_texts * (copies + 1) + num_unlabelled:,} "
+            f"(a small set gets copies up to {recipe.min_transfer_texts:,} texts, at most "
             f"{recipe.max_augment_copies} a text)",
             flush=True,
         )
@@ -267,7 +267,7 @@ def train_distilled_classifier(
     info["teacher_choice"] = choice.as_dict()
     checkpoint = teacher_checkpoint(choice.source, list(train.texts), out_dir)
     recipe = _with_max_length(recipe, train.texts, checkpoint)
-    recipe = _with_copies(recipe, len(train.texts))
+    recipe = _with_copies(recipe, len(train.texts), len(unlabelled or []))
     clock = StageClock()
     teacher_info = _teacher_stage(
         train, validation, test, labels, out_dir, recipe, checkpoint, info, verbose
