@@ -66,6 +66,14 @@ SHAPES = {
     "student, 1/8 of the teacher": {"student_size": 0.125},
     "student, 2 layers": {"student_layers": 2},
     "student, 6 layers": {"student_layers": 6},
+    # Three layers cannot share two groups; three groups (teacher layers spread
+    # over its depth) need a larger budget than the default's 6 MB.
+    "student, 3 layers (3 groups)": {
+        "student_layers": 3,
+        "groups": 3,
+        "student_size": 0.35,
+        "max_bundle_mb": 8.0,
+    },
 }
 DEFAULT_SYSTEM = "albert-tf default bundle"
 TEACHER_ONNX = "teacher, ONNX Runtime int8"

@@ -34,6 +34,9 @@ BENCHMARKS = {
     "frontier": "benchmarks.bench_frontier",
     "frontier_thucnews": "benchmarks.bench_frontier",
     "frontier_trec": "benchmarks.bench_frontier",
+    "frontier_sms_spam": "benchmarks.bench_frontier",
+    "frontier_bol_reviews_nl": "benchmarks.bench_frontier",
+    "frontier_amazon_reviews_fr": "benchmarks.bench_frontier",
     "student_latency": "benchmarks.bench_student_latency",
     "export_latency": "benchmarks.bench_export_latency",
     "training": "benchmarks.bench_training",
@@ -41,11 +44,15 @@ BENCHMARKS = {
 }
 # `make bench PART=name`: groups that each fit in an hour here. frontier: the demo on
 # movie_reviews, three more students, the peers (frontier_zh: the same on the Chinese
-# THUCNews headlines, frontier_trec on TREC questions); accuracy: the demo on four sets.
+# THUCNews headlines, frontier_trec on TREC questions, frontier_sms on SMS spam,
+# frontier_nl and frontier_fr on Dutch and French reviews); accuracy: the demo on four sets.
 PARTS = {
     "frontier": ["frontier"],
     "frontier_zh": ["frontier_thucnews"],
     "frontier_trec": ["frontier_trec"],
+    "frontier_sms": ["frontier_sms_spam"],
+    "frontier_nl": ["frontier_bol_reviews_nl"],
+    "frontier_fr": ["frontier_amazon_reviews_fr"],
     "accuracy": ["accuracy"],
     "unseen": ["unseen", "unseen_languages"],
     "speed": ["student_latency", "export_latency", "training", "scaling"],
@@ -56,6 +63,9 @@ OWN = {
     "frontier",
     "frontier_thucnews",
     "frontier_trec",
+    "frontier_sms_spam",
+    "frontier_bol_reviews_nl",
+    "frontier_amazon_reviews_fr",
     "accuracy",
     "unseen",
     "unseen_languages",
@@ -68,6 +78,9 @@ ALWAYS = {
     "student_latency": ["--profile"],
     "frontier_thucnews": ["--dataset", "thucnews_titles"],
     "frontier_trec": ["--dataset", "trec"],
+    "frontier_sms_spam": ["--dataset", "sms_spam"],
+    "frontier_bol_reviews_nl": ["--dataset", "bol_reviews_nl"],
+    "frontier_amazon_reviews_fr": ["--dataset", "amazon_reviews_fr"],
     "unseen_languages": [
         "--datasets", "thucnews_titles", "bol_reviews_nl", "amazon_reviews_fr",
         "--results-name", "unseen_languages",

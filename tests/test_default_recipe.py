@@ -45,6 +45,7 @@ def student(tmp_path_factory):
     data = _csv(root / "reviews.csv")
     out = root / "run"
     argv = ["train", "--data", data, *TINY, "--epochs", "1", "--augment-copies", "1"]
+    argv += ["--student-groups", "1", "--max-bundle-mb", "50"]
     assert main([*argv, "--out", str(out)]) == 0
     return out
 
@@ -62,6 +63,22 @@ def test_student_is_distilled_from_the_fine_tuned_teacher_within_budget(student)
     from albert_tf.training.run_folder import load_run
 
     assert load_run(str(student)).tokenizer_kind == "wordpiece"
+
+
+def test_student_shape_flags_reach_the_recipe(student):
+    recipe = json.loads((student / "run.json").read_text())["recipe"]
+    assert recipe["groups"] == 1 and len(recipe["teacher_layers"]) == 1
+    assert recipe["max_bundle_mb"] == 50 and recipe["student_layers"] == 4
+
+
+def test_student_groups_must_divide_the_layers(tmp_path, capsys):
+    data = _csv(tmp_path / "x.csv", n=40)
+    out = tmp_path / "r"
+    argv = ["train", "--data", data, "--student-layers", "3", "--student-groups", "2"]
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--student-layers 3 must be a multiple of --student-groups 2" in err[0]
+    assert not out.exists()
 
 
 def test_teacher_and_student_are_trained_on_new_runs_long_text_cut(student):
@@ -95,6 +112,7 @@ def test_student_exports_and_predicts_as_is(student, tmp_path, capsys):
         (["--recipe", "distill", "--preset", "tiny"], "--preset is a --recipe scratch setting"),
         (["--recipe", "scratch", "--teacher", "x"], "--teacher is a --recipe distill setting"),
         (["--pretrained", "x", "--student-size", "0.5"], "--student-size is a --recipe distill"),
+        (["--pretrained", "x", "--student-groups", "1"], "--student-groups is a --recipe distill"),
         (["--recipe", "distill", "--task", "regression"], "--recipe distill trains single-label"),
         (["--recipe", "scratch", "--pretrained", "x"], "use --recipe finetune"),
     ],
@@ -130,6 +148,8 @@ def test_student_shape_is_the_widest_within_budget_and_drops_a_group_when_needed
     assert student_parameters(config, 15_771, width + 8, 2, 2) > budget
     assert student_shape(config, 15_771, budget // 2, 2, 2)[1] == 1
     assert spread_layers(6, 2) == [1, 4] and spread_layers(3, 1) == [1]
+    # Three layers cannot run over two groups: a budget too small for three drops to one.
+    assert student_shape(config, 15_771, budget, 3, 2, layers=3)[1] == 1
 
 
 def test_max_length_is_the_shortest_step_holding_95_percent_of_the_texts():

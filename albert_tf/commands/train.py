@@ -38,6 +38,8 @@ DISTILL_FLAGS = (
     "teacher",
     "student_size",
     "student_layers",
+    "student_groups",
+    "max_bundle_mb",
     "augment_copies",
     "unlabelled",
     "teacher_epochs",
@@ -56,6 +58,7 @@ MIN_VALUES = {
     "pretrain_epochs": 0,
     "teacher_epochs": 1,
     "student_layers": 1,
+    "student_groups": 1,
     "augment_copies": 0,
     "doc_stride": 1,
 }
@@ -130,6 +133,18 @@ def _add_distill_flags(p) -> None:
         "--student-layers",
         type=int,
         help=f"distill: student depth (default {RECIPE.student_layers})",
+    )
+    p.add_argument(
+        "--student-groups",
+        type=int,
+        help="distill: shared layer groups, each copied from one teacher layer; must divide "
+        f"--student-layers (default {RECIPE.groups}, fewer when the size allows fewer)",
+    )
+    p.add_argument(
+        "--max-bundle-mb",
+        type=float,
+        help="distill: the most MB the exported bundle may take, tokenizer inside "
+        f"(default {RECIPE.max_bundle_mb:g})",
     )
     p.add_argument(
         "--augment-copies",
@@ -304,10 +319,17 @@ def check_numbers(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if value is not None and value < least:
             raise ValueError(f"{_flag(name)} must be at least {least}, got {value}")
-    for name in ("learning_rate", "student_size"):
+    for name in ("learning_rate", "student_size", "max_bundle_mb"):
         value = getattr(args, name, None)
         if value is not None and not value > 0:
             raise ValueError(f"{_flag(name)} must be greater than 0, got {value}")
+    groups = getattr(args, "student_groups", None)
+    layers = getattr(args, "student_layers", None) or RECIPE.student_layers
+    if groups is not None and layers % groups:
+        raise ValueError(
+            f"--student-layers {layers} must be a multiple of --student-groups {groups} "
+            "(each group runs the same number of layers)"
+        )
 
 
 def check_input_files(args: argparse.Namespace) -> None:
@@ -483,11 +505,14 @@ def _run_distill(args, splits, labels, info) -> dict:
             "teacher",
             "student_size",
             "student_layers",
+            "max_bundle_mb",
             "augment_copies",
             "teacher_epochs",
         )
         if getattr(args, name) is not None
     }
+    if args.student_groups is not None:
+        overrides["groups"] = args.student_groups
     recipe = dataclasses.replace(
         RECIPE,
         epochs=args.epochs,

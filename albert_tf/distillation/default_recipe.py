@@ -96,11 +96,19 @@ def student_parameters(
 
 
 def student_shape(
-    config: AlbertConfig, vocab_rows: int, budget: int, groups: int, labels: int
+    config: AlbertConfig,
+    vocab_rows: int,
+    budget: int,
+    groups: int,
+    labels: int,
+    layers: int | None = None,
 ) -> tuple[int, int]:
     """(E, groups): the widest embedding (a multiple of 8) within `budget`, with
-    fewer groups when `groups` leave less than MIN_EMBEDDING."""
+    fewer groups when `groups` leave less than MIN_EMBEDDING; only group counts
+    that divide `layers` (each group runs the same number of layers)."""
     for g in range(groups, 0, -1):
+        if layers is not None and layers % g:
+            continue
         fixed = student_parameters(config, vocab_rows, 0, g, labels)
         per_unit = student_parameters(config, vocab_rows, 1, g, labels) - fixed
         width = min((budget - fixed) // per_unit, config.embedding_size)
@@ -244,7 +252,9 @@ def _student_plan(recipe: StudentRecipe, teacher, pruned, num_labels: int):
             bundle_parameters(recipe.max_bundle_mb, pruned),
         )
     )
-    width, groups = student_shape(config, pruned.vocab_size, budget, recipe.groups, num_labels)
+    width, groups = student_shape(
+        config, pruned.vocab_size, budget, recipe.groups, num_labels, recipe.student_layers
+    )
     layers = teacher_layers_of(dataclasses.replace(recipe, groups=groups), config.num_hidden_layers)
     return budget, width, groups, layers
 
