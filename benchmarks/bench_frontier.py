@@ -269,10 +269,12 @@ def gather(args, work: str, log) -> tuple[list[System], dict, dict]:
     systems = [bundle_system(DEFAULT_SYSTEM, os.path.join(demo, "bundle"),
                              os.path.join(demo, "run"), "ours")]  # fmt: skip
     for name, fields in SHAPES.items():
-        if "shapes" not in skip:
-            folder = shape_run(args.dataset, demo, work, name, fields, log)
-            systems.append(bundle_system(name, os.path.join(folder, "bundle"),
-                                         os.path.join(folder, "run"), "ours"))  # fmt: skip
+        if "shapes" in skip or name in skip:
+            skipped[name] = "left out with --skip"
+            continue
+        folder = shape_run(args.dataset, demo, work, name, fields, log)
+        systems.append(bundle_system(name, os.path.join(folder, "bundle"),
+                                     os.path.join(folder, "run"), "ours"))  # fmt: skip
     teacher_run = os.path.join(demo, "run", "teacher")
     if "teacher_bundle" not in skip:
         bundle = teacher_bundle(teacher_run, os.path.join(work, "teacher_bundle"), log)

@@ -58,3 +58,27 @@ def test_run_folder_to_huggingface_keeps_the_label_names(tmp_path):
     config = json.loads((tmp_path / "hf" / "config.json").read_text())
     assert config["id2label"] == {str(i): name for i, name in enumerate(labels)}
     assert config["label2id"] == {name: i for i, name in enumerate(labels)}
+
+
+def test_run_folder_to_huggingface_says_how_its_tokenizer_cases_text(tmp_path):
+    # Without tokenizer_config.json transformers' AlbertTokenizer lower-cases and
+    # strips accents: "Très" would reach a cased model as "tres".
+    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
+    from albert_tf.training.run_folder import save_run
+
+    src = fixture("albert_sequence_classification")
+    assert main(["convert", src, str(tmp_path / "a"), "--to", "albert-tf"]) == 0
+    model = load_model(tmp_path / "a")
+    labels = [f"class {i}" for i in range(model.num_labels)]
+    for lower in (False, True):
+        tokenizer = AlbertTokenizer.load(fixture("spiece.model"), lower_case=lower)
+        run, hf = tmp_path / f"run{lower}", tmp_path / f"hf{lower}"
+        save_run(str(run), model, tokenizer, labels, {"max_length": 16})
+        assert json.loads((run / "run.json").read_text())["tokenizer"]["lower_case"] is lower
+        assert main(["convert", str(run), str(hf), "--to", "huggingface"]) == 0
+        config = json.loads((hf / "tokenizer_config.json").read_text())
+        assert config == {
+            "tokenizer_class": "AlbertTokenizer",
+            "do_lower_case": lower,
+            "keep_accents": True,
+        }

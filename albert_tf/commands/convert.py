@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     extra = {}
     if args.to == "huggingface":
         extra["labels"] = _run_labels(source)
+        extra["lower_case"] = _run_lower_case(source)
     tokenizer = ckpt.tokenizer_file or ckpt.tokenizer
     writer(model, args.output, tokenizer=tokenizer, **extra)
     c = model.backbone.config if hasattr(model, "backbone") else model.config
@@ -73,6 +74,19 @@ def run(args: argparse.Namespace) -> int:
         + f" in {time.time() - start:.1f}s"
     )
     return 0
+
+
+def _run_lower_case(source: str) -> bool | None:
+    """Whether an albert-tf run folder's tokenizer lower-cases (its run.json), else None."""
+    import os
+
+    from albert_tf.training.run_folder import RUN_FILE, RunFolder
+
+    folder = RunFolder(source)
+    if not (os.path.isdir(source) and os.path.isfile(folder.file(RUN_FILE))):
+        return None
+    entry = folder.read_info().get("tokenizer") or {}
+    return entry.get("lower_case") if isinstance(entry, dict) else None
 
 
 def _run_labels(source: str) -> list[str] | None:
