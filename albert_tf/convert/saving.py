@@ -205,8 +205,9 @@ def hf_state_dict(
 
 def _hf_tokenizer_config(written: Any, tokenizer: Any, lower_case: bool | None) -> dict | None:
     """tokenizer_config.json for the tokenizer file written: without it transformers'
-    AlbertTokenizer lower-cases and strips accents, which a cased multilingual
-    SentencePiece model (e5's) never saw: French reviews lost 2-4 points that way."""
+    AlbertTokenizer strips accents that a multilingual SentencePiece model (e5's)
+    keeps: the fine-tuned French teacher on ONNX Runtime int8 scored 0.805 on its
+    128 test texts that way, 0.852 with this config."""
     if not isinstance(written, str):
         return None
     from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
