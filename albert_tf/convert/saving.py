@@ -32,6 +32,8 @@ from albert_tf.convert.weight_map import (
     model_entries,
 )
 from albert_tf.models.backbone import AlbertBackbone
+from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
+from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
 
 _HF_ARCHITECTURES = {
     "AlbertBackbone": "AlbertModel",
@@ -210,9 +212,6 @@ def _hf_tokenizer_config(written: Any, tokenizer: Any, lower_case: bool | None) 
     128 test texts that way, 0.852 with this config."""
     if not isinstance(written, str):
         return None
-    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
-    from albert_tf.tokenizers.wordpiece import WordPieceTokenizer
-
     case = lower_case if lower_case is not None else getattr(tokenizer, "lower_case", None)
     if written.endswith(".txt"):
         case = WordPieceTokenizer.load(written).lower_case if case is None else case
