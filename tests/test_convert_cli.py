@@ -82,3 +82,18 @@ def test_run_folder_to_huggingface_says_how_its_tokenizer_cases_text(tmp_path):
             "do_lower_case": lower,
             "keep_accents": True,
         }
+
+
+def test_a_case_folding_sentencepiece_model_is_converted_as_lower_casing(tmp_path):
+    # transformers' converted tokenizer drops the model's own normalizer, so a model
+    # trained with nmt_nfkc_cf (lower_case False: it folds case itself) must be
+    # declared lower-casing, or "Très" reaches it as "T", "rès".
+    from albert_tf.convert import save_huggingface
+    from albert_tf.tokenizers.sentencepiece import AlbertTokenizer
+    from tests.hostile_inputs import TINY_SPIECE
+
+    assert AlbertTokenizer.load(TINY_SPIECE).normalization_rule == "nmt_nfkc_cf"
+    backbone = load_backbone(fixture("albert_pretraining_g2_i2"))
+    save_huggingface(backbone, tmp_path / "hf", tokenizer=TINY_SPIECE, lower_case=False)
+    config = json.loads((tmp_path / "hf" / "tokenizer_config.json").read_text())
+    assert config["do_lower_case"] is True and config["keep_accents"] is True

@@ -45,7 +45,6 @@ def student(tmp_path_factory):
     data = _csv(root / "reviews.csv")
     out = root / "run"
     argv = ["train", "--data", data, *TINY, "--epochs", "1", "--augment-copies", "1"]
-    argv += ["--student-groups", "1", "--max-bundle-mb", "50"]
     assert main([*argv, "--out", str(out)]) == 0
     return out
 
@@ -65,10 +64,23 @@ def test_student_is_distilled_from_the_fine_tuned_teacher_within_budget(student)
     assert load_run(str(student)).tokenizer_kind == "wordpiece"
 
 
-def test_student_shape_flags_reach_the_recipe(student):
-    recipe = json.loads((student / "run.json").read_text())["recipe"]
-    assert recipe["groups"] == 1 and len(recipe["teacher_layers"]) == 1
-    assert recipe["max_bundle_mb"] == 50 and recipe["student_layers"] == 4
+def test_student_shape_flags_reach_the_recipe(tmp_path, monkeypatch):
+    # Caught before training: the tiny teacher's budget alone would give one group, so
+    # a finished run could not tell an ignored --student-groups from an honoured one.
+    from albert_tf.distillation import default_recipe
+
+    seen = {}
+
+    def stop(*args, **kwargs):
+        seen["recipe"] = args[5]
+        raise ValueError("stopped before training")
+
+    monkeypatch.setattr(default_recipe, "train_distilled_classifier", stop)
+    data = _csv(tmp_path / "x.csv", n=40)
+    argv = ["train", "--data", data, "--student-layers", "6", "--student-groups", "3"]
+    main([*argv, "--max-bundle-mb", "50", "--out", str(tmp_path / "r")])
+    recipe = seen["recipe"]
+    assert (recipe.student_layers, recipe.groups, recipe.max_bundle_mb) == (6, 3, 50.0)
 
 
 def test_student_groups_must_divide_the_layers(tmp_path, capsys):

@@ -209,7 +209,8 @@ def _hf_tokenizer_config(written: Any, tokenizer: Any, lower_case: bool | None) 
     """tokenizer_config.json for the tokenizer file written: without it transformers'
     AlbertTokenizer strips accents that a multilingual SentencePiece model (e5's)
     keeps: the fine-tuned French teacher on ONNX Runtime int8 scored 0.805 on its
-    128 test texts that way, 0.852 with this config."""
+    128 test texts that way, 0.852 read as this config says (transformers 5.3
+    ignores `keep_accents`; benchmarks/peers/student_server.py applies it)."""
     if not isinstance(written, str):
         return None
     case = lower_case if lower_case is not None else getattr(tokenizer, "lower_case", None)
