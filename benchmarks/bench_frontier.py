@@ -74,6 +74,9 @@ SHAPES = {
         "student_size": 0.35,
         "max_bundle_mb": 8.0,
     },
+    # Each shared block keeps the half of its teacher layer's feed-forward units
+    # that vary most on the texts: a third fewer multiply-adds per layer.
+    "student, half feed-forward": {"ffn_share": 0.5},
 }
 DEFAULT_SYSTEM = "albert-tf default bundle"
 TEACHER_ONNX = "teacher, ONNX Runtime int8"

@@ -78,9 +78,20 @@ def test_student_shape_flags_reach_the_recipe(tmp_path, monkeypatch):
     monkeypatch.setattr(default_recipe, "train_distilled_classifier", stop)
     data = _csv(tmp_path / "x.csv", n=40)
     argv = ["train", "--data", data, "--student-layers", "6", "--student-groups", "3"]
-    main([*argv, "--max-bundle-mb", "50", "--out", str(tmp_path / "r")])
+    main([*argv, "--max-bundle-mb", "50", "--ffn-share", "0.5", "--out", str(tmp_path / "r")])
     recipe = seen["recipe"]
     assert (recipe.student_layers, recipe.groups, recipe.max_bundle_mb) == (6, 3, 50.0)
+    assert recipe.ffn_share == 0.5
+
+
+@pytest.mark.parametrize("share", ["0", "1.5"])
+def test_ffn_share_out_of_range_is_one_line(tmp_path, capsys, share):
+    data = _csv(tmp_path / "x.csv", n=40)
+    out = tmp_path / "r"
+    assert main(["train", "--data", data, "--ffn-share", share, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--ffn-share must be" in err[0]
+    assert not out.exists()
 
 
 def test_student_groups_must_divide_the_layers(tmp_path, capsys):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from albert_tf import AlbertBackbone, AlbertClassifier, AlbertConfig
+from albert_tf.distillation.settings import DistillSettings
 from albert_tf.distillation.student_init import (
     embedding_basis,
     factorized_embedding_weights,
@@ -116,6 +117,73 @@ def test_shared_block_is_the_chosen_teacher_layer(layer):
     np.testing.assert_allclose(np.asarray(student.pooler.kernel), np.asarray(teacher.pooler.kernel))
 
 
+def test_narrower_feed_forward_drops_only_units_without_weight():
+    # Units whose output rows are zero add nothing to a block's output: a student
+    # that keeps the others must compute exactly the teacher's backbone.
+    teacher = _teacher()
+    dead = np.arange(0, FF, 4)
+    for layer in range(3):
+        dense = teacher.encoder.block(layer, 0).output_dense
+        kernel = np.asarray(dense.kernel).copy()
+        kernel[dead] = 0.0
+        dense.kernel.assign(kernel)
+    student = student_from_teacher(
+        teacher, embedding_size=H, teacher_layers=[0, 1, 2], intermediate_size=FF - len(dead)
+    )
+    assert student.encoder.blocks[0].intermediate_size == FF - len(dead)
+    x = _inputs()
+    np.testing.assert_allclose(
+        np.asarray(student(x)["sequence_output"]),
+        np.asarray(teacher(x)["sequence_output"]),
+        atol=1e-4,
+    )
+
+
+def test_units_of_constant_output_are_dropped_into_the_bias():
+    # Units with zero input weights output a constant (gelu of their bias) on any
+    # text: ranked by variance they go first, and their constant moves into the
+    # output bias, so the student still computes exactly the teacher's backbone.
+    teacher = _teacher()
+    constant = np.arange(1, FF, 4)
+    for layer in range(3):
+        dense = teacher.encoder.block(layer, 0).intermediate
+        kernel = np.asarray(dense.kernel).copy()
+        kernel[:, constant] = 0.0
+        dense.kernel.assign(kernel)
+    student = student_from_teacher(
+        teacher, embedding_size=H, teacher_layers=[0, 1, 2],
+        intermediate_size=FF - len(constant), sample_inputs=_inputs(batch=4, seed=5),
+    )  # fmt: skip
+    x = _inputs()
+    np.testing.assert_allclose(
+        np.asarray(student(x)["sequence_output"]),
+        np.asarray(teacher(x)["sequence_output"]),
+        atol=1e-4,
+    )
+
+
+def test_narrower_feed_forward_keeps_the_units_of_largest_weight():
+    teacher = _teacher()
+    block = teacher.encoder.block(2, 0)
+    w_in, w_out = np.asarray(block.intermediate.kernel), np.asarray(block.output_dense.kernel)
+    score = [np.sqrt((w_in[:, j] ** 2).sum() * (w_out[j] ** 2).sum()) for j in range(FF)]
+    keep = sorted(np.argsort(score)[-12:])
+    student = student_from_teacher(teacher, embedding_size=6, intermediate_size=12)
+    got = student.encoder.blocks[0]
+    np.testing.assert_array_equal(np.asarray(got.intermediate.kernel), w_in[:, keep])
+    np.testing.assert_array_equal(np.asarray(got.output_dense.kernel), w_out[keep])
+    np.testing.assert_array_equal(np.asarray(got.query.kernel), np.asarray(block.query.kernel))
+
+
+def test_feed_forward_share_gives_units_in_steps_of_eight():
+    assert DistillSettings().student_intermediate(1536) == 1536
+    assert DistillSettings(ffn_share=0.5).student_intermediate(1536) == 768
+    assert DistillSettings(ffn_share=0.3).student_intermediate(1536) == 464
+    assert DistillSettings(ffn_share=0.001).student_intermediate(1536) == 8
+    with pytest.raises(ValueError, match="ffn-share"):
+        DistillSettings(ffn_share=0.0)
+
+
 def test_low_rank_basis_is_the_truncated_svd():
     teacher = _teacher()
     table = np.asarray(teacher.embeddings.token_embedding.embeddings, np.float64)
@@ -174,6 +242,8 @@ def test_bad_arguments():
         student_from_teacher(teacher, embedding_size=4, num_layers=5, teacher_layers=[0, 1])
     with pytest.raises(ValueError, match="basis"):
         student_from_teacher(teacher, embedding_size=4, basis="words")
+    with pytest.raises(ValueError, match="intermediate_size"):
+        student_from_teacher(teacher, embedding_size=4, intermediate_size=FF + 1)
 
 
 def _distill_cli_args(tmp_path, tok, config, rows, max_length):

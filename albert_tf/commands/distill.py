@@ -16,6 +16,7 @@ SETTINGS = (
     "tokenizer_path",
     "embedding_width",
     "student_layers",
+    "ffn_share",
     "teacher_layers",
     "student_basis",
     "prune_vocab",
@@ -51,6 +52,31 @@ def register(subparsers) -> None:
     p.add_argument(
         "--unlabelled", help="extra in-domain texts, one per line: the teacher labels them"
     )
+    _add_student_flags(p)
+    p.add_argument("--temperature", type=float, help=_default("temperature"))
+    p.add_argument("--alpha", type=float, help=f"weight of the hard-label loss {_default('alpha')}")
+    p.add_argument(
+        "--hidden-weight", type=float, help=f"hidden-state MSE weight {_default('hidden_weight')}"
+    )
+    p.add_argument(
+        "--attention-weight",
+        type=float,
+        help=f"attention MSE weight {_default('attention_weight')}",
+    )
+    p.add_argument("--epochs", type=int, help=_default("epochs"))
+    p.add_argument("--batch-size", type=int, help=_default("batch_size"))
+    p.add_argument("--learning-rate", type=float, help=_default("learning_rate"))
+    p.add_argument(
+        "--max-length", type=int, help="pieces per text (default: 64 or 128 from the texts)"
+    )
+    p.add_argument("--teacher-max-length", type=int, help="default: the teacher run's")
+    p.add_argument("--out", required=True, help="student run folder to write")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    p.set_defaults(func=run, pair_column=None)
+
+
+def _add_student_flags(p: argparse.ArgumentParser) -> None:
+    """What the student is: a preset, or a shape initialised from the teacher."""
     p.add_argument("--preset", help=f"student shape: tiny, small, base, ... {_default('preset')}")
     p.add_argument(
         "--tokenizer",
@@ -67,6 +93,12 @@ def register(subparsers) -> None:
         "E <= the teacher's embedding width",
     )
     p.add_argument("--student-layers", type=int, help=f"student depth {_default('student_layers')}")
+    p.add_argument(
+        "--ffn-share",
+        type=float,
+        help="share of the teacher's feed-forward units each student block keeps, those "
+        f"that vary most on the texts {_default('ffn_share')}",
+    )
     p.add_argument(
         "--teacher-layers",
         type=int,
@@ -88,26 +120,6 @@ def register(subparsers) -> None:
         "(e.g. the teacher's pretrained, not fine-tuned, weights)",
     )
     p.add_argument("--vocab-size", type=int, help=_default("vocab_size"))
-    p.add_argument("--temperature", type=float, help=_default("temperature"))
-    p.add_argument("--alpha", type=float, help=f"weight of the hard-label loss {_default('alpha')}")
-    p.add_argument(
-        "--hidden-weight", type=float, help=f"hidden-state MSE weight {_default('hidden_weight')}"
-    )
-    p.add_argument(
-        "--attention-weight",
-        type=float,
-        help=f"attention MSE weight {_default('attention_weight')}",
-    )
-    p.add_argument("--epochs", type=int, help=_default("epochs"))
-    p.add_argument("--batch-size", type=int, help=_default("batch_size"))
-    p.add_argument("--learning-rate", type=float, help=_default("learning_rate"))
-    p.add_argument(
-        "--max-length", type=int, help="pieces per text (default: 64 or 128 from the texts)"
-    )
-    p.add_argument("--teacher-max-length", type=int, help="default: the teacher run's")
-    p.add_argument("--out", required=True, help="student run folder to write")
-    p.add_argument("--debug", action="store_true", help="show full tracebacks")
-    p.set_defaults(func=run, pair_column=None)
 
 
 def _default(name: str) -> str:

@@ -39,6 +39,7 @@ DISTILL_FLAGS = (
     "student_size",
     "student_layers",
     "student_groups",
+    "ffn_share",
     "max_bundle_mb",
     "augment_copies",
     "unlabelled",
@@ -139,6 +140,12 @@ def _add_distill_flags(p) -> None:
         type=int,
         help="distill: shared layer groups, each copied from one teacher layer; must divide "
         f"--student-layers (default {RECIPE.groups}, fewer when the size allows fewer)",
+    )
+    p.add_argument(
+        "--ffn-share",
+        type=float,
+        help="distill: share of the teacher's feed-forward units each student block keeps, "
+        f"those that vary most on the texts (default {RECIPE.ffn_share:g})",
     )
     p.add_argument(
         "--max-bundle-mb",
@@ -319,10 +326,13 @@ def check_numbers(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if value is not None and value < least:
             raise ValueError(f"{_flag(name)} must be at least {least}, got {value}")
-    for name in ("learning_rate", "student_size", "max_bundle_mb"):
+    for name in ("learning_rate", "student_size", "max_bundle_mb", "ffn_share"):
         value = getattr(args, name, None)
         if value is not None and not value > 0:
             raise ValueError(f"{_flag(name)} must be greater than 0, got {value}")
+    share = getattr(args, "ffn_share", None)
+    if share is not None and share > 1:
+        raise ValueError(f"--ffn-share must be at most 1 (all the teacher's units), got {share}")
     groups = getattr(args, "student_groups", None)
     layers = getattr(args, "student_layers", None) or RECIPE.student_layers
     if groups is not None and layers % groups:
@@ -505,6 +515,7 @@ def _run_distill(args, splits, labels, info) -> dict:
             "teacher",
             "student_size",
             "student_layers",
+            "ffn_share",
             "max_bundle_mb",
             "augment_copies",
             "teacher_epochs",

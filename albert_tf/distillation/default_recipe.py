@@ -246,6 +246,7 @@ def _student_plan(recipe: StudentRecipe, teacher, pruned, num_labels: int):
     """(parameter budget, E, groups, teacher layers copied) of the student: its share of
     the teacher, within the bundle size, over the pruned vocabulary."""
     config = teacher.model.backbone.config
+    config = config.replace(intermediate_size=recipe.student_intermediate(config.intermediate_size))
     budget = int(
         min(
             recipe.student_size * teacher.model.count_params(),

@@ -159,9 +159,18 @@ def student_backbone(
     if s.prune_vocab:
         tokenizer, kept = vocabulary or _pruned(teacher, texts)
     layers = teacher_layers_of(s, source.config.num_hidden_layers)
+    units = s.student_intermediate(source.config.intermediate_size)
+    sample = None
+    if units < source.config.intermediate_size:
+        # The feed-forward units kept are those that vary most on the user's texts.
+        sample = dict(
+            teacher.tokenizer(sample_texts(train_texts, 256), max_length=s.max_length,
+                              padding="max_length")
+        )  # fmt: skip
     backbone = from_teacher(
-        source, s.embedding_width, s.student_layers, layers, s.student_basis, token_ids=kept
-    )
+        source, s.embedding_width, s.student_layers, layers, s.student_basis, token_ids=kept,
+        intermediate_size=units, sample_inputs=sample,
+    )  # fmt: skip
     return backbone, tokenizer, f"from_teacher(E={s.embedding_width})"
 
 
@@ -368,6 +377,7 @@ def _run_info(student, teacher, tokenizer, settings, preset: str, unlabelled: in
             student_layers=student.backbone.config.num_hidden_layers,
             teacher_layers=list(s.teacher_layers) if s.teacher_layers is not None else None,
             student_basis=s.student_basis,
+            intermediate_size=student.backbone.config.intermediate_size,
             student_vocabulary=tokenizer.vocab_size,
             pruned_vocabulary=bool(s.prune_vocab),
         )

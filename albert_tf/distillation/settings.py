@@ -53,6 +53,14 @@ class DistillSettings:
     0.892 / 0.946 / 0.812 on movie_reviews / TREC / sms_spam / THUCNews /
     bol_reviews_nl / amazon_reviews_fr against the default's 0.832 / 0.911 / 0.987 /
     0.880 / 0.936 / 0.859: a mean of 0.895 against 0.901.
+    `ffn_share`: the share of its teacher layer's feed-forward units each shared
+    block keeps, those whose output varies most on the training texts, the
+    others' mean output moved into the bias (`student_init.feed_forward_units`).
+    1.0 is kept: 0.5 (a third fewer multiply-adds per layer) cost validation
+    accuracy on both sets measured, movie_reviews 0.828 against 0.833 (units
+    ranked by weight alone: 0.822) and TREC 0.911 against 0.920, for a student
+    fit of 373 s against 488 s and a bundle of 1.00 against 1.29 ms p50
+    (movie_reviews, 2 threads, batch 1, interleaved).
     E = 0: a fresh `preset` student with its own SentencePiece tokenizer
     (`tokenizer_path`, or trained on the texts with `vocab_size` pieces).
     `verbose`: Keras `fit` verbosity."""
@@ -73,6 +81,7 @@ class DistillSettings:
     student_layers: int = 4
     groups: int = 2
     teacher_layers: tuple[int, ...] | None = None
+    ffn_share: float = 1.0
     student_basis: str = "sum"
     prune_vocab: bool = False
     preset: str = "small"
@@ -82,6 +91,14 @@ class DistillSettings:
     def __post_init__(self) -> None:
         if self.student_layers < 1 or self.groups < 1:
             raise ValueError("student layers and groups must be >= 1")
+        if not 0.0 < self.ffn_share <= 1.0:
+            raise ValueError(f"--ffn-share must be in (0, 1], got {self.ffn_share}")
+
+    def student_intermediate(self, teacher_intermediate: int) -> int:
+        """Feed-forward units of a student block from a teacher's: `ffn_share` of
+        them, a multiple of 8 (at least 8)."""
+        units = int(round(self.ffn_share * teacher_intermediate / 8)) * 8
+        return min(teacher_intermediate, max(8, units))
 
     @property
     def transfers_states(self) -> bool:

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from albert_tf.layers.shared_encoder import additive_attention_mask
 from albert_tf.models import AlbertBackbone
 
 BASES = ("tokens", "sum")
@@ -161,6 +162,8 @@ def student_from_teacher(
     basis: str = "sum",
     max_position_embeddings: int | None = None,
     token_ids: Sequence[int] | np.ndarray | None = None,
+    intermediate_size: int | None = None,
+    sample_inputs: dict[str, np.ndarray] | None = None,
 ):
     """An `AlbertBackbone` initialised from `teacher_backbone` (an AlbertBackbone,
     e.g. `albert_tf.convert.load_minilm()`): same width, heads, feed-forward size
@@ -185,6 +188,13 @@ def student_from_teacher(
         token_ids: keep only these teacher tokens, student id i being teacher
             id `token_ids[i]` (`albert_tf.distillation.prune_vocabulary` gives
             them with the matching tokenizer); default the whole vocabulary.
+        intermediate_size: feed-forward units per student block, each block
+            keeping the units of its teacher layer that matter most
+            (`feed_forward_units`); default all of them.
+        sample_inputs: teacher token batches (`token_ids`, `segment_ids`,
+            `padding_mask`) of the user's texts: with a narrower feed-forward
+            network, units are then ranked by how much their output varies on
+            these texts, and the dropped units' mean output moves into the bias.
 
     Example:
     >>> from albert_tf import AlbertBackbone, AlbertConfig
@@ -198,6 +208,12 @@ def student_from_teacher(
     """
 
     config = teacher_backbone.config
+    units = int(intermediate_size or config.intermediate_size)
+    if not 1 <= units <= config.intermediate_size:
+        raise ValueError(
+            f"intermediate_size must be in [1, {config.intermediate_size}] (the teacher's), "
+            f"got {intermediate_size}."
+        )
     num_layers = int(num_layers or config.num_hidden_layers)
     layers = _checked_layers(teacher_layers, config.num_hidden_layers, num_layers)
     weights = factorized_embedding_weights(
@@ -209,18 +225,100 @@ def student_from_teacher(
         num_hidden_layers=num_layers,
         num_hidden_groups=len(layers),
         max_position_embeddings=int(len(weights["position"])),
+        intermediate_size=units,
         # E = H still needs the projection: it carries the teacher's LayerNorm.
         embedding_projection=True,
     )
     student = AlbertBackbone(student_config)
     _assign_embeddings(student.embeddings, weights)
+    _copy_layers(teacher_backbone, student, layers, units, sample_inputs)
+    student.pooler.set_weights(teacher_backbone.pooler.get_weights())
+    return student
+
+
+def _copy_layers(teacher_backbone, student, layers: list[int], units: int, sample_inputs) -> None:
+    """Student group g := teacher layer `layers[g]`, with `units` feed-forward units."""
     t_enc, s_enc = teacher_backbone.encoder, student.encoder
+    statistics = {}
+    if units < teacher_backbone.config.intermediate_size and sample_inputs is not None:
+        statistics = feed_forward_statistics(teacher_backbone, layers, sample_inputs)
     for group, layer in enumerate(layers):
         t_group = t_enc.group_of_layer(int(layer))
         for inner in range(t_enc.inner_group_num):
-            s_enc.block(group, inner).set_weights(t_enc.block(t_group, inner).get_weights())
-    student.pooler.set_weights(teacher_backbone.pooler.get_weights())
-    return student
+            # Statistics are per layer: with inner groups, rank units by weight.
+            stats = statistics.get(int(layer)) if t_enc.inner_group_num == 1 else None
+            _copy_block(t_enc.block(t_group, inner), s_enc.block(group, inner), units, stats)
+
+
+def feed_forward_statistics(
+    teacher_backbone, layers: Sequence[int], inputs: dict[str, np.ndarray], batch_size: int = 64
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """{layer: (mean, variance)} of each feed-forward unit's output in those teacher
+    layers (one block per layer), over the real tokens of `inputs`."""
+    encoder = teacher_backbone.encoder
+    sums = {int(layer): 0.0 for layer in layers}
+    squares, count = dict(sums), 0
+    # Length-sorted batches cut to their longest text: padding is most of a
+    # max-length batch of short texts.
+    lengths = np.asarray(inputs["padding_mask"]).sum(1)
+    order = np.argsort(lengths, kind="stable")
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        width = max(1, int(lengths[rows].max()))
+        batch = {k: np.asarray(v)[rows, :width] for k, v in inputs.items()}
+        x = teacher_backbone.embeddings(batch["token_ids"], batch["segment_ids"])
+        hidden = encoder(x, batch["padding_mask"], output_hidden_states=True)["hidden_states"]
+        mask = additive_attention_mask(batch["padding_mask"])
+        real = batch["padding_mask"].reshape(-1).astype(bool)
+        count += int(real.sum())
+        for layer in sums:
+            block = encoder.block(encoder.group_of_layer(layer), 0)
+            out = np.asarray(block.feed_forward_activations(hidden[layer], mask), np.float64)[real]
+            sums[layer] = sums[layer] + out.sum(0)
+            squares[layer] = squares[layer] + (out**2).sum(0)
+    stats = {}
+    for layer in sums:
+        mean = sums[layer] / max(1, count)
+        stats[layer] = (mean, np.maximum(squares[layer] / max(1, count) - mean**2, 0.0))
+    return stats
+
+
+def feed_forward_units(
+    block, units: int, statistics: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """The `units` feed-forward units of a TransformerBlock that matter most, in
+    their original order. With `statistics` (their outputs' mean and variance on
+    real text): the variance each adds to the block's output, variance times
+    the squared norm of its output row (its mean is a constant the bias can
+    take). Without: the norm of its input column times that of its output row,
+    a bound on how far it can move the output per unit of activation."""
+    w_out = np.asarray(block.output_dense.kernel, np.float64)
+    if statistics is not None:
+        score = statistics[1] * (w_out**2).sum(1)
+    else:
+        w_in = np.asarray(block.intermediate.kernel, np.float64)
+        score = np.linalg.norm(w_in, axis=0) * np.linalg.norm(w_out, axis=1)
+    return np.sort(np.argsort(-score, kind="stable")[:units])
+
+
+def _copy_block(source, target, units: int, statistics=None) -> None:
+    """`source`'s weights into `target`, keeping `units` of its feed-forward units
+    (and, with `statistics`, the dropped units' mean output in the output bias)."""
+    if units == source.intermediate_size:
+        target.set_weights(source.get_weights())
+        return
+    for name in ("query", "key", "value", "attention_output"):
+        getattr(target, name).set_weights(getattr(source, name).get_weights())
+    for name in ("attention_layer_norm", "output_layer_norm"):
+        getattr(target, name).set_weights(getattr(source, name).get_weights())
+    keep = feed_forward_units(source, units, statistics)
+    kernel, bias = source.intermediate.get_weights()
+    target.intermediate.set_weights([kernel[:, keep], bias[keep]])
+    kernel, bias = source.output_dense.get_weights()
+    if statistics is not None:
+        dropped = np.setdiff1d(np.arange(len(kernel)), keep)
+        bias = (bias + statistics[0][dropped] @ kernel[dropped]).astype(bias.dtype)
+    target.output_dense.set_weights([kernel[keep], bias])
 
 
 def _checked_layers(teacher_layers, n_teacher: int, num_layers: int) -> list[int]:

@@ -162,6 +162,24 @@ class TransformerBlock(keras.layers.Layer):
             network for these positions only (output [batch, P, H]); a
             pre-training last block needs [CLS] and the masked positions.
         """
+        x, probs = self._attend(hidden_states, attention_mask, training, kernels, query_positions)
+        ffn = self.activation(self._dense(self.intermediate, x, kernels))
+        ffn = self._dense(self.output_dense, ffn, kernels)
+        ffn = self.hidden_dropout_layer(ffn, training=training)
+        batch = ops.shape(hidden_states)[0]
+        out = ops.reshape(self.output_layer_norm(x + ffn), (batch, -1, self.hidden_size))
+        if return_attention:
+            return out, probs
+        return out
+
+    def feed_forward_activations(self, hidden_states, attention_mask=None):
+        """[batch * seq, intermediate_size]: what the feed-forward units output
+        (after the activation) for `hidden_states`, as `call` computes them."""
+        x, _ = self._attend(hidden_states, attention_mask, False, None, None)
+        return self.activation(self._dense(self.intermediate, x, None))
+
+    def _attend(self, hidden_states, attention_mask, training, kernels, query_positions):
+        """(rows after the attention sub-layer and its LayerNorm, attention probabilities)."""
         batch = ops.shape(hidden_states)[0]
         queries_from = hidden_states
         if query_positions is not None:
@@ -185,15 +203,7 @@ class TransformerBlock(keras.layers.Layer):
 
         attn = self._dense(self.attention_output, context, kernels)
         attn = self.hidden_dropout_layer(attn, training=training)
-        x = self.attention_layer_norm(query_rows + attn)
-
-        ffn = self.activation(self._dense(self.intermediate, x, kernels))
-        ffn = self._dense(self.output_dense, ffn, kernels)
-        ffn = self.hidden_dropout_layer(ffn, training=training)
-        out = ops.reshape(self.output_layer_norm(x + ffn), (batch, -1, self.hidden_size))
-        if return_attention:
-            return out, probs
-        return out
+        return self.attention_layer_norm(query_rows + attn), probs
 
     def compute_output_shape(self, hidden_states_shape, attention_mask_shape=None):
         return tuple(hidden_states_shape)
