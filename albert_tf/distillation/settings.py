@@ -57,10 +57,10 @@ class DistillSettings:
     block keeps, those whose output varies most on the training texts, the
     others' mean output moved into the bias (`student_init.feed_forward_units`).
     1.0 is kept: 0.5 (a third fewer multiply-adds per layer) cost validation
-    accuracy on both sets measured, movie_reviews 0.828 against 0.833 (units
-    ranked by weight alone: 0.822) and TREC 0.911 against 0.920, for a student
-    fit of 373 s against 488 s and a bundle of 1.00 against 1.29 ms p50
-    (movie_reviews, 2 threads, batch 1, interleaved).
+    accuracy on both sets measured, movie_reviews 0.824-0.828 against 0.833 (units
+    ranked by weight alone: 0.822; test 0.838-0.840 against 0.831) and TREC
+    0.905-0.911 against 0.920, for a student fit of 373 s against 488 s and a
+    bundle of 1.65 against 2.10 ms p50 (movie_reviews frontier, 2 threads, batch 1).
     E = 0: a fresh `preset` student with its own SentencePiece tokenizer
     (`tokenizer_path`, or trained on the texts with `vocab_size` pieces).
     `verbose`: Keras `fit` verbosity."""
