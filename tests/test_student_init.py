@@ -117,26 +117,40 @@ def test_shared_block_is_the_chosen_teacher_layer(layer):
     np.testing.assert_allclose(np.asarray(student.pooler.kernel), np.asarray(teacher.pooler.kernel))
 
 
-def test_narrower_feed_forward_drops_only_units_without_weight():
-    # Units whose output rows are zero add nothing to a block's output: a student
-    # that keeps the others must compute exactly the teacher's backbone.
-    teacher = _teacher()
-    dead = np.arange(0, FF, 4)
-    for layer in range(3):
-        dense = teacher.encoder.block(layer, 0).output_dense
+def _zero_units(teacher, units: np.ndarray, weights: str) -> None:
+    """Zero `units`' output rows (`weights="output"`) or input columns ("input") in
+    every teacher layer."""
+    for layer in range(teacher.config.num_hidden_layers):
+        block = teacher.encoder.block(layer, 0)
+        dense = block.output_dense if weights == "output" else block.intermediate
         kernel = np.asarray(dense.kernel).copy()
-        kernel[dead] = 0.0
+        if weights == "output":
+            kernel[units] = 0.0
+        else:
+            kernel[:, units] = 0.0
         dense.kernel.assign(kernel)
-    student = student_from_teacher(
-        teacher, embedding_size=H, teacher_layers=[0, 1, 2], intermediate_size=FF - len(dead)
-    )
-    assert student.encoder.blocks[0].intermediate_size == FF - len(dead)
+
+
+def _assert_computes_the_teacher(student, teacher) -> None:
     x = _inputs()
     np.testing.assert_allclose(
         np.asarray(student(x)["sequence_output"]),
         np.asarray(teacher(x)["sequence_output"]),
         atol=1e-4,
     )
+
+
+def test_narrower_feed_forward_drops_only_units_without_weight():
+    # Units whose output rows are zero add nothing to a block's output: a student
+    # that keeps the others must compute exactly the teacher's backbone.
+    teacher = _teacher()
+    dead = np.arange(0, FF, 4)
+    _zero_units(teacher, dead, "output")
+    student = student_from_teacher(
+        teacher, embedding_size=H, teacher_layers=[0, 1, 2], intermediate_size=FF - len(dead)
+    )
+    assert student.encoder.blocks[0].intermediate_size == FF - len(dead)
+    _assert_computes_the_teacher(student, teacher)
 
 
 def test_units_of_constant_output_are_dropped_into_the_bias():
@@ -145,21 +159,12 @@ def test_units_of_constant_output_are_dropped_into_the_bias():
     # output bias, so the student still computes exactly the teacher's backbone.
     teacher = _teacher()
     constant = np.arange(1, FF, 4)
-    for layer in range(3):
-        dense = teacher.encoder.block(layer, 0).intermediate
-        kernel = np.asarray(dense.kernel).copy()
-        kernel[:, constant] = 0.0
-        dense.kernel.assign(kernel)
+    _zero_units(teacher, constant, "input")
     student = student_from_teacher(
         teacher, embedding_size=H, teacher_layers=[0, 1, 2],
         intermediate_size=FF - len(constant), sample_inputs=_inputs(batch=4, seed=5),
     )  # fmt: skip
-    x = _inputs()
-    np.testing.assert_allclose(
-        np.asarray(student(x)["sequence_output"]),
-        np.asarray(teacher(x)["sequence_output"]),
-        atol=1e-4,
-    )
+    _assert_computes_the_teacher(student, teacher)
 
 
 def test_narrower_feed_forward_keeps_the_units_of_largest_weight():
@@ -267,13 +272,12 @@ def _distill_cli_args(tmp_path, tok, config, rows, max_length):
     return args + ["--epochs", "1", "--batch-size", "8", "--max-length", str(max_length)]
 
 
-def test_distill_cli_student_from_teacher(tmp_path):
-    import json
+def _spiece_teacher_args(tmp_path):
+    """(`albert-tf distill` arguments, tokenizer) for a random 2-layer teacher with
+    64 feed-forward units over the tiny SentencePiece model."""
     import os
 
     from albert_tf import AlbertTokenizer
-    from albert_tf.cli import main
-    from albert_tf.training.run_folder import load_run
 
     spiece = os.path.join(os.path.dirname(__file__), "fixtures", "tiny_spiece.model")
     tok = AlbertTokenizer.load(spiece)
@@ -287,7 +291,17 @@ def test_distill_cli_student_from_teacher(tmp_path):
         max_position_embeddings=64,
     )
     rows = [("a good film", "pos"), ("a dull plot", "neg")]
-    args = _distill_cli_args(tmp_path, tok, config, rows, max_length=32)
+    return _distill_cli_args(tmp_path, tok, config, rows, max_length=32), tok
+
+
+def test_distill_cli_student_from_teacher(tmp_path):
+    import json
+    import os
+
+    from albert_tf.cli import main
+    from albert_tf.training.run_folder import load_run
+
+    args, tok = _spiece_teacher_args(tmp_path)
     out = str(tmp_path / "student")
     args += ["--student-from-teacher", "8", "--student-layers", "4", "--teacher-layers", "1"]
     with pytest.raises(ValueError, match="needs a WordPiece teacher"):
@@ -304,6 +318,27 @@ def test_distill_cli_student_from_teacher(tmp_path):
     info = json.load(open(os.path.join(out, "run.json")))
     assert info["distillation"]["student_from_teacher"] == 8
     assert info["distillation"]["teacher_layers"] == [1]
+
+
+def test_distill_cli_ffn_share_ranks_units_on_the_training_texts(tmp_path, monkeypatch):
+    from albert_tf.cli import main
+    from albert_tf.distillation import student_init
+    from albert_tf.training.run_folder import load_run
+
+    seen = []
+
+    def recording(backbone, layers, inputs, **kwargs):
+        seen.append((list(layers), np.asarray(inputs["padding_mask"])))
+        return real(backbone, layers, inputs, **kwargs)
+
+    real = student_init.feed_forward_statistics
+    monkeypatch.setattr(student_init, "feed_forward_statistics", recording)
+    args, _ = _spiece_teacher_args(tmp_path)
+    args += ["--student-from-teacher", "8", "--teacher-layers", "1", "--ffn-share", "0.5"]
+    assert main(args) == 0
+    assert load_run(str(tmp_path / "student")).model.backbone.config.intermediate_size == 32
+    assert len(seen) == 1 and seen[0][0] == [1]
+    assert seen[0][1].sum() > 0  # real tokens of the training texts, not only padding
 
 
 def test_kept_tokens_give_the_teacher_backbone_on_their_ids():

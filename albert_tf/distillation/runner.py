@@ -377,7 +377,6 @@ def _run_info(student, teacher, tokenizer, settings, preset: str, unlabelled: in
             student_layers=student.backbone.config.num_hidden_layers,
             teacher_layers=list(s.teacher_layers) if s.teacher_layers is not None else None,
             student_basis=s.student_basis,
-            intermediate_size=student.backbone.config.intermediate_size,
             student_vocabulary=tokenizer.vocab_size,
             pruned_vocabulary=bool(s.prune_vocab),
         )

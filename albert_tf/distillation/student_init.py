@@ -240,13 +240,14 @@ def _copy_layers(teacher_backbone, student, layers: list[int], units: int, sampl
     """Student group g := teacher layer `layers[g]`, with `units` feed-forward units."""
     t_enc, s_enc = teacher_backbone.encoder, student.encoder
     statistics = {}
-    if units < teacher_backbone.config.intermediate_size and sample_inputs is not None:
+    # Statistics are per layer, so a teacher with inner groups has its units ranked by weight.
+    narrower = units < teacher_backbone.config.intermediate_size
+    if narrower and sample_inputs is not None and t_enc.inner_group_num == 1:
         statistics = feed_forward_statistics(teacher_backbone, layers, sample_inputs)
     for group, layer in enumerate(layers):
         t_group = t_enc.group_of_layer(int(layer))
         for inner in range(t_enc.inner_group_num):
-            # Statistics are per layer: with inner groups, rank units by weight.
-            stats = statistics.get(int(layer)) if t_enc.inner_group_num == 1 else None
+            stats = statistics.get(int(layer))
             _copy_block(t_enc.block(t_group, inner), s_enc.block(group, inner), units, stats)
 
 
@@ -307,9 +308,8 @@ def _copy_block(source, target, units: int, statistics=None) -> None:
     if units == source.intermediate_size:
         target.set_weights(source.get_weights())
         return
-    for name in ("query", "key", "value", "attention_output"):
-        getattr(target, name).set_weights(getattr(source, name).get_weights())
-    for name in ("attention_layer_norm", "output_layer_norm"):
+    for name in ("query", "key", "value", "attention_output", "attention_layer_norm",
+                 "output_layer_norm"):  # fmt: skip
         getattr(target, name).set_weights(getattr(source, name).get_weights())
     keep = feed_forward_units(source, units, statistics)
     kernel, bias = source.intermediate.get_weights()
